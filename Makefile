@@ -1,0 +1,55 @@
+# semdag: `make demo` runs the bundled example, `make test` runs the suite.
+# Both set up everything they need on a fresh machine: a virtualenv, the package, Graphviz.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SEMDAG := $(BIN)/semdag
+
+.PHONY: demo test lint format bench docs clean graphviz browser setup
+
+setup: $(STAMP) graphviz
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,polars,dask]'
+	@touch $(STAMP)
+
+# Graphviz's `dot` renders SVG/PNG/PDF. Installed through the system package manager when
+# missing; DOT and HTML output work without it.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || sh scripts/install-graphviz.sh
+
+# A headless Chromium for the HTML viewer test.
+browser:
+	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+
+demo: setup
+	$(SEMDAG) build -p dev
+	$(SEMDAG) validate -p dev
+	$(SEMDAG) registry -p dev
+	$(SEMDAG) snapshot check --all
+
+test: setup browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(SEMDAG) snapshot check --all
+
+lint: $(STAMP)
+	$(BIN)/ruff check semdag tests bench modules
+	$(BIN)/ruff format --check semdag tests bench modules
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format semdag tests bench modules
+	$(BIN)/ruff check --fix semdag tests bench modules
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+docs: $(STAMP)
+	$(BIN)/python -m semdag.docgen > docs/cli.md
+
+clean:
+	rm -rf $(VENV) .semdag .pytest_cache .mypy_cache .ruff_cache

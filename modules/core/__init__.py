@@ -1,0 +1,1 @@
+"""Core layer: the canonical code-intelligence semantic layer (scan, clean, measure, score)."""

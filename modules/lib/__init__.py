@@ -1,0 +1,1 @@
+"""Plain helpers shared by the dataflow modules (not dataflow modules themselves)."""

@@ -1,0 +1,269 @@
+"""The command-line interface: a thin Typer layer over semdag's modules.
+
+Every command is declared with :func:`command`, which adds the shared options
+(``-p/--profile``, ``--config``, ``--set``, ``--project-dir``, ``-f/--format``, ``--debug``),
+builds a :class:`Session`, and maps the command's outcome or error to output and an exit code
+in one place (:func:`run`).
+"""
+
+import functools
+import importlib
+import inspect
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from semdag import __version__, console
+from semdag.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, SemdagError, UsageError
+from semdag.session import Session
+
+app = typer.Typer(
+    name="semdag",
+    help="A governed semantic layer over Apache Hamilton dataflows.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Command groups; each module registers its commands on `app` (or a sub-app) at import.
+COMMAND_MODULES = (
+    "semdag.cli.graph_cmds",
+    "semdag.cli.gate_cmds",
+    "semdag.cli.export_cmds",
+    "semdag.cli.run_cmds",
+    "semdag.cli.project_cmds",
+)
+
+
+@dataclass
+class Outcome:
+    """What a command produced: data for JSON, a text renderer, and its exit code."""
+
+    data: Any = None
+    render: Callable[[], None] | None = None
+    exit_code: int = EXIT_OK
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    # Output formats that are not the envelope (markdown, junit, dot...) print themselves.
+    raw: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.write(f"semdag {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """A governed semantic layer over Apache Hamilton dataflows."""
+
+
+_COMMON = ("profile", "config_file", "sets", "project_dir", "debug", "fmt")
+
+
+def _common_parameters(formats: Sequence[str]) -> list[inspect.Parameter]:
+    kw = inspect.Parameter.KEYWORD_ONLY
+    options: list[tuple[str, Any, Any]] = [
+        (
+            "profile",
+            Annotated[
+                str | None,
+                typer.Option("-p", "--profile", help="Profile name: reads configs/NAME.yaml."),
+            ],
+            None,
+        ),
+        (
+            "config_file",
+            Annotated[
+                Path | None,
+                typer.Option("--config", help="A profile YAML file to use instead of a profile."),
+            ],
+            None,
+        ),
+        (
+            "sets",
+            Annotated[
+                list[str] | None,
+                typer.Option(
+                    "--set", help="Override a profile key: dotted.key=VALUE (YAML). Repeatable."
+                ),
+            ],
+            None,
+        ),
+        (
+            "project_dir",
+            Annotated[
+                Path | None,
+                typer.Option("--project-dir", help="The project root (default: discovered)."),
+            ],
+            None,
+        ),
+        (
+            "debug",
+            Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")],
+            False,
+        ),
+    ]
+    if len(formats) > 1:
+        options.append(
+            (
+                "fmt",
+                Annotated[
+                    str,
+                    typer.Option(
+                        "-f", "--format", help=f"Output format: {'|'.join(formats)}."
+                    ),
+                ],
+                formats[0],
+            )
+        )
+    return [inspect.Parameter(n, kw, default=d, annotation=a) for n, a, d in options]
+
+
+def command(
+    name: str,
+    *,
+    formats: Sequence[str] = ("text", "json"),
+    target: typer.Typer | None = None,
+    help: str | None = None,
+) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
+    """Register ``fn(session, **options) -> Outcome`` as a command with the shared options."""
+
+    def decorate(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        signature = inspect.signature(fn)
+        own = [p for p in signature.parameters.values() if p.name != "session"]
+        params = own + _common_parameters(formats)
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            common = {k: kwargs.pop(k, None) for k in _COMMON}
+            fmt = common["fmt"] or formats[0]
+            if fmt not in formats:
+                _fail_usage(name, f"unknown format {fmt!r} (choose from {', '.join(formats)})", fmt)
+            session = Session(
+                command=name,
+                profile_name=common["profile"],
+                config_file=common["config_file"],
+                sets=tuple(common["sets"] or ()),
+                project_dir=common["project_dir"],
+                fmt=fmt,
+                debug=bool(common["debug"]),
+            )
+            raise typer.Exit(run(session, lambda: fn(session=session, **kwargs)))
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        (target or app).command(name, help=help or fn.__doc__)(wrapper)
+        return fn
+
+    return decorate
+
+
+def _fail_usage(command_name: str, message: str, fmt: str) -> None:
+    if fmt == "json":
+        console.envelope(command_name, False, None, [{"code": "usage_error", "message": message, "file": None, "line": None}])
+    else:
+        console.err().print(f"semdag {command_name}: error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+def run(session: Session, body: Callable[[], Outcome]) -> int:
+    """Run a command body; the one place where outcomes and errors become output and exit codes."""
+    as_json = session.fmt == "json"
+    try:
+        outcome = body()
+    except SemdagError as error:
+        return _report_error(session, error, as_json)
+    except KeyboardInterrupt:
+        return _report_error(session, _interrupted(), as_json)
+    except Exception as exc:  # an unexpected failure is a bug: exit 3, traceback on --debug
+        if session.debug:
+            traceback.print_exc(file=sys.stderr)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        if as_json:
+            console.envelope(session.command, False, None, [
+                {"code": "internal_error", "message": message, "file": None, "line": None}
+            ])
+        else:
+            console.err().print(f"semdag {session.command}: {message}", markup=False)
+            if not session.debug:
+                console.err().print("rerun with --debug for the full traceback", markup=False)
+        return EXIT_INTERNAL
+    ok = outcome.exit_code == EXIT_OK
+    if as_json and not outcome.raw:
+        console.envelope(session.command, ok, outcome.data, outcome.errors)
+    elif outcome.render is not None:
+        outcome.render()
+    return outcome.exit_code
+
+
+def _interrupted() -> SemdagError:
+    from semdag.errors import Interrupted
+
+    return Interrupted("interrupted")
+
+
+def _report_error(session: Session, error: SemdagError, as_json: bool) -> int:
+    if session.debug:
+        traceback.print_exception(error, file=sys.stderr)
+    if as_json:
+        console.envelope(session.command, False, None, [error.as_dict()])
+    else:
+        text = f"semdag {session.command}: error: {error.location()}{error.message}"
+        console.err().print(text, markup=False)
+        if error.hint:
+            console.err().print(f"hint: {error.hint}", markup=False)
+    return error.exit_code if error.exit_code != 0 else EXIT_INTERRUPTED
+
+
+def _load_commands() -> None:
+    for module in COMMAND_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point; returns the exit code."""
+    console.reset()
+    try:
+        code = app(
+            args=list(argv) if argv is not None else None,
+            prog_name="semdag",
+            standalone_mode=False,
+        )
+        return code if isinstance(code, int) else 0
+    except typer.Exit as done:
+        return int(done.exit_code or 0)
+    except KeyboardInterrupt:
+        console.err().print("semdag: interrupted", markup=False)
+        return EXIT_INTERRUPTED
+    except SystemExit as done:
+        return int(done.code or 0) if isinstance(done.code, int) else 1
+    except Exception as exc:  # click usage errors and anything else outside a command body
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show(file=sys.stderr)
+            return UsageError.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return EXIT_INTERRUPTED
+        raise
+    return 0
+
+
+_load_commands()

@@ -1,0 +1,274 @@
+"""Commands that build and inspect the graph: build, validate, ls, show."""
+
+from typing import Annotated, Any
+
+import typer
+
+from semdag import console
+from semdag.cli import Outcome, command
+from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from semdag.rules import FAIL_ON, Finding, counts
+from semdag.session import Session
+
+
+def _summary(session: Session) -> dict[str, Any]:
+    from semdag.registry import semantic_nodes
+
+    build = session.build()
+    graph = session.graph()
+    profile = build.profile
+    nodes = graph.nodes.values()
+    return {
+        "profile": profile.name,
+        "files": list(profile.files),
+        "layers": [
+            {
+                "name": layer.name,
+                "allow_overrides": layer.allow_overrides,
+                "modules": [m.name for m in build.modules if m.layer == layer.name],
+            }
+            for layer in profile.layers
+        ],
+        "counts": {
+            "nodes": len(graph.nodes),
+            "semantic": len(semantic_nodes(graph, profile.tag_filter)),
+            "inputs": sum(1 for n in nodes if n.is_input and not n.is_config),
+            "config": sum(1 for n in nodes if n.is_config),
+        },
+        "ledger": [entry.as_dict() for entry in build.ledger],
+        "warnings": [
+            f.as_dict() for f in _build_warnings(session)
+        ],
+    }
+
+
+def _build_warnings(session: Session) -> list[Finding]:
+    from semdag.checks import _override_findings, _shadow_findings
+
+    build = session.build()
+    return sorted([*_shadow_findings(build), *_override_findings(build)], key=Finding.sort_key)
+
+
+@command("build")
+def build_cmd(session: Session) -> Outcome:
+    """Build the driver: layers, modules, node counts and the override ledger."""
+    data = _summary(session)
+
+    def render() -> None:
+        from rich.table import Table
+
+        out = console.out()
+        counts_ = data["counts"]
+        out.print(f"profile {data['profile']} ({', '.join(data['files'])})")
+        for layer in data["layers"]:
+            flag = " (may override)" if layer["allow_overrides"] else ""
+            out.print(f"  layer {layer['name']}{flag}: {', '.join(layer['modules'])}")
+        out.print(
+            f"nodes: {counts_['nodes']} total, {counts_['semantic']} semantic, "
+            f"{counts_['inputs']} external inputs, {counts_['config']} config"
+        )
+        if data["ledger"]:
+            table = Table(title="override ledger", title_justify="left")
+            for column in ("node", "defined in", "overridden by"):
+                table.add_column(column)
+            for row in data["ledger"]:
+                table.add_row(
+                    row["node"],
+                    f"{row['defined_layer']}: {row['defined_module']} ({row['defined_at']})",
+                    f"{row['overridden_layer']}: {row['overridden_module']} ({row['overridden_at']})",
+                )
+            out.print(table)
+        else:
+            out.print("override ledger: no node is overridden")
+        for warning in data["warnings"]:
+            console.err().print(
+                f"{warning['severity']}: [{warning['rule']}] {warning['message']}", markup=False
+            )
+
+    return Outcome(data=data, render=render)
+
+
+@command("validate", formats=("text", "json", "github"))
+def validate_cmd(
+    session: Session,
+    inputs: Annotated[
+        list[str] | None, typer.Option("--input", help="Runtime input K=V (YAML value).")
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="breaking|warning|any|never: which findings fail.")
+    ] = "breaking",
+) -> Outcome:
+    """Build and run every baseline-free check; exit 1 on any error-severity finding."""
+    from semdag.checks import validate
+
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    findings = validate(session.build(), session.graph(), inputs=parse_pairs(inputs, "--input"))
+    failing = [f for f in findings if f.fails(FAIL_ON[fail_on])]
+    data = {
+        "profile": session.profile.name,
+        "findings": [f.as_dict() for f in findings],
+        "counts": counts(findings),
+    }
+
+    def render() -> None:
+        from semdag.report import render_findings
+
+        console.write(render_findings(findings, session.fmt, title=f"validate {session.profile.name}"))
+        if session.fmt == "text" and not findings:
+            console.err().print(f"validate {session.profile.name}: ok", markup=False)
+
+    return Outcome(
+        data=data,
+        render=render,
+        exit_code=EXIT_CHECK_FAILED if failing else EXIT_OK,
+        errors=[
+            {"code": f.rule, "message": f.message, "file": f.file, "line": f.line} for f in failing
+        ],
+    )
+
+
+def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
+    """``K=V`` options into a dict, values parsed as YAML scalars."""
+    from semdag.yamlio import parse_scalar
+
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
+        out[key] = parse_scalar(value)
+    return out
+
+
+def parse_tag_filter(tags: list[str] | None) -> dict[str, Any]:
+    """``--tag K=V`` (repeat a key for any-of) and ``--tag K`` (exists) into a tag filter."""
+    out: dict[str, Any] = {}
+    for item in tags or ():
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(f"--tag {item!r}: expected KEY or KEY=VALUE")
+        if not sep:
+            out.setdefault(key, None)
+            continue
+        current = out.get(key)
+        out[key] = [*(current or []), value]
+    return out
+
+
+@command("ls")
+def ls_cmd(
+    session: Session,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="K=V (repeat a key for any-of) or K (tag exists)."),
+    ] = None,
+    layer: Annotated[
+        list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
+    ] = None,
+    semantic: Annotated[
+        bool, typer.Option("--semantic", help="Only nodes the registry selects.")
+    ] = False,
+) -> Outcome:
+    """List nodes, filtered by tags, stack layer or semantic selection."""
+    from semdag.registry import matches
+
+    graph = session.graph()
+    tag_filter = parse_tag_filter(tag)
+    if layer:
+        known = {lyr.name for lyr in session.profile.layers}
+        for name in layer:
+            if name not in known:
+                raise UsageError(f"unknown layer {name!r} (layers: {', '.join(sorted(known))})")
+    selected = [
+        n
+        for n in graph.nodes.values()
+        if matches(n.tags, tag_filter)
+        and (not layer or n.layer in layer)
+        and (not semantic or (not n.is_input and matches(n.tags, session.profile.tag_filter)))
+    ]
+    data = [
+        {
+            "name": n.name,
+            "type": n.type,
+            "layer": n.layer,
+            "module": n.module,
+            "semantic_id": n.tags.get("semantic_id"),
+            "kind": "config" if n.is_config else "input" if n.is_input else "node",
+        }
+        for n in selected
+    ]
+
+    def render() -> None:
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False)
+        for column in ("name", "type", "layer", "module", "semantic_id"):
+            table.add_column(column)
+        for row in data:
+            name = row["name"] + (f" ({row['kind']})" if row["kind"] != "node" else "")
+            table.add_row(
+                name, row["type"], row["layer"] or "", row["module"] or "", row["semantic_id"] or ""
+            )
+        console.out().print(table)
+        console.err().print(f"{len(data)} of {len(graph.nodes)} nodes", markup=False)
+
+    return Outcome(data=data, render=render)
+
+
+@command("show")
+def show_cmd(
+    session: Session,
+    node: Annotated[str, typer.Argument(help="The node name.")],
+) -> Outcome:
+    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry entry."""
+    from semdag.registry import compile_registry
+
+    graph = session.graph()
+    info = graph.get(node)
+    build = session.build()
+    history = [e.as_dict() for e in build.ledger if e.node == node]
+    registry = compile_registry(graph, session.profile.tag_filter)
+    sid = info.tags.get("semantic_id")
+    entry = registry.entries.get(sid) if isinstance(sid, str) else None
+    data = {
+        "name": info.name,
+        "type": info.type,
+        "tags": dict(sorted(info.tags.items())),
+        "layer": info.layer,
+        "module": info.module,
+        "function": info.function,
+        "location": info.where(),
+        "doc": info.doc,
+        "kind": "config" if info.is_config else "input" if info.is_input else "node",
+        "dependencies": {"required": list(info.required), "optional": list(info.optional)},
+        "dependents": list(graph.dependents.get(node, ())),
+        "override_history": history,
+        "registry_entry": (
+            {"semantic_id": sid, **entry.as_dict()} if entry and entry.node == node else None
+        ),
+    }
+
+    def render() -> None:
+        out = console.out()
+        out.print(f"{info.name}: {info.type}  [{data['kind']}]", markup=False)
+        out.print(f"  layer: {info.layer or '-'}   module: {info.module or '-'}", markup=False)
+        out.print(f"  defined at: {info.where() or '-'}", markup=False)
+        if info.doc:
+            out.print(f"  doc: {info.doc.strip().splitlines()[0]}", markup=False)
+        for key, value in data["tags"].items():
+            out.print(f"  tag {key} = {value}", markup=False)
+        out.print(f"  requires: {', '.join(info.required) or '-'}", markup=False)
+        if info.optional:
+            out.print(f"  optional: {', '.join(info.optional)}", markup=False)
+        out.print(f"  dependents: {', '.join(data['dependents']) or '-'}", markup=False)
+        for row in history:
+            out.print(
+                f"  overridden: {row['defined_layer']}:{row['defined_module']} -> "
+                f"{row['overridden_layer']}:{row['overridden_module']}",
+                markup=False,
+            )
+        if data["registry_entry"]:
+            out.print(f"  registry: {sid} (code {entry.code_hash[:12] if entry and entry.code_hash else '-'})", markup=False)
+
+    return Outcome(data=data, render=render)

@@ -1,0 +1,102 @@
+"""The one error hierarchy of semdag; each error carries its exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class SemdagError(Exception):
+    """An expected failure: a one-line message, where it happened, and an exit code."""
+
+    exit_code = EXIT_USAGE
+    code = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.hint = hint
+
+    def location(self) -> str:
+        """``file:line: `` prefix, or empty when the error has no file."""
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as the JSON envelope's ``errors`` item."""
+        return {"code": self.code, "message": self.message, "file": self.file, "line": self.line}
+
+
+class UsageError(SemdagError):
+    """A bad option or argument on the command line."""
+
+    code = "usage_error"
+
+
+class ConfigError(SemdagError):
+    """A profile or project configuration that cannot be used."""
+
+    code = "config_error"
+
+
+class ModuleLoadError(SemdagError):
+    """A stack module that does not import."""
+
+    code = "module_error"
+
+
+class GraphBuildError(SemdagError):
+    """Hamilton refused to build the graph."""
+
+    code = "build_error"
+
+
+class UnknownNodeError(SemdagError):
+    """A node name that the graph does not have."""
+
+    code = "unknown_node"
+
+
+class BaselineError(SemdagError):
+    """A baseline snapshot that is missing or unreadable: the comparison could not run."""
+
+    code = "baseline_error"
+
+
+class MissingToolError(SemdagError):
+    """An external program (such as Graphviz's ``dot``) or an optional extra is missing."""
+
+    code = "missing_tool"
+
+
+class CheckFailed(SemdagError):
+    """A check ran and failed (validation errors, drift, a node raised)."""
+
+    exit_code = EXIT_CHECK_FAILED
+    code = "check_failed"
+
+
+class ExecutionError(CheckFailed):
+    """A node raised while the graph ran."""
+
+    code = "execution_error"
+
+
+class Interrupted(SemdagError):
+    """The user pressed Ctrl-C."""
+
+    exit_code = EXIT_INTERRUPTED
+    code = "interrupted"

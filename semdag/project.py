@@ -1,0 +1,106 @@
+"""Where the project is and what its ``[tool.semdag]`` table says."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from semdag.errors import ConfigError
+
+DEFAULTS = {"configs_dir": "configs", "snapshots_dir": "snapshots", "default_profile": "dev"}
+
+
+@dataclass(frozen=True)
+class Project:
+    """A semdag project: its root and the settings of ``[tool.semdag]``."""
+
+    root: Path
+    configs_dir: str = "configs"
+    snapshots_dir: str = "snapshots"
+    default_profile: str = "dev"
+
+    @property
+    def configs_path(self) -> Path:
+        return self.root / self.configs_dir
+
+    @property
+    def snapshots_path(self) -> Path:
+        return self.root / self.snapshots_dir
+
+    @property
+    def state_path(self) -> Path:
+        """Per-project working state (build cache, execution cache)."""
+        return self.root / ".semdag"
+
+    def profile_path(self, profile: str) -> Path:
+        return self.configs_path / f"{profile}.yaml"
+
+    def profiles(self) -> list[str]:
+        """Names of every profile in the configs directory, sorted."""
+        if not self.configs_path.is_dir():
+            return []
+        return sorted(p.stem for p in self.configs_path.glob("*.yaml"))
+
+    def relative(self, path: Path | str) -> str:
+        """``path`` relative to the project root as POSIX text, or unchanged when outside it."""
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+
+def _read_tool_table(pyproject: Path) -> dict[str, object] | None:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=str(pyproject)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(pyproject)) from None
+    table = data.get("tool", {}).get("semdag")
+    return table if isinstance(table, dict) else None
+
+
+def find_project(start: Path | None = None, explicit: Path | None = None) -> Project:
+    """Find the project root: ``explicit``, else the nearest ancestor of ``start`` with
+    ``configs/`` or a ``pyproject.toml`` holding ``[tool.semdag]``."""
+    if explicit is not None:
+        root = explicit.resolve()
+        if not root.is_dir():
+            raise ConfigError(f"project directory does not exist: {explicit}")
+        return _load(root, require=True)
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        pyproject = candidate / "pyproject.toml"
+        if (candidate / "configs").is_dir() or (
+            pyproject.is_file() and _read_tool_table(pyproject) is not None
+        ):
+            return _load(candidate, require=True)
+    raise ConfigError(
+        f"no semdag project found in {here} or its parents "
+        "(looked for configs/ or [tool.semdag] in pyproject.toml)",
+        hint="run `semdag init` to create one, or pass --project-dir",
+    )
+
+
+def _load(root: Path, *, require: bool) -> Project:
+    pyproject = root / "pyproject.toml"
+    table = _read_tool_table(pyproject) if pyproject.is_file() else None
+    settings = dict(DEFAULTS)
+    for key, value in (table or {}).items():
+        if key not in DEFAULTS:
+            raise ConfigError(
+                f"unknown key tool.semdag.{key} (known: {', '.join(sorted(DEFAULTS))})",
+                file="pyproject.toml",
+            )
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"tool.semdag.{key} must be a non-empty string", file="pyproject.toml")
+        settings[key] = value
+    project = Project(root=root, **settings)
+    if require and not project.configs_path.is_dir():
+        raise ConfigError(
+            f"no {project.configs_dir}/ directory in {root}",
+            hint="run `semdag init` to create a project",
+        )
+    return project

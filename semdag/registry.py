@@ -1,0 +1,190 @@
+"""The semantic registry: compiled from node tags, checked against the taxonomy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from semdag.graph import GraphModel, NodeInfo
+from semdag.rules import Finding, finding
+
+REGISTRY_KIND = "semdag.registry"
+SCHEMA_VERSION = 1
+SEMANTIC_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+STABILITY = ("experimental", "stable", "deprecated")
+PII = ("none", "possible", "yes")
+# dtype vocabulary, each with the Python output types it is consistent with (None: any).
+DTYPES: dict[str, tuple[str, ...] | None] = {
+    "int": ("int",),
+    "int64": ("int", "Series", "ndarray"),
+    "int32": ("int", "Series", "ndarray"),
+    "float": ("float",),
+    "float64": ("float", "Series", "ndarray"),
+    "float32": ("float", "Series", "ndarray"),
+    "str": ("str", "Series"),
+    "string": ("str", "Series"),
+    "bool": ("bool", "Series"),
+    "datetime": ("datetime", "Timestamp", "Series"),
+    "date": ("date", "Series"),
+    "json": None,
+    "dict": ("dict",),
+    "list": ("list",),
+    "series": ("Series",),
+    "dataframe": ("DataFrame", "LazyFrame"),
+    "any": None,
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registry entry, keyed by its semantic id."""
+
+    semantic_id: str
+    node: str
+    stack_layer: str | None
+    module: str | None
+    output_type: str
+    tags: Mapping[str, Any]
+    dependencies: tuple[str, ...]
+    code_hash: str | None
+    file: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as stored in ``registry.json`` (no file:line: they churn on every edit)."""
+        return {
+            "node": self.node,
+            "stack_layer": self.stack_layer,
+            "module": self.module,
+            "output_type": self.output_type,
+            "tags": dict(self.tags),
+            "dependencies": list(self.dependencies),
+            "code_hash": self.code_hash,
+        }
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A compiled registry, or one read back from a snapshot."""
+
+    profile: str
+    entries: Mapping[str, Entry]
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "kind": REGISTRY_KIND,
+            "schema_version": SCHEMA_VERSION,
+            "profile": self.profile,
+            "entries": {sid: self.entries[sid].as_dict() for sid in sorted(self.entries)},
+        }
+
+
+def matches(tags: Mapping[str, Any], tag_filter: Mapping[str, Any]) -> bool:
+    """Hamilton's tag-filter semantics: AND across keys, any-of in a list, None = exists."""
+    for key, wanted in tag_filter.items():
+        if key not in tags:
+            return False
+        if wanted is None:
+            continue
+        have = tags[key]
+        have_set = set(have) if isinstance(have, list) else {have}
+        wanted_set = set(wanted) if isinstance(wanted, list) else {wanted}
+        if not have_set & wanted_set:
+            return False
+    return True
+
+
+def semantic_nodes(graph: GraphModel, tag_filter: Mapping[str, Any]) -> list[NodeInfo]:
+    """Nodes the filter selects, never inputs or config, sorted by name."""
+    return [
+        n
+        for n in graph.nodes.values()
+        if not n.is_input and not n.is_config and matches(n.tags, tag_filter)
+    ]
+
+
+def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Registry:
+    """Compile the registry; on a duplicate semantic id the first node by name wins
+    (validate reports the duplicate)."""
+    entries: dict[str, Entry] = {}
+    for n in semantic_nodes(graph, tag_filter):
+        sid = n.tags.get("semantic_id")
+        if not isinstance(sid, str) or sid in entries:
+            continue
+        entries[sid] = Entry(
+            semantic_id=sid,
+            node=n.name,
+            stack_layer=n.layer,
+            module=n.module,
+            output_type=n.type,
+            tags=n.user_tags(),
+            dependencies=n.dependencies,
+            code_hash=n.code_hash,
+            file=n.file,
+            line=n.line,
+        )
+    return Registry(graph.profile, {k: entries[k] for k in sorted(entries)})
+
+
+def registry_findings(
+    graph: GraphModel, tag_filter: Mapping[str, Any], required_tags: tuple[str, ...]
+) -> Iterator[Finding]:
+    """Baseline-free registry rules: duplicate ids, missing and invalid tags."""
+    by_id: dict[str, list[NodeInfo]] = {}
+    for n in semantic_nodes(graph, tag_filter):
+        where = {"node": n.name, "file": n.file, "line": n.line}
+        sid = n.tags.get("semantic_id")
+        subject = sid if isinstance(sid, str) else n.name
+        if isinstance(sid, str):
+            by_id.setdefault(sid, []).append(n)
+        for tag in required_tags:
+            if tag not in n.tags:
+                yield finding(
+                    "missing-required-tag", subject, f"{n.name} has no {tag!r} tag", **where
+                )
+        yield from _invalid_tags(n, subject, where)
+    for sid, nodes in sorted(by_id.items()):
+        if len(nodes) > 1:
+            places = ", ".join(f"{n.name} ({n.where()})" for n in nodes)
+            first = nodes[1]
+            yield finding(
+                "duplicate-semantic-id",
+                sid,
+                f"semantic_id {sid!r} is claimed by {places}",
+                node=first.name,
+                file=first.file,
+                line=first.line,
+                new=[n.name for n in nodes],
+            )
+
+
+def _invalid_tags(n: NodeInfo, subject: str, where: dict[str, Any]) -> Iterator[Finding]:
+    tags = n.tags
+
+    def bad(message: str) -> Finding:
+        return finding("invalid-tag-value", subject, f"{n.name}: {message}", **where)
+
+    sid = tags.get("semantic_id")
+    if sid is not None and (not isinstance(sid, str) or not SEMANTIC_ID.match(sid)):
+        yield bad(f"semantic_id {sid!r} must match {SEMANTIC_ID.pattern}")
+    version = tags.get("version")
+    if version is not None and (
+        not isinstance(version, str) or not version.isdigit() or int(version) < 1
+    ):
+        yield bad(f"version {version!r} must be a positive integer")
+    for tag, allowed in (("stability", STABILITY), ("pii", PII)):
+        value = tags.get(tag)
+        if value is not None and value not in allowed:
+            yield bad(f"{tag} {value!r} must be one of {', '.join(allowed)}")
+    dtype = tags.get("dtype")
+    if dtype is None:
+        return
+    if dtype not in DTYPES:
+        yield bad(f"dtype {dtype!r} is not in the vocabulary ({', '.join(sorted(DTYPES))})")
+        return
+    consistent = DTYPES[dtype]
+    base = n.type.split("[")[0].rsplit(".", 1)[-1]
+    if consistent is not None and base not in consistent and base not in ("Any", "object"):
+        yield bad(f"dtype {dtype!r} does not fit the output type {n.type}")

@@ -1,0 +1,74 @@
+"""One command invocation's state: options, project, profile, build (each made once, lazily)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from semdag.builder import Build
+    from semdag.graph import GraphModel
+    from semdag.profile import Profile
+    from semdag.project import Project
+
+
+@dataclass
+class Session:
+    """The shared options of a command and what they lead to."""
+
+    command: str
+    profile_name: str | None = None
+    config_file: Path | None = None
+    sets: tuple[str, ...] = ()
+    project_dir: Path | None = None
+    fmt: str = "text"
+    debug: bool = False
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def project(self) -> Project:
+        from semdag.project import find_project
+
+        return self._once("project", lambda: find_project(explicit=self.project_dir))  # type: ignore[no-any-return]
+
+    def load_profile(self, name: str | None = None) -> Profile:
+        """The selected profile (or ``name``), merged and validated."""
+        from semdag.profile import load_profile
+
+        key = f"profile:{name}"
+        return self._once(  # type: ignore[no-any-return]
+            key,
+            lambda: load_profile(
+                self.project,
+                name or self.profile_name,
+                config_file=None if name else self.config_file,
+                sets=self.sets,
+            ),
+        )
+
+    @property
+    def profile(self) -> Profile:
+        return self.load_profile()
+
+    def build(self, name: str | None = None, configure: Any = None) -> Build:
+        """Build the driver for the selected profile (or ``name``)."""
+        from semdag.builder import build
+
+        profile = self.load_profile(name)
+        return self._once(  # type: ignore[no-any-return]
+            f"build:{name}:{id(configure)}",
+            lambda: build(self.project, profile, configure=configure),
+        )
+
+    def graph(self, name: str | None = None) -> GraphModel:
+        """The graph model of the selected profile's build."""
+        from semdag.graph import model_from_build
+
+        return self._once(f"graph:{name}", lambda: model_from_build(self.build(name)))  # type: ignore[no-any-return]

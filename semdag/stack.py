@@ -1,0 +1,200 @@
+"""Layered module stacks: import each layer's modules and record who defines which node."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from semdag.errors import ModuleLoadError
+from semdag.profile import Profile
+from semdag.project import Project
+
+
+@dataclass(frozen=True)
+class LoadedModule:
+    """A stack module after import."""
+
+    layer: str
+    name: str
+    file: str
+    module: ModuleType
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One definition of a node by a function of a stack module."""
+
+    node: str
+    layer: str
+    module: str
+    function: str
+    file: str
+    line: int
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A node that a later layer replaced."""
+
+    node: str
+    defined: Definition
+    overridden_by: Definition
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "defined_layer": self.defined.layer,
+            "defined_module": self.defined.module,
+            "defined_at": self.defined.where(),
+            "overridden_layer": self.overridden_by.layer,
+            "overridden_module": self.overridden_by.module,
+            "overridden_at": self.overridden_by.where(),
+        }
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A node defined again in a layer that may not override."""
+
+    node: str
+    first: Definition
+    second: Definition
+
+
+@contextlib.contextmanager
+def project_on_path(root: Path) -> Iterator[None]:
+    """Put the project root first on ``sys.path`` so stack modules import by dotted name."""
+    entry = str(root)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+
+
+def _module_name_for_path(project: Project, spec: str) -> tuple[str, Path | None]:
+    path = (project.root / spec).resolve()
+    if not path.is_file():
+        raise ModuleLoadError(f"module file not found: {spec}", file=spec)
+    try:
+        rel = path.relative_to(project.root)
+    except ValueError:
+        return f"semdag_ext_{path.stem}", path
+    return ".".join(rel.with_suffix("").parts), None
+
+
+def import_stack_module(project: Project, spec: str) -> ModuleType:
+    """Import one module by dotted name or ``.py`` path; errors name the module, file and line."""
+    name, outside = (
+        _module_name_for_path(project, spec) if spec.endswith(".py") else (spec, None)
+    )
+    try:
+        # A module that prints at import must not corrupt stdout (it carries only results).
+        with contextlib.redirect_stdout(sys.stderr):
+            if outside is not None:
+                loader_spec = importlib.util.spec_from_file_location(name, outside)
+                assert loader_spec and loader_spec.loader
+                module = importlib.util.module_from_spec(loader_spec)
+                sys.modules[name] = module
+                loader_spec.loader.exec_module(module)
+                return module
+            return importlib.import_module(name)
+    except SyntaxError as exc:
+        file = project.relative(exc.filename) if exc.filename else spec
+        raise ModuleLoadError(
+            f"module {spec} does not import: SyntaxError: {exc.msg}", file=file, line=exc.lineno
+        ) from None
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise ModuleLoadError(
+                f"module {spec} not found (dotted names resolve from the project root {project.root.name}/)"
+            ) from None
+        raise _import_failure(project, spec, exc) from None
+    except SystemExit as exc:
+        raise ModuleLoadError(f"module {spec} called sys.exit({exc.code}) while importing") from None
+    except Exception as exc:
+        raise _import_failure(project, spec, exc) from None
+
+
+def _import_failure(project: Project, spec: str, exc: BaseException) -> ModuleLoadError:
+    file, line = spec, None
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        try:
+            Path(frame.filename).resolve().relative_to(project.root)
+        except ValueError:
+            continue
+        file, line = project.relative(frame.filename), frame.lineno
+        break
+    return ModuleLoadError(
+        f"module {spec} does not import: {type(exc).__name__}: {exc}", file=file, line=line
+    )
+
+
+def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
+    """Import every module of every layer, in stack order."""
+    loaded: list[LoadedModule] = []
+    seen: set[str] = set()
+    with project_on_path(project.root):
+        for layer in profile.layers:
+            for spec in layer.modules:
+                module = import_stack_module(project, spec)
+                if module.__name__ in seen:
+                    raise ModuleLoadError(
+                        f"module {module.__name__} appears twice in the stack",
+                        file=profile.file,
+                    )
+                seen.add(module.__name__)
+                file = getattr(module, "__file__", None) or spec
+                loaded.append(LoadedModule(layer.name, module.__name__, project.relative(file), module))
+    return tuple(loaded)
+
+
+def resolve_definitions(
+    project: Project, modules: tuple[LoadedModule, ...], config: Mapping[str, Any]
+) -> dict[str, list[Definition]]:
+    """Every node each module defines under ``config``, in stack order."""
+    from hamilton.function_modifiers import base as fm_base
+    from hamilton.graph_utils import find_functions
+
+    definitions: dict[str, list[Definition]] = {}
+    for loaded in modules:
+        for fn_name, fn in find_functions(loaded.module):
+            code = getattr(fn, "__code__", None)
+            file = project.relative(code.co_filename) if code else loaded.file
+            line = code.co_firstlineno if code else 0
+            for node in fm_base.resolve_nodes(fn, dict(config)):
+                definitions.setdefault(node.name, []).append(
+                    Definition(node.name, loaded.layer, loaded.name, fn_name, file, line)
+                )
+    return definitions
+
+
+def compute_ledger(
+    definitions: Mapping[str, list[Definition]], allow: Mapping[str, bool]
+) -> tuple[tuple[LedgerEntry, ...], tuple[Conflict, ...]]:
+    """Overrides a later layer may make (the ledger) and those it may not (conflicts)."""
+    ledger: list[LedgerEntry] = []
+    conflicts: list[Conflict] = []
+    for name in sorted(definitions):
+        defs = definitions[name]
+        for previous, current in zip(defs, defs[1:]):
+            if allow.get(current.layer, False) and current.module != previous.module:
+                ledger.append(LedgerEntry(name, previous, current))
+            else:
+                conflicts.append(Conflict(name, previous, current))
+    return tuple(ledger), tuple(conflicts)
