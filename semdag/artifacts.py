@@ -12,7 +12,9 @@ from typing import Any
 
 def canonical_json(document: Any) -> str:
     """UTF-8 JSON with sorted keys, ``indent=2`` and a trailing newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return (
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    )
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import re
 
 from semdag.errors import CheckFailed, GraphBuildError, SemdagError
 from semdag.profile import Profile
@@ -99,5 +98,8 @@ def _build_error(exc: Exception) -> SemdagError:
         error.code = "type-mismatch"
         return error
     if isinstance(exc, KeyError) and "hamilton.enable_power_user_mode" in str(exc):
-        text = "this stack uses resolve/resolve_from_config: set config hamilton.enable_power_user_mode: true"
+        text = (
+            "this stack uses resolve/resolve_from_config: "
+            "set config hamilton.enable_power_user_mode: true"
+        )
     return GraphBuildError(f"Hamilton could not build the graph: {type(exc).__name__}: {text}")

@@ -20,7 +20,9 @@ def final_vars(build: Build, graph: GraphModel) -> list[str]:
     for index, name in enumerate(outputs):
         if name not in graph.nodes:
             file, line = build.profile.where("outputs", str(index))
-            raise ConfigError(f"outputs: {unknown_node_message(name, graph.nodes)}", file=file, line=line)
+            raise ConfigError(
+                f"outputs: {unknown_node_message(name, graph.nodes)}", file=file, line=line
+            )
     return outputs
 
 
@@ -83,9 +85,12 @@ def _execution_findings(
     inputs: Mapping[str, Any],
     overrides: Mapping[str, Any],
 ) -> Iterator[Finding]:
-    from hamilton import htypes, node as h_node
+    from hamilton import htypes
+    from hamilton import node as h_node
 
-    nodes, user_nodes = build.driver.graph.get_upstream_nodes(outputs, dict(inputs), dict(overrides))
+    nodes, user_nodes = build.driver.graph.get_upstream_nodes(
+        outputs, dict(inputs), dict(overrides)
+    )
     for cycle in find_cycles(graph, {n.name for n in nodes}):
         first = graph.nodes.get(cycle[0])
         yield finding(
@@ -118,7 +123,8 @@ def _execution_findings(
         needing = sorted(
             n.name
             for n in user.depended_on_by
-            if n in nodes and n.input_types.get(name, (None, None))[1] == h_node.DependencyType.REQUIRED
+            if n in nodes
+            and n.input_types.get(name, (None, None))[1] == h_node.DependencyType.REQUIRED
         )
         if needing:
             first = graph.nodes.get(needing[0])

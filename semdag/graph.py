@@ -92,10 +92,7 @@ class GraphModel:
         """(dependency, dependent) pairs among ``names`` (all nodes when None), sorted."""
         keep = set(self.nodes) if names is None else set(names)
         return sorted(
-            (dep, node)
-            for node in keep
-            for dep in self.nodes[node].dependencies
-            if dep in keep
+            (dep, node) for node in keep for dep in self.nodes[node].dependencies if dep in keep
         )
 
 
@@ -109,7 +106,8 @@ def unknown_node_message(name: str, known: Iterable[str]) -> str:
 
 def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
     """Read every node of the built driver into a :class:`GraphModel`."""
-    from hamilton import htypes, node as h_node
+    from hamilton import htypes
+    from hamilton import node as h_node
 
     project = build.project
     index = SourceIndex(project.relative)

@@ -113,9 +113,7 @@ class _Loader:
         if isinstance(value, dict):
             return {k: self._interpolate(v, (*path, str(k)), file, lines) for k, v in value.items()}
         if isinstance(value, list):
-            return [
-                self._interpolate(v, (*path, str(i)), file, lines) for i, v in enumerate(value)
-            ]
+            return [self._interpolate(v, (*path, str(i)), file, lines) for i, v in enumerate(value)]
         if not isinstance(value, str) or "${" not in value:
             return value
 
@@ -243,9 +241,7 @@ class _Checker:
     def known_keys(self, value: dict, path: KeyPath, known: Sequence[str]) -> None:
         for key in value:
             if key not in known:
-                raise self.fail(
-                    (*path, key), f"unknown key (expected one of: {', '.join(known)})"
-                )
+                raise self.fail((*path, key), f"unknown key (expected one of: {', '.join(known)})")
 
     def typed(self, value: Any, path: KeyPath, kind: type | tuple, label: str) -> Any:
         if value is not None and (
@@ -323,11 +319,11 @@ def _validate(
     tag_filter = registry.get("tag_filter", DEFAULT_TAG_FILTER)
     tag_filter = check.mapping(tag_filter, ("registry", "tag_filter"))
     for key, wanted in tag_filter.items():
-        if wanted is not None and not isinstance(wanted, str):
-            if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
-                raise check.fail(
-                    ("registry", "tag_filter", key), "expected null, a string or a list of strings"
-                )
+        is_list = isinstance(wanted, list) and all(isinstance(v, str) for v in wanted)
+        if wanted is not None and not isinstance(wanted, str) and not is_list:
+            raise check.fail(
+                ("registry", "tag_filter", key), "expected null, a string or a list of strings"
+            )
     required = registry.get("required_tags", list(DEFAULT_REQUIRED_TAGS))
     required_tags = check.strings(required, ("registry", "required_tags"), allow_one=False)
 
@@ -396,5 +392,3 @@ def _cache(check: _Checker, cache: dict[str, Any]) -> dict[str, Any]:
         if value is not True:
             check.strings(value, (*path, key), allow_one=False)
     return cache
-
-

@@ -95,7 +95,9 @@ def _load(root: Path, *, require: bool) -> Project:
                 file="pyproject.toml",
             )
         if not isinstance(value, str) or not value:
-            raise ConfigError(f"tool.semdag.{key} must be a non-empty string", file="pyproject.toml")
+            raise ConfigError(
+                f"tool.semdag.{key} must be a non-empty string", file="pyproject.toml"
+            )
         settings[key] = value
     project = Project(root=root, **settings)
     if require and not project.configs_path.is_dir():

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from semdag.graph import GraphModel, NodeInfo
+
+if TYPE_CHECKING:
+    from semdag.builder import Build
 from semdag.rules import Finding, finding
 
 REGISTRY_KIND = "semdag.registry"
@@ -49,12 +52,18 @@ class Entry:
     tags: Mapping[str, Any]
     dependencies: tuple[str, ...]
     code_hash: str | None
+    logic_hash: str | None = None
     file: str | None = None
     line: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The entry as stored in ``registry.json`` (no file:line: they churn on every edit)."""
+        """The entry as stored in ``registry.json`` (no file:line: they churn on every edit).
+
+        ``logic_hash`` is the code hash with the function's own name blanked, so a rename
+        that keeps the semantic id is reported as ``node-renamed`` alone.
+        """
         return {
+            "logic_hash": self.logic_hash,
             "node": self.node,
             "stack_layer": self.stack_layer,
             "module": self.module,
@@ -105,10 +114,15 @@ def semantic_nodes(graph: GraphModel, tag_filter: Mapping[str, Any]) -> list[Nod
     ]
 
 
-def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Registry:
+def compile_registry(
+    graph: GraphModel,
+    tag_filter: Mapping[str, Any],
+    logic_hashes: Mapping[str, str | None] | None = None,
+) -> Registry:
     """Compile the registry; on a duplicate semantic id the first node by name wins
-    (validate reports the duplicate)."""
+    (validate reports the duplicate). ``logic_hashes`` maps node names to name-blind hashes."""
     entries: dict[str, Entry] = {}
+    logic_hashes = logic_hashes or {}
     for n in semantic_nodes(graph, tag_filter):
         sid = n.tags.get("semantic_id")
         if not isinstance(sid, str) or sid in entries:
@@ -122,10 +136,24 @@ def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Regist
             tags=n.user_tags(),
             dependencies=n.dependencies,
             code_hash=n.code_hash,
+            logic_hash=logic_hashes.get(n.name),
             file=n.file,
             line=n.line,
         )
     return Registry(graph.profile, {k: entries[k] for k in sorted(entries)})
+
+
+def registry_for_build(build: Build, graph: GraphModel) -> Registry:
+    """Compile the registry of a build, with name-blind logic hashes for its entries."""
+    from semdag.logichash import LogicHasher
+
+    hasher = LogicHasher()
+    hashes: dict[str, str | None] = {}
+    nodes = build.driver.graph.nodes
+    for n in semantic_nodes(graph, build.profile.tag_filter):
+        fns = nodes[n.name].originating_functions
+        hashes[n.name] = hasher.hash(fns[0]) if fns else None
+    return compile_registry(graph, build.profile.tag_filter, hashes)
 
 
 def registry_findings(

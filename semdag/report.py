@@ -25,7 +25,7 @@ def _where(item: Finding) -> str:
 
 
 def _change(item: Finding) -> str:
-    if item.old is None and item.new is None:
+    if item.old is None or item.new is None:
         return ""
     return f"{_value(item.old)} -> {_value(item.new)}"
 
@@ -85,14 +85,24 @@ def markdown(findings: Sequence[Finding], title: str) -> str:
     for severity in _ORDER:
         if tally[severity.value]:
             lines.append(f"| {severity.value} | {tally[severity.value]} |")
-    lines += ["", "| severity | rule | semantic id | change | where |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| severity | rule | semantic id | change | where |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for item in findings:
         severity = item.severity.value + (" (acknowledged)" if item.acknowledged else "")
         lines.append(
             "| "
             + " | ".join(
                 _md_cell(x)
-                for x in (severity, f"`{item.rule}`", f"`{item.subject}`", _change(item), _where(item))
+                for x in (
+                    severity,
+                    f"`{item.rule}`",
+                    f"`{item.subject}`",
+                    _change(item),
+                    _where(item),
+                )
             )
             + " |"
         )
@@ -141,20 +151,18 @@ def github(findings: Sequence[Finding], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def junit(findings: Sequence[Finding], title: str, *, threshold: int = 3) -> str:
-    """JUnit XML: one test case per subject, a failure for each failing finding."""
+def _junit_suite(findings: Sequence[Finding], title: str, threshold: int) -> list[str]:
     by_subject: dict[str, list[Finding]] = {}
     for item in findings:
         by_subject.setdefault(item.subject, []).append(item)
     failures = sum(1 for group in by_subject.values() if any(f.fails(threshold) for f in group))
     out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f"<testsuite name={quoteattr('semdag ' + title)} tests=\"{len(by_subject)}\" "
+        f'<testsuite name={quoteattr("semdag " + title)} tests="{len(by_subject)}" '
         f'failures="{failures}" errors="0">',
     ]
     for subject in sorted(by_subject):
         group = by_subject[subject]
-        out.append(f"  <testcase classname=\"semdag\" name={quoteattr(subject)}>")
+        out.append(f'  <testcase classname="semdag" name={quoteattr(subject)}>')
         for item in group:
             body = escape(f"{item.message} {_change(item)} {_where(item)}".strip())
             if item.fails(threshold):
@@ -162,12 +170,24 @@ def junit(findings: Sequence[Finding], title: str, *, threshold: int = 3) -> str
                     f"    <failure type={quoteattr(item.rule)} message={quoteattr(item.message)}>"
                     f"{body}</failure>"
                 )
-        notes = [f"{f.severity.value} {f.rule}: {f.message}" for f in group if not f.fails(threshold)]
+        notes = [
+            f"{f.severity.value} {f.rule}: {f.message}" for f in group if not f.fails(threshold)
+        ]
         if notes:
             out.append(f"    <system-out>{escape(chr(10).join(notes))}</system-out>")
         out.append("  </testcase>")
     out.append("</testsuite>")
-    return "\n".join(out) + "\n"
+    return out
+
+
+def junit(findings: Sequence[Finding], title: str, *, threshold: int = 3) -> str:
+    """JUnit XML: one test case per subject, a failure for each failing finding."""
+    return (
+        "\n".join(
+            ['<?xml version="1.0" encoding="UTF-8"?>', *_junit_suite(findings, title, threshold)]
+        )
+        + "\n"
+    )
 
 
 FORMATTERS: dict[str, Callable[..., str]] = {
@@ -178,8 +198,25 @@ FORMATTERS: dict[str, Callable[..., str]] = {
 }
 
 
-def render_findings(findings: Sequence[Finding], fmt: str, *, title: str, threshold: int = 3) -> str:
+def render_findings(
+    findings: Sequence[Finding], fmt: str, *, title: str, threshold: int = 3
+) -> str:
     """Render ``findings`` in one of :data:`FORMATTERS`'s styles."""
     if fmt == "junit":
         return junit(findings, title, threshold=threshold)
     return FORMATTERS[fmt](findings, title)
+
+
+def render_comparisons(
+    comparisons: Sequence[tuple[str, Sequence[Finding]]], fmt: str, threshold: int = 3
+) -> str:
+    """Render one or more profiles' findings as one document."""
+    if fmt == "junit":
+        suites = [
+            line for name, found in comparisons for line in _junit_suite(found, name, threshold)
+        ]
+        body = ["<testsuites>", *("  " + line for line in suites), "</testsuites>"]
+        return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', *body]) + "\n"
+    return "".join(
+        render_findings(found, fmt, title=name, threshold=threshold) for name, found in comparisons
+    )

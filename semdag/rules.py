@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a finding matters; ``error`` (validate) and ``breaking`` (diff) both fail."""
 
     ERROR = "error"
@@ -51,9 +51,13 @@ RULES: tuple[Rule, ...] = (
     # Two nodes claiming one public id make the registry ambiguous.
     Rule("duplicate-semantic-id", Severity.ERROR, "validate", "two nodes share a semantic_id"),
     # Consumers rely on the taxonomy; a missing tag is an incomplete contract.
-    Rule("missing-required-tag", Severity.ERROR, "validate", "a semantic node lacks a required tag"),
+    Rule(
+        "missing-required-tag", Severity.ERROR, "validate", "a semantic node lacks a required tag"
+    ),
     # A malformed id, version or vocabulary value cannot be compared or trusted.
-    Rule("invalid-tag-value", Severity.ERROR, "validate", "a tag value is malformed or inconsistent"),
+    Rule(
+        "invalid-tag-value", Severity.ERROR, "validate", "a tag value is malformed or inconsistent"
+    ),
     # Hamilton silently turns the node into an input; a semantic node can vanish.
     Rule("config-shadows-node", Severity.WARNING, "validate", "a config key has a node's name"),
     # A silent replacement outside an override layer is almost always an accident.
@@ -71,7 +75,12 @@ RULES: tuple[Rule, ...] = (
         "a node cached in opt-in mode has upstream nodes or inputs that are not cached",
     ),
     # `ignore` lets a node's result be reused when its inputs changed.
-    Rule("cache-ignore-stale", Severity.WARNING, "validate", "cache `ignore` can return stale results"),
+    Rule(
+        "cache-ignore-stale",
+        Severity.WARNING,
+        "validate",
+        "cache `ignore` can return stale results",
+    ),
     # --- baseline comparisons run by `snapshot check` and `diff` ---
     # Consumers of the id lose it.
     Rule("semantic-removed", Severity.BREAKING, "diff", "a semantic_id in the baseline is gone"),
@@ -103,6 +112,8 @@ RULES: tuple[Rule, ...] = (
     ),
     # Values may change through new inputs even when the function did not.
     Rule("dependencies-changed", Severity.WARNING, "diff", "the node's dependencies changed"),
+    # Non-semantic nodes are free to change; the graph snapshot is refreshed, not gated.
+    Rule("graph-changed", Severity.INFO, "diff", "the execution graph differs from graph.json"),
     # Operational metadata (owner, stability, ...) is informative.
     Rule("tags-changed", Severity.INFO, "diff", "any other tag changed"),
     # An exception that has run out must be looked at again.

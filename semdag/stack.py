@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import itertools
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
@@ -100,9 +101,7 @@ def _module_name_for_path(project: Project, spec: str) -> tuple[str, Path | None
 
 def import_stack_module(project: Project, spec: str) -> ModuleType:
     """Import one module by dotted name or ``.py`` path; errors name the module, file and line."""
-    name, outside = (
-        _module_name_for_path(project, spec) if spec.endswith(".py") else (spec, None)
-    )
+    name, outside = _module_name_for_path(project, spec) if spec.endswith(".py") else (spec, None)
     try:
         # A module that prints at import must not corrupt stdout (it carries only results).
         with contextlib.redirect_stdout(sys.stderr):
@@ -122,11 +121,14 @@ def import_stack_module(project: Project, spec: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise ModuleLoadError(
-                f"module {spec} not found (dotted names resolve from the project root {project.root.name}/)"
+                f"module {spec} not found "
+                f"(dotted names resolve from the project root {project.root.name}/)"
             ) from None
         raise _import_failure(project, spec, exc) from None
     except SystemExit as exc:
-        raise ModuleLoadError(f"module {spec} called sys.exit({exc.code}) while importing") from None
+        raise ModuleLoadError(
+            f"module {spec} called sys.exit({exc.code}) while importing"
+        ) from None
     except Exception as exc:
         raise _import_failure(project, spec, exc) from None
 
@@ -145,10 +147,29 @@ def _import_failure(project: Project, spec: str, exc: BaseException) -> ModuleLo
     )
 
 
+def _forget_stack_packages(profile: Profile) -> None:
+    """Drop earlier imports of the stack's packages so each build reads the files as they are.
+
+    One process may build several profiles or projects whose packages share names
+    (``modules``, ``stack``); a stale entry in ``sys.modules`` would silently win.
+    """
+    tops = {
+        spec.split("/")[0] if spec.endswith(".py") else spec.split(".")[0]
+        for layer in profile.layers
+        for spec in layer.modules
+    }
+    tops.discard("semdag")
+    for name in list(sys.modules):
+        if name.split(".")[0] in tops:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
 def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
     """Import every module of every layer, in stack order."""
     loaded: list[LoadedModule] = []
     seen: set[str] = set()
+    _forget_stack_packages(profile)
     with project_on_path(project.root):
         for layer in profile.layers:
             for spec in layer.modules:
@@ -160,7 +181,9 @@ def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
                     )
                 seen.add(module.__name__)
                 file = getattr(module, "__file__", None) or spec
-                loaded.append(LoadedModule(layer.name, module.__name__, project.relative(file), module))
+                loaded.append(
+                    LoadedModule(layer.name, module.__name__, project.relative(file), module)
+                )
     return tuple(loaded)
 
 
@@ -192,7 +215,7 @@ def compute_ledger(
     conflicts: list[Conflict] = []
     for name in sorted(definitions):
         defs = definitions[name]
-        for previous, current in zip(defs, defs[1:]):
+        for previous, current in itertools.pairwise(defs):
             if allow.get(current.layer, False) and current.module != previous.module:
                 ledger.append(LedgerEntry(name, previous, current))
             else:

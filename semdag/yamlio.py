@@ -17,7 +17,7 @@ KeyPath = tuple[str, ...]
 class YamlDocument:
     """A parsed YAML mapping and the 1-based line of each key path in it."""
 
-    data: dict[str, Any]
+    data: Any
     lines: dict[KeyPath, int]
 
 
@@ -44,8 +44,9 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: str) 
             _walk(item, (*path, str(index)), lines, file)
 
 
-def parse_yaml(text: str, file: str) -> YamlDocument:
-    """Parse ``text`` with the safe loader; the top level must be a mapping (or empty)."""
+def parse_yaml(text: str, file: str, *, allow_list: bool = False) -> YamlDocument:
+    """Parse ``text`` with the safe loader; the top level must be a mapping (or empty),
+    or also a list when ``allow_list``."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -67,7 +68,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         loader.dispose()
     if data is None:
         data = {}
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) and not (allow_list and isinstance(data, list)):
         raise ConfigError(
             f"the top level must be a mapping, not {type(data).__name__}", file=file, line=1
         )

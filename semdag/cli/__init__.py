@@ -122,9 +122,7 @@ def _common_parameters(formats: Sequence[str]) -> list[inspect.Parameter]:
                 "fmt",
                 Annotated[
                     str,
-                    typer.Option(
-                        "-f", "--format", help=f"Output format: {'|'.join(formats)}."
-                    ),
+                    typer.Option("-f", "--format", help=f"Output format: {'|'.join(formats)}."),
                 ],
                 formats[0],
             )
@@ -173,7 +171,12 @@ def command(
 
 def _fail_usage(command_name: str, message: str, fmt: str) -> None:
     if fmt == "json":
-        console.envelope(command_name, False, None, [{"code": "usage_error", "message": message, "file": None, "line": None}])
+        console.envelope(
+            command_name,
+            False,
+            None,
+            [{"code": "usage_error", "message": message, "file": None, "line": None}],
+        )
     else:
         console.err().print(f"semdag {command_name}: error: {message}", markup=False)
     raise typer.Exit(2)
@@ -193,9 +196,12 @@ def run(session: Session, body: Callable[[], Outcome]) -> int:
             traceback.print_exc(file=sys.stderr)
         message = f"internal error: {type(exc).__name__}: {exc}"
         if as_json:
-            console.envelope(session.command, False, None, [
-                {"code": "internal_error", "message": message, "file": None, "line": None}
-            ])
+            console.envelope(
+                session.command,
+                False,
+                None,
+                [{"code": "internal_error", "message": message, "file": None, "line": None}],
+            )
         else:
             console.err().print(f"semdag {session.command}: {message}", markup=False)
             if not session.debug:

@@ -36,9 +36,7 @@ def _summary(session: Session) -> dict[str, Any]:
             "config": sum(1 for n in nodes if n.is_config),
         },
         "ledger": [entry.as_dict() for entry in build.ledger],
-        "warnings": [
-            f.as_dict() for f in _build_warnings(session)
-        ],
+        "warnings": [f.as_dict() for f in _build_warnings(session)],
     }
 
 
@@ -75,7 +73,8 @@ def build_cmd(session: Session) -> Outcome:
                 table.add_row(
                     row["node"],
                     f"{row['defined_layer']}: {row['defined_module']} ({row['defined_at']})",
-                    f"{row['overridden_layer']}: {row['overridden_module']} ({row['overridden_at']})",
+                    f"{row['overridden_layer']}: {row['overridden_module']} "
+                    f"({row['overridden_at']})",
                 )
             out.print(table)
         else:
@@ -114,7 +113,9 @@ def validate_cmd(
     def render() -> None:
         from semdag.report import render_findings
 
-        console.write(render_findings(findings, session.fmt, title=f"validate {session.profile.name}"))
+        console.write(
+            render_findings(findings, session.fmt, title=f"validate {session.profile.name}")
+        )
         if session.fmt == "text" and not findings:
             console.err().print(f"validate {session.profile.name}: ok", markup=False)
 
@@ -221,7 +222,7 @@ def show_cmd(
     session: Session,
     node: Annotated[str, typer.Argument(help="The node name.")],
 ) -> Outcome:
-    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry entry."""
+    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
     from semdag.registry import compile_registry
 
     graph = session.graph()
@@ -269,6 +270,9 @@ def show_cmd(
                 markup=False,
             )
         if data["registry_entry"]:
-            out.print(f"  registry: {sid} (code {entry.code_hash[:12] if entry and entry.code_hash else '-'})", markup=False)
+            out.print(
+                f"  registry: {sid} (code {(entry.code_hash or '-')[:12] if entry else '-'})",
+                markup=False,
+            )
 
     return Outcome(data=data, render=render)

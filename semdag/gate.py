@@ -1,0 +1,229 @@
+"""The snapshot gate: write baselines, compare builds with them, compare registries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from semdag.acknowledge import ACK_FILE, apply_acknowledgements, load_acknowledgements
+from semdag.diff import Lineage, find_changes, lineage_from_graph_document, lineage_from_registry
+from semdag.errors import BaselineError, SemdagError, UsageError
+from semdag.graph import GraphModel
+from semdag.registry import Registry, registry_for_build
+from semdag.rules import Finding, apply_severities, finding
+from semdag.session import Session
+from semdag.snapshot import (
+    GRAPH_FILE,
+    REGISTRY_FILE,
+    read_graph_document,
+    read_registry,
+    registry_from_document,
+    snapshot_dir,
+    write_snapshot,
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The findings of one profile's comparison."""
+
+    profile: str
+    findings: tuple[Finding, ...]
+    baseline: str
+
+    def as_dict(self) -> dict[str, Any]:
+        from semdag.rules import counts
+
+        return {
+            "profile": self.profile,
+            "baseline": self.baseline,
+            "findings": [f.as_dict() for f in self.findings],
+            "counts": counts(self.findings),
+        }
+
+
+def current_registry(session: Session, profile: str | None) -> tuple[Registry, GraphModel]:
+    """Build a profile and compile its registry."""
+    build = session.build(profile)
+    graph = session.graph(profile)
+    return registry_for_build(build, graph), graph
+
+
+def graph_document(session: Session, profile: str | None) -> dict[str, Any]:
+    """The graph export that ``graph.json`` holds."""
+    from semdag.export import export_document
+
+    graph = session.graph(profile)
+    prof = session.load_profile(profile)
+    return export_document(graph, prof, None)
+
+
+def update(session: Session, profile: str | None) -> list[str]:
+    """Write a profile's baselines; returns the project-relative paths written."""
+    registry, _ = current_registry(session, profile)
+    prof = session.load_profile(profile)
+    paths = write_snapshot(session.project, prof.name, registry, graph_document(session, profile))
+    return [session.project.relative(p) for p in paths]
+
+
+def lineage_of(graph: GraphModel, registry: Registry) -> Lineage:
+    """Lineage over every node of a build."""
+    return Lineage(
+        dependencies={name: n.dependencies for name, n in graph.nodes.items()},
+        semantic=lineage_from_registry(registry).semantic,
+    )
+
+
+def check(session: Session, profile: str | None) -> Comparison:
+    """Compare a profile's current build with its committed baselines."""
+    project = session.project
+    prof = session.load_profile(profile)
+    folder = snapshot_dir(project, prof.name)
+    shown = project.relative(folder / REGISTRY_FILE)
+    baseline = read_registry(folder / REGISTRY_FILE, shown)
+    try:
+        registry, graph = current_registry(session, profile)
+    except SemdagError as exc:
+        # A build that fails is never "no changes": keep the error's exit code and say so.
+        exc.message = f"cannot compare {prof.name}: {exc.message}"
+        raise
+    graph_shown = project.relative(folder / GRAPH_FILE)
+    old_graph = read_graph_document(folder / GRAPH_FILE, graph_shown)
+    old_lineage = (
+        lineage_from_graph_document(old_graph, baseline)
+        if old_graph
+        else lineage_from_registry(baseline)
+    )
+    findings = find_changes(
+        baseline, registry, old_lineage=old_lineage, new_lineage=lineage_of(graph, registry)
+    )
+    findings += _graph_drift(session, profile, old_graph, graph_shown)
+    findings = _acknowledge(session, findings)
+    return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
+
+
+def _graph_drift(
+    session: Session, profile: str | None, old: Mapping[str, Any] | None, shown: str
+) -> list[Finding]:
+    current = graph_document(session, profile)
+    if old is None:
+        return [
+            finding(
+                "graph-changed",
+                "(graph)",
+                f"{shown} is missing or unreadable: run `semdag snapshot update`",
+                file=shown,
+            )
+        ]
+    old_nodes = old.get("nodes") if isinstance(old.get("nodes"), dict) else {}
+    new_nodes = current["nodes"]
+    added = sorted(set(new_nodes) - set(old_nodes))
+    removed = sorted(set(old_nodes) - set(new_nodes))
+    changed = sorted(n for n in set(new_nodes) & set(old_nodes) if new_nodes[n] != old_nodes[n])
+    if not (added or removed or changed or old.get("edges") != current.get("edges")):
+        return []
+    return [
+        finding(
+            "graph-changed",
+            "(graph)",
+            f"the execution graph differs from {shown}: {len(added)} added, "
+            f"{len(removed)} removed, {len(changed)} changed nodes",
+            new={"added": added, "removed": removed, "changed": changed},
+            file=shown,
+        )
+    ]
+
+
+def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:
+    path = session.project.snapshots_path / ACK_FILE
+    shown = session.project.relative(path)
+    return apply_acknowledgements(findings, load_acknowledgements(path, shown), shown)
+
+
+def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
+    """Compare two registry snapshot files."""
+    before = read_registry(old, str(old))
+    after = read_registry(new, str(new))
+    findings = find_changes(
+        before,
+        after,
+        old_lineage=lineage_from_registry(before),
+        new_lineage=lineage_from_registry(after),
+    )
+    if session is not None:
+        try:
+            findings = _acknowledge(session, findings)
+        except SemdagError as exc:
+            if exc.code != "config_error" or "no semdag project" not in exc.message:
+                raise
+    return Comparison(after.profile, tuple(findings), str(old))
+
+
+def diff_against_git(session: Session, ref: str) -> Comparison:
+    """Compare the registry built at a git revision with the working tree's."""
+    project = session.project
+    prof = session.load_profile()
+    top = _git(project.root, "rev-parse", "--show-toplevel").strip()
+    sub = Path(project.root).resolve().relative_to(Path(top).resolve())
+    commit = _git(project.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ref=ref)
+    with tempfile.TemporaryDirectory(prefix="semdag-worktree-") as tmp:
+        worktree = Path(tmp) / "tree"
+        _git(project.root, "worktree", "add", "--detach", "--quiet", str(worktree), commit.strip())
+        try:
+            before = _registry_in(worktree / sub, prof.name, session.sets, ref)
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(worktree)],
+                cwd=project.root,
+                capture_output=True,
+                check=False,
+            )
+    after, graph = current_registry(session, None)
+    findings = find_changes(
+        before,
+        after,
+        old_lineage=lineage_from_registry(before),
+        new_lineage=lineage_of(graph, after),
+    )
+    findings = _acknowledge(session, findings)
+    return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), f"git:{ref}")
+
+
+def _git(cwd: Path, *args: str, ref: str | None = None) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("git is not installed") from None
+    if done.returncode != 0:
+        if ref is not None:
+            raise UsageError(f"unknown git revision {ref!r}")
+        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
+        raise UsageError(f"git {args[0]}: {detail}")
+    return done.stdout
+
+
+def _registry_in(root: Path, profile: str, sets: tuple[str, ...], ref: str) -> Registry:
+    # A separate process: the stack's modules are already imported here from the working tree.
+    command = [sys.executable, "-m", "semdag", "registry", "-p", profile, "-f", "json"]
+    command += ["--project-dir", str(root)]
+    for assignment in sets:
+        command += ["--set", assignment]
+    env = dict(os.environ, SEMDAG_NO_BUILD_CACHE="1")
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    try:
+        envelope = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        envelope = None
+    if not isinstance(envelope, dict) or not envelope.get("ok"):
+        errors = (envelope or {}).get("errors") or [{"message": done.stderr.strip() or "failed"}]
+        raise BaselineError(
+            f"cannot build profile {profile} at git:{ref}: {errors[0].get('message')}"
+        )
+    return registry_from_document(envelope["data"], f"git:{ref}")

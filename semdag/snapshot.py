@@ -1,0 +1,135 @@
+"""Baseline snapshots: ``snapshots/<profile>/registry.json`` and ``graph.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from semdag.artifacts import atomic_write, canonical_json
+from semdag.errors import BaselineError
+from semdag.project import Project
+from semdag.registry import REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
+
+REGISTRY_FILE = "registry.json"
+GRAPH_FILE = "graph.json"
+_ENTRY_FIELDS = {"node": str, "output_type": str, "tags": dict, "dependencies": list}
+
+
+def snapshot_dir(project: Project, profile: str) -> Path:
+    """Where a profile's baselines live."""
+    return project.snapshots_path / profile
+
+
+def write_snapshot(
+    project: Project, profile: str, registry: Registry, graph_doc: Mapping[str, Any]
+) -> list[Path]:
+    """Write both baselines canonically and atomically, under a lock; returns the paths."""
+    from filelock import FileLock
+
+    folder = snapshot_dir(project, profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    with FileLock(str(project.snapshots_path / ".semdag.lock"), timeout=120):
+        for name, document in ((REGISTRY_FILE, registry.as_document()), (GRAPH_FILE, graph_doc)):
+            path = folder / name
+            text = canonical_json(document)
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                atomic_write(path, text)
+            written.append(path)
+    return written
+
+
+def _load_json(path: Path, shown: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(
+            "no baseline: the file does not exist",
+            file=shown,
+            hint="run `semdag snapshot update` to create it",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"cannot read the baseline: {exc}", file=shown) from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise BaselineError(
+            f"the baseline is not valid JSON: {getattr(exc, 'msg', exc)}", file=shown, line=line
+        ) from None
+    except RecursionError:
+        raise BaselineError("the baseline is nested too deeply", file=shown) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def registry_from_document(document: Any, shown: str) -> Registry:
+    """Check a registry document's shape and read it back; errors name the file and key."""
+
+    def bad(message: str) -> BaselineError:
+        return BaselineError(f"not a semdag registry: {message}", file=shown)
+
+    if not isinstance(document, dict):
+        raise bad("the top level must be an object")
+    if document.get("kind") != REGISTRY_KIND:
+        raise bad(f"kind must be {REGISTRY_KIND!r}")
+    version = document.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise bad("schema_version must be an integer")
+    if version > SCHEMA_VERSION:
+        raise BaselineError(
+            f"schema_version {version} is newer than this semdag understands ({SCHEMA_VERSION})",
+            file=shown,
+            hint="upgrade semdag to read this snapshot",
+        )
+    profile = document.get("profile")
+    entries = document.get("entries")
+    if not isinstance(profile, str):
+        raise bad("profile must be a string")
+    if not isinstance(entries, dict):
+        raise bad("entries must be an object")
+    out: dict[str, Entry] = {}
+    for sid, raw in entries.items():
+        if not isinstance(raw, dict):
+            raise bad(f"entries.{sid} must be an object")
+        for key, kind in _ENTRY_FIELDS.items():
+            if not isinstance(raw.get(key), kind):
+                raise bad(f"entries.{sid}.{key} must be {kind.__name__}")
+        for key in ("stack_layer", "module", "code_hash"):
+            if raw.get(key) is not None and not isinstance(raw.get(key), str):
+                raise bad(f"entries.{sid}.{key} must be a string or null")
+        if not all(isinstance(d, str) for d in raw["dependencies"]):
+            raise bad(f"entries.{sid}.dependencies must be a list of strings")
+        out[sid] = Entry(
+            semantic_id=sid,
+            node=raw["node"],
+            stack_layer=raw.get("stack_layer"),
+            module=raw.get("module"),
+            output_type=raw["output_type"],
+            tags=raw["tags"],
+            dependencies=tuple(raw["dependencies"]),
+            code_hash=raw.get("code_hash"),
+            logic_hash=raw.get("logic_hash") if isinstance(raw.get("logic_hash"), str) else None,
+        )
+    return Registry(profile, {k: out[k] for k in sorted(out)})
+
+
+def read_registry(path: Path, shown: str | None = None) -> Registry:
+    """Read a registry snapshot file; every problem is a :class:`BaselineError` (exit 2)."""
+    shown = shown or str(path)
+    return registry_from_document(_load_json(path, shown), shown)
+
+
+def read_graph_document(path: Path, shown: str) -> dict[str, Any] | None:
+    """The baseline graph export, or None when there is none or it is unusable."""
+    if not path.is_file():
+        return None
+    try:
+        document = _load_json(path, shown)
+    except BaselineError:
+        return None
+    return document if isinstance(document, dict) else None

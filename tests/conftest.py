@@ -1,0 +1,94 @@
+"""Shared fixtures: fixture projects copied to a temp dir, and CLI runners."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(args: list[str], cwd: Path | None = None) -> Result:
+    """Invoke the CLI in-process (stdout and stderr kept apart)."""
+    from semdag.cli import app
+
+    runner = CliRunner()
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = runner.invoke(app, args, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> Result:
+    """Run ``python -m semdag`` in a subprocess."""
+    done = subprocess.run(
+        [sys.executable, "-m", "semdag", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def layered(tmp_path: Path) -> Path:
+    """A copy of the three-layer fixture project."""
+    target = tmp_path / "layered"
+    shutil.copytree(FIXTURES / "layered", target)
+    return target
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    return run_cli
+
+
+@pytest.fixture
+def project_factory(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """Make a project from a mapping of relative path -> text."""
+    counter = iter(range(1000))
+
+    def make(files: dict[str, str]) -> Path:
+        root = tmp_path / f"project{next(counter)}"
+        root.mkdir()
+        return write_files(root, files)
+
+    return make
