@@ -24,7 +24,9 @@ def out() -> Console:
     """The stdout console (results only)."""
     global _out
     if _out is None:
-        _out = Console(highlight=False, soft_wrap=True)
+        # Piped output is for reading in full or for grep: never truncate table cells.
+        width = None if sys.stdout.isatty() else 1000
+        _out = Console(highlight=False, soft_wrap=True, width=width)
     return _out
 
 

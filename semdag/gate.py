@@ -16,7 +16,7 @@ from semdag.acknowledge import ACK_FILE, apply_acknowledgements, load_acknowledg
 from semdag.diff import Lineage, find_changes, lineage_from_graph_document, lineage_from_registry
 from semdag.errors import BaselineError, SemdagError, UsageError
 from semdag.graph import GraphModel
-from semdag.registry import Registry, registry_for_build
+from semdag.registry import Registry, compile_registry
 from semdag.rules import Finding, apply_severities, finding
 from semdag.session import Session
 from semdag.snapshot import (
@@ -51,9 +51,8 @@ class Comparison:
 
 def current_registry(session: Session, profile: str | None) -> tuple[Registry, GraphModel]:
     """Build a profile and compile its registry."""
-    build = session.build(profile)
     graph = session.graph(profile)
-    return registry_for_build(build, graph), graph
+    return compile_registry(graph, session.load_profile(profile).tag_filter), graph
 
 
 def graph_document(session: Session, profile: str | None) -> dict[str, Any]:

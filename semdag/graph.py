@@ -36,6 +36,8 @@ class NodeInfo:
     optional: tuple[str, ...]
     is_input: bool
     is_config: bool
+    # Name-blind code hash, computed for registry nodes only (see semdag.logichash).
+    logic_hash: str | None = None
 
     @property
     def dependencies(self) -> tuple[str, ...]:
@@ -109,8 +111,13 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
     from hamilton import htypes
     from hamilton import node as h_node
 
+    from semdag.logichash import LogicHasher
+    from semdag.registry import matches
+
     project = build.project
     index = SourceIndex(project.relative)
+    hasher = LogicHasher()
+    tag_filter = build.profile.tag_filter
     layer_of = build.layer_of_module()
     config = build.profile.config
     nodes: dict[str, NodeInfo] = {}
@@ -125,6 +132,7 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
         definition = build.final_definition(name)
         module = definition.module if definition else (n.tags.get("module") if fns else None)
         is_input = bool(n.user_defined)
+        semantic = bool(fns) and not is_input and matches(n.tags, tag_filter)
         nodes[name] = NodeInfo(
             name=name,
             type=htypes.get_type_as_string(n.type) or str(n.type),
@@ -141,6 +149,7 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
             optional=tuple(sorted(optional)),
             is_input=is_input,
             is_config=is_input and name in config,
+            logic_hash=hasher.hash(fns[0]) if semantic else None,
         )
     ordered = {k: nodes[k] for k in sorted(nodes)}
     return GraphModel(

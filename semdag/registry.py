@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from semdag.graph import GraphModel, NodeInfo
-
-if TYPE_CHECKING:
-    from semdag.builder import Build
 from semdag.rules import Finding, finding
 
 REGISTRY_KIND = "semdag.registry"
@@ -114,15 +111,10 @@ def semantic_nodes(graph: GraphModel, tag_filter: Mapping[str, Any]) -> list[Nod
     ]
 
 
-def compile_registry(
-    graph: GraphModel,
-    tag_filter: Mapping[str, Any],
-    logic_hashes: Mapping[str, str | None] | None = None,
-) -> Registry:
+def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Registry:
     """Compile the registry; on a duplicate semantic id the first node by name wins
-    (validate reports the duplicate). ``logic_hashes`` maps node names to name-blind hashes."""
+    (validate reports the duplicate)."""
     entries: dict[str, Entry] = {}
-    logic_hashes = logic_hashes or {}
     for n in semantic_nodes(graph, tag_filter):
         sid = n.tags.get("semantic_id")
         if not isinstance(sid, str) or sid in entries:
@@ -136,24 +128,11 @@ def compile_registry(
             tags=n.user_tags(),
             dependencies=n.dependencies,
             code_hash=n.code_hash,
-            logic_hash=logic_hashes.get(n.name),
+            logic_hash=n.logic_hash,
             file=n.file,
             line=n.line,
         )
     return Registry(graph.profile, {k: entries[k] for k in sorted(entries)})
-
-
-def registry_for_build(build: Build, graph: GraphModel) -> Registry:
-    """Compile the registry of a build, with name-blind logic hashes for its entries."""
-    from semdag.logichash import LogicHasher
-
-    hasher = LogicHasher()
-    hashes: dict[str, str | None] = {}
-    nodes = build.driver.graph.nodes
-    for n in semantic_nodes(graph, build.profile.tag_filter):
-        fns = nodes[n.name].originating_functions
-        hashes[n.name] = hasher.hash(fns[0]) if fns else None
-    return compile_registry(graph, build.profile.tag_filter, hashes)
 
 
 def registry_findings(

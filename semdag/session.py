@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from semdag.buildcache import BuildFacts
     from semdag.builder import Build
     from semdag.graph import GraphModel
     from semdag.profile import Profile
@@ -25,6 +26,7 @@ class Session:
     project_dir: Path | None = None
     fmt: str = "text"
     debug: bool = False
+    build_cache: bool = True
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
@@ -67,8 +69,28 @@ class Session:
             lambda: build(self.project, profile, configure=configure),
         )
 
-    def graph(self, name: str | None = None) -> GraphModel:
-        """The graph model of the selected profile's build."""
+    def facts(self, name: str | None = None) -> BuildFacts:
+        """What a build of the profile learnt: from the build cache when nothing changed."""
+        return self._once(f"facts:{name}", lambda: self._make_facts(name))  # type: ignore[no-any-return]
+
+    def _make_facts(self, name: str | None) -> BuildFacts:
+        from semdag import buildcache
+        from semdag.checks import validate
         from semdag.graph import model_from_build
 
-        return self._once(f"graph:{name}", lambda: model_from_build(self.build(name)))  # type: ignore[no-any-return]
+        profile = self.load_profile(name)
+        use_cache = self.build_cache and buildcache.enabled()
+        if use_cache:
+            hit = buildcache.lookup(self.project, profile)
+            if hit is not None:
+                return hit
+        build = self.build(name)
+        graph = model_from_build(build)
+        facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        if use_cache:
+            buildcache.store(self.project, profile, facts)
+        return facts
+
+    def graph(self, name: str | None = None) -> GraphModel:
+        """The graph model of the selected profile's build."""
+        return self.facts(name).graph

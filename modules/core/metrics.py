@@ -35,12 +35,9 @@ SOURCE_COLUMNS = {
     function_loc=contract_tags("function.loc.v1", "series", SCHEMA),
     function_complexity=contract_tags("function.complexity.v1", "series", SCHEMA),
     function_size_pressure=contract_tags("function.size_pressure.v1", "series", SCHEMA),
-    function_complexity_pressure=contract_tags(
-        "function.complexity_pressure.v1", "series", SCHEMA
-    ),
-    function_param_pressure=contract_tags(
-        "function.param_pressure.v1", "series", SCHEMA, stability="experimental"
-    ),
+    function_complexity_pressure=contract_tags("function.complexity_pressure.v1", "series", SCHEMA),
+    # Only some profiles feed parameter count into risk; it is not published on its own.
+    function_param_pressure=internal_tags("intermediate"),
     function_doc_debt=contract_tags(
         "function.doc_debt.v1", "series", SCHEMA, stability="experimental"
     ),

@@ -101,13 +101,13 @@ class _ComplexityCounter(ast.NodeVisitor):
     def __init__(self) -> None:
         self.points = 0
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:  # noqa: N802 - ast API
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         return None
 
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:  # noqa: N802
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         return None
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:  # noqa: N802
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
         return None
 
     def generic_visit(self, node: ast.AST) -> None:
@@ -188,7 +188,7 @@ def _scoped_children(statement: ast.stmt) -> Iterator[ast.stmt]:
 
 
 def scan_source(source: str | bytes, path: str, module: str) -> list[FunctionRecord]:
-    """Records for every function in one file's source; raises ``SyntaxError`` if it does not parse."""
+    """Records for every function in one file's source; ``SyntaxError`` if it does not parse."""
     tree = ast.parse(source, filename=path)
     module_private = any(_is_private(part) for part in module.split("."))
     records = []
@@ -204,9 +204,7 @@ def scan_source(source: str | bytes, path: str, module: str) -> list[FunctionRec
                 complexity=cyclomatic_complexity(fn),
                 n_params=_count_params(fn.args),
                 has_docstring=ast.get_docstring(fn, clean=False) is not None,
-                is_public=not (
-                    module_private or is_nested or any(_is_private(p) for p in parts)
-                ),
+                is_public=not (module_private or is_nested or any(_is_private(p) for p in parts)),
                 is_method=is_method,
             )
         )
@@ -219,7 +217,10 @@ def package_prefix(root: Path) -> str | None:
 
 
 def scan_file(root: Path, path: str, package: str | None) -> ScanResult:
-    """Scans one repo-relative file; a file that cannot be read or parsed is reported, not raised."""
+    """Scans one repo-relative file; a file that cannot be read or parsed is reported, not raised.
+
+    Returns the file's records, or an empty result listing the path as unparsed.
+    """
     try:
         source = (root / path).read_bytes()
         records = scan_source(source, path, module_name(path, package))

@@ -51,7 +51,9 @@ def contract_tags(
 ) -> dict[str, str]:
     """Tags that make a node part of the public contract: layer, id, dtype, schema, version."""
     if not SEMANTIC_ID_PATTERN.match(semantic_id):
-        raise ValueError(f"semantic_id {semantic_id!r} does not match {SEMANTIC_ID_PATTERN.pattern}")
+        raise ValueError(
+            f"semantic_id {semantic_id!r} does not match {SEMANTIC_ID_PATTERN.pattern}"
+        )
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPES)}")
     if stability not in STABILITIES:

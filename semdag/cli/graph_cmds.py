@@ -7,16 +7,16 @@ import typer
 from semdag import console
 from semdag.cli import Outcome, command
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from semdag.rules import FAIL_ON, Finding, counts
+from semdag.rules import FAIL_ON, counts
 from semdag.session import Session
 
 
 def _summary(session: Session) -> dict[str, Any]:
     from semdag.registry import semantic_nodes
 
-    build = session.build()
-    graph = session.graph()
-    profile = build.profile
+    facts = session.facts()
+    graph = facts.graph
+    profile = session.profile
     nodes = graph.nodes.values()
     return {
         "profile": profile.name,
@@ -25,7 +25,7 @@ def _summary(session: Session) -> dict[str, Any]:
             {
                 "name": layer.name,
                 "allow_overrides": layer.allow_overrides,
-                "modules": [m.name for m in build.modules if m.layer == layer.name],
+                "modules": [name for lyr, name, _ in facts.modules if lyr == layer.name],
             }
             for layer in profile.layers
         ],
@@ -35,16 +35,14 @@ def _summary(session: Session) -> dict[str, Any]:
             "inputs": sum(1 for n in nodes if n.is_input and not n.is_config),
             "config": sum(1 for n in nodes if n.is_config),
         },
-        "ledger": [entry.as_dict() for entry in build.ledger],
-        "warnings": [f.as_dict() for f in _build_warnings(session)],
+        "ledger": [dict(entry) for entry in facts.ledger],
+        "warnings": [
+            f.as_dict()
+            for f in facts.findings
+            if f.rule in ("config-shadows-node", "override-not-allowed")
+        ],
+        "cached": facts.from_cache,
     }
-
-
-def _build_warnings(session: Session) -> list[Finding]:
-    from semdag.checks import _override_findings, _shadow_findings
-
-    build = session.build()
-    return sorted([*_shadow_findings(build), *_override_findings(build)], key=Finding.sort_key)
 
 
 @command("build")
@@ -102,7 +100,13 @@ def validate_cmd(
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    findings = validate(session.build(), session.graph(), inputs=parse_pairs(inputs, "--input"))
+    extra = parse_pairs(inputs, "--input")
+    # Extra inputs change what is checked: those runs need the live driver.
+    findings = (
+        validate(session.build(), session.graph(), inputs=extra)
+        if extra
+        else list(session.facts().findings)
+    )
     failing = [f for f in findings if f.fails(FAIL_ON[fail_on])]
     data = {
         "profile": session.profile.name,
@@ -227,8 +231,7 @@ def show_cmd(
 
     graph = session.graph()
     info = graph.get(node)
-    build = session.build()
-    history = [e.as_dict() for e in build.ledger if e.node == node]
+    history = [dict(e) for e in session.facts().ledger if e["node"] == node]
     registry = compile_registry(graph, session.profile.tag_filter)
     sid = info.tags.get("semantic_id")
     entry = registry.entries.get(sid) if isinstance(sid, str) else None

@@ -1,0 +1,1 @@
+"""Overrides layer: nodes here replace same-named nodes of earlier layers."""

@@ -1,0 +1,1 @@
+"""Plugins layer: optional nodes that extend the core layer without replacing any of it."""

@@ -1,0 +1,199 @@
+"""A content-addressed cache of what a build learnt, so unchanged projects skip Hamilton.
+
+The key covers everything a build reads: the bytes of every profile file in the ``extends``
+chain, the environment variables the profile interpolated, ``--set`` values, the versions of
+Python, semdag (and the bytes of its source) and Hamilton, and the bytes of every project file
+the build imported (recorded after a full build, checked again on every lookup). Any change
+is a miss; an unreadable or inconsistent cache file is ignored and rewritten, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from semdag import __version__
+from semdag.artifacts import atomic_write, canonical_json
+from semdag.graph import GraphModel, NodeInfo
+from semdag.rules import Finding, Severity
+
+if TYPE_CHECKING:
+    from semdag.builder import Build
+    from semdag.profile import Profile
+    from semdag.project import Project
+
+FORMAT = 1
+DISABLE_ENV = "SEMDAG_NO_BUILD_CACHE"
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """Everything commands need from a build that does not need the live driver."""
+
+    graph: GraphModel
+    modules: tuple[tuple[str, str, str], ...]  # (layer, module, file)
+    ledger: tuple[Mapping[str, Any], ...]
+    findings: tuple[Finding, ...]  # validate's findings for the profile's own inputs
+    from_cache: bool = False
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha(path: Path) -> str | None:
+    try:
+        return _sha(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _semdag_source_hash() -> str:
+    # Editing semdag itself (a development checkout) must invalidate, not only a version bump.
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hamilton_version() -> str:
+    from importlib import metadata
+
+    for name in ("apache-hamilton", "sf-hamilton"):
+        try:
+            return f"{name}=={metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def base_key(project: Project, profile: Profile) -> dict[str, Any]:
+    """The part of the key known before building: profile files, env, --set, versions."""
+    return {
+        "format": FORMAT,
+        "profile": profile.name,
+        "profile_files": {f: _file_sha(project.root / f) for f in profile.files},
+        "env": dict(profile.env_used),
+        "sets": list(profile.sets),
+        "python": sys.version,
+        "semdag": __version__,
+        "semdag_source": _semdag_source_hash(),
+        "hamilton": _hamilton_version(),
+    }
+
+
+def _entry_path(project: Project, key: Mapping[str, Any]) -> Path:
+    digest = _sha(canonical_json(key).encode())
+    return project.state_path / "build-cache" / f"{key['profile']}-{digest[:32]}.json"
+
+
+def enabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "") in ("", "0")
+
+
+def lookup(project: Project, profile: Profile) -> BuildFacts | None:
+    """The cached facts for this profile, or None on any miss or doubt."""
+    key = base_key(project, profile)
+    path = _entry_path(project, key)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("key") != key:
+            return None
+        for name, digest in document["files"].items():
+            if _file_sha(project.root / name) != digest:
+                return None
+        return _facts_from(document["facts"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def imported_project_files(project: Project) -> dict[str, str | None]:
+    """Every project file now imported, except semdag's own and installed packages'."""
+    root = project.root
+    excluded = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(__file__).parent]
+    files: dict[str, str | None] = {}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        path = Path(file).resolve()
+        if any(path.is_relative_to(e) for e in excluded) or "site-packages" in path.parts:
+            continue
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        files[rel] = _file_sha(path)
+    return dict(sorted(files.items()))
+
+
+def store(project: Project, profile: Profile, facts: BuildFacts) -> None:
+    """Write the facts of a full build; failures to write are not errors (it is a cache)."""
+    key = base_key(project, profile)
+    document = {"key": key, "files": imported_project_files(project), "facts": _facts_to(facts)}
+    try:
+        atomic_write(_entry_path(project, key), canonical_json(document))
+    except (OSError, ValueError):
+        pass
+
+
+def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -> BuildFacts:
+    return BuildFacts(
+        graph=graph,
+        modules=tuple((m.layer, m.name, m.file) for m in build.modules),
+        ledger=tuple(entry.as_dict() for entry in build.ledger),
+        findings=tuple(findings),
+    )
+
+
+def _facts_to(facts: BuildFacts) -> dict[str, Any]:
+    return {
+        "profile": facts.graph.profile,
+        "nodes": [asdict(n) for n in facts.graph.nodes.values()],
+        "modules": [list(m) for m in facts.modules],
+        "ledger": [dict(e) for e in facts.ledger],
+        "findings": [
+            {**asdict(f), "severity": f.severity.value, "extra": dict(f.extra)}
+            for f in facts.findings
+        ],
+    }
+
+
+def _facts_from(raw: Mapping[str, Any]) -> BuildFacts:
+    nodes: dict[str, NodeInfo] = {}
+    dependents: dict[str, list[str]] = {}
+    for item in raw["nodes"]:
+        item = dict(item)
+        for field in ("required", "optional"):
+            item[field] = tuple(item[field])
+        info = NodeInfo(**item)
+        nodes[info.name] = info
+        for dep in info.dependencies:
+            dependents.setdefault(dep, []).append(info.name)
+    graph = GraphModel(
+        profile=raw["profile"],
+        nodes={k: nodes[k] for k in sorted(nodes)},
+        dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+    )
+    findings = []
+    for item in raw["findings"]:
+        item = dict(item)
+        item["severity"] = Severity(item["severity"])
+        for field in ("affected", "owners"):
+            item[field] = tuple(item[field])
+        findings.append(Finding(**item))
+    return BuildFacts(
+        graph=graph,
+        modules=tuple(tuple(m) for m in raw["modules"]),  # type: ignore[misc]
+        ledger=tuple(raw["ledger"]),
+        findings=tuple(findings),
+        from_cache=True,
+    )
