@@ -111,12 +111,10 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
     from hamilton import htypes
     from hamilton import node as h_node
 
-    from semdag.logichash import LogicHasher
     from semdag.registry import matches
 
     project = build.project
     index = SourceIndex(project.relative)
-    hasher = LogicHasher()
     tag_filter = build.profile.tag_filter
     layer_of = build.layer_of_module()
     config = build.profile.config
@@ -149,7 +147,7 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
             optional=tuple(sorted(optional)),
             is_input=is_input,
             is_config=is_input and name in config,
-            logic_hash=hasher.hash(fns[0]) if semantic else None,
+            logic_hash=index.logic_hash(fns[0]) if semantic else None,
         )
     ordered = {k: nodes[k] for k in sorted(nodes)}
     return GraphModel(

@@ -1,24 +1,48 @@
-"""Where a node's function lives and its code hash, from one parse per source file.
+"""Where a node's function lives, its source and its code hash, from one parse per file.
 
-The hash equals Hamilton's ``HamiltonNode.version``: sha256 of the function's source with
-docstrings and comments removed (``ast.unparse`` after dropping docstrings). Hamilton gets
-there through ``inspect.getsource`` and a fresh parse per node; parsing each file once and
-unparsing the already-parsed function gives the same text far faster.
+Two results must equal what Hamilton computes, because users compare them with Hamilton's
+own output:
+
+- the source text equals ``inspect.getsource(fn)``: the lines from the first decorator (found
+  the way ``inspect.findsource`` finds it) to the end of the block as ``inspect.getblock``
+  ends it, which includes trailing comments indented at least as deep as the body;
+- the code hash equals ``HamiltonNode.version``: sha256 of ``ast.unparse`` of that source
+  with every function docstring removed.
+
+Hamilton gets there through ``inspect.getsource`` (twice) and a fresh parse per node. Here each
+file is read and parsed once, spans come from the syntax tree, and each function is unparsed
+once. The parsed trees are dropped as soon as a file is indexed: keeping tens of thousands of
+AST objects alive makes every later garbage collection pass walk them, which costs more than
+the parse itself. Functions that are not defined at column 0 of their file (closures,
+methods) take Hamilton's path through ``inspect``, whose results they then equal by
+construction.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
+import gc
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# inspect.findsource walks back from co_firstlineno to the first line matching this.
+_DEF_OR_DECORATOR = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+# The characters Python's tokenizer consumes as indentation.
+_INDENT = " \t\f"
+_DEF_WORD = re.compile(r"\bdef\b")
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
 
 @dataclass(frozen=True)
 class FunctionSource:
-    """A function's span in its file, its code hash and (on demand) its source."""
+    """A function's span in its file, its code hash and (on demand) its source.
+
+    ``line`` and ``end_line`` bound exactly the text ``inspect.getsource`` returns.
+    """
 
     file: str
     line: int
@@ -27,69 +51,203 @@ class FunctionSource:
     source: str | None
 
 
-def _strip_docstrings(fn: ast.AST) -> ast.AST:
-    tree = copy.deepcopy(fn)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if (
-                isinstance(first, ast.Expr)
-                and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)
-            ):
-                node.body = node.body[1:]
-    return tree
+def _docstring_owner(node: ast.AST) -> bool:
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.body:
+        return False
+    first = node.body[0]
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
 
 
-def hash_function_ast(fn: ast.AST) -> str:
-    """Hamilton-compatible code hash of a parsed function definition."""
-    return hashlib.sha256(ast.unparse(_strip_docstrings(fn)).encode()).hexdigest()
+def hash_function_ast(fn: ast.AST, *, nested: bool = True) -> str:
+    """Hamilton-compatible code hash of a parsed function definition (see ``hash_pair``)."""
+    return hash_pair(fn, nested=nested)[0]
 
 
-class _ParsedFile:
+def hash_pair(fn: ast.AST, *, nested: bool = True) -> tuple[str, str]:
+    """Hamilton-compatible code hash of a parsed function definition.
+
+    Docstrings of the function and of any function nested in it are left out. The tree is
+    restored before returning (callers may keep using it); no deep copy is made.
+    ``nested=False`` promises that ``fn`` holds no nested function, which spares a walk of
+    the whole tree. Returns (code hash, name-blind hash).
+    """
+    stripped: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]] = []
+    for node in ast.walk(fn) if nested else (fn,):
+        if _docstring_owner(node):
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            stripped.append((node, node.body))
+            node.body = node.body[1:]
+    try:
+        text = ast.unparse(fn)
+    finally:
+        for node, body in stripped:
+            node.body = body
+    # The second hash is blind to the function's own name, so a rename that keeps the
+    # semantic id is not mistaken for a change of logic. Same unparse, name blanked.
+    name = getattr(fn, "name", "")
+    blind = text.replace(f"def {name}(", "def _(", 1) if name else text
+    return (
+        hashlib.sha256(text.encode()).hexdigest(),
+        hashlib.sha256(("logic:" + blind).encode()).hexdigest(),
+    )
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as ``linecache`` holds them: split on newlines only, each ending in one."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1] + "\n")
+    return lines
+
+
+def _inspect_start(lines: list[str], first: int) -> int | None:
+    """The 1-based line ``inspect.findsource`` starts a function at, given co_firstlineno."""
+    index = first - 1
+    while index > 0:
+        if index >= len(lines):
+            return None
+        if _DEF_OR_DECORATOR.match(lines[index]):
+            break
+        index -= 1
+    return index + 1
+
+
+def _block_end(lines: list[str], fn: _Function) -> int:
+    """The 1-based last line ``inspect.getblock`` keeps for a column-0 function.
+
+    The block ends at the last logical line of the body, extended over the comment lines
+    that follow it when they are indented at least as deep as the body (the first INDENT).
+    A body on the ``def`` line opens no INDENT, so no trailing comment joins it.
+    """
+    end = fn.end_lineno or fn.lineno
+    first = fn.body[0]
+    lead = lines[first.lineno - 1][: first.col_offset]
+    if lead.strip(_INDENT):
+        return end
+    body_col = len(lead)
+    for index in range(end, len(lines)):
+        text = lines[index]
+        rest = text.lstrip(_INDENT)
+        if rest in ("\n", "\r\n", ""):
+            continue
+        if not rest.startswith("#"):
+            break
+        if len(text) - len(rest) >= body_col:
+            end = index + 1
+    return end
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    code_hash: str
+    logic_hash: str
+
+
+class _IndexedFile:
+    """One file's lines and the span and hash of each function defined at column 0."""
+
+    __slots__ = ("lines", "spans")
+
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines(keepends=True)
-        self.by_line: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-        tree = ast.parse(text)
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                first = min([d.lineno for d in node.decorator_list] + [node.lineno])
-                self.by_line.setdefault(first, node)
-        self.hashes: dict[int, str] = {}
+        self.lines = split_lines(text)
+        self.spans: dict[int, _Span] = {}
+        for node in ast.parse(text).body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            # co_firstlineno of a decorated function is its first decorator's line.
+            key = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            if _inspect_start(self.lines, key) != key:
+                continue  # a layout inspect reads differently: take its path for this one
+            end = _block_end(self.lines, node)
+            # A nested function needs a second `def` in the text; without one the hash
+            # need not walk the tree looking for nested docstrings.
+            body = "".join(self.lines[node.lineno : end])
+            nested = _DEF_WORD.search(body) is not None
+            self.spans[key] = _Span(key, end, *hash_pair(node, nested=nested))
+
+
+def _read(filename: str) -> str:
+    import tokenize
+
+    # tokenize.open honours coding cookies and BOMs and translates newlines, as linecache does.
+    with tokenize.open(filename) as handle:
+        return handle.read()
 
 
 class SourceIndex:
-    """Parses each file once and answers for any function defined in it."""
+    """Reads and parses each file once and answers for any function defined in it."""
 
-    def __init__(self, relative: Callable[[str], str]) -> None:
+    def __init__(self, relative: Callable[[str], str], *, with_source: bool = False) -> None:
         self._relative = relative
-        self._files: dict[str, _ParsedFile | None] = {}
+        self._with_source = with_source
+        self._files: dict[str, _IndexedFile | None] = {}
+        self._names: dict[str, str] = {}
 
-    def _parsed(self, filename: str) -> _ParsedFile | None:
+    def _indexed(self, filename: str) -> _IndexedFile | None:
         if filename not in self._files:
+            # Parsing allocates many short-lived, acyclic AST objects; each allocation burst
+            # would otherwise trigger collections that rescan the whole (large) heap.
+            collecting = gc.isenabled()
+            gc.disable()
             try:
-                with open(filename, encoding="utf-8") as handle:
-                    self._files[filename] = _ParsedFile(handle.read())
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                self._files[filename] = _IndexedFile(_read(filename))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
                 self._files[filename] = None
+            finally:
+                if collecting:
+                    gc.enable()
         return self._files[filename]
 
-    def lookup(self, fn: Callable[..., Any], *, with_source: bool = False) -> FunctionSource | None:
-        """Span, hash and optionally source of ``fn``; None for objects with no code."""
+    def _relative_name(self, filename: str) -> str:
+        name = self._names.get(filename)
+        if name is None:
+            name = self._names[filename] = self._relative(filename)
+        return name
+
+    def lookup(
+        self, fn: Callable[..., Any], *, with_source: bool | None = None
+    ) -> FunctionSource | None:
+        """Span, hash and optionally source of ``fn``; None for objects with no code.
+
+        ``with_source`` defaults to the index's setting. Like ``inspect.getsource``, a
+        function wrapped with ``functools.wraps`` is looked up through ``__wrapped__``.
+        """
+        want_source = self._with_source if with_source is None else with_source
+        if hasattr(fn, "__wrapped__"):
+            import inspect
+
+            try:
+                fn = inspect.unwrap(fn)
+            except ValueError:
+                return None
         code = getattr(fn, "__code__", None)
         if code is None:
             return None
         filename, first = code.co_filename, code.co_firstlineno
-        parsed = self._parsed(filename)
-        node = parsed.by_line.get(first) if parsed else None
-        if parsed is None or node is None:
-            return self._fallback(fn, filename, first, with_source)
-        code_hash = parsed.hashes.get(first)
-        if code_hash is None:
-            code_hash = parsed.hashes[first] = hash_function_ast(node)
-        end = node.end_lineno or first
-        source = "".join(parsed.lines[first - 1 : end]) if with_source else None
-        return FunctionSource(self._relative(filename), first, end, code_hash, source)
+        indexed = self._indexed(filename)
+        span = indexed.spans.get(first) if indexed else None
+        if indexed is None or span is None:
+            return self._fallback(fn, filename, first, want_source)
+        source = "".join(indexed.lines[span.start - 1 : span.end]) if want_source else None
+        return FunctionSource(
+            self._relative_name(filename), span.start, span.end, span.code_hash, source
+        )
+
+    def logic_hash(self, fn: Callable[..., Any]) -> str | None:
+        """The name-blind hash of ``fn`` (None where its source is not indexed)."""
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return None
+        indexed = self._indexed(code.co_filename)
+        span = indexed.spans.get(code.co_firstlineno) if indexed else None
+        return span.logic_hash if span else None
 
     def _fallback(
         self, fn: Callable[..., Any], filename: str, first: int, with_source: bool
@@ -99,11 +257,15 @@ class SourceIndex:
         from hamilton.graph_types import hash_source_code
 
         try:
-            source = inspect.getsource(fn)
-            code_hash: str | None = hash_source_code(source, strip=True)
+            lines, start = inspect.getsourcelines(fn)
         except (OSError, TypeError):
-            source, code_hash = None, None
-        end = first + (source.count("\n") - 1 if source else 0)
+            return FunctionSource(self._relative_name(filename), first, first, None, None)
+        source = "".join(lines)
+        start = max(start, 1)
         return FunctionSource(
-            self._relative(filename), first, end, code_hash, source if with_source else None
+            self._relative_name(filename),
+            start,
+            start + len(lines) - 1,
+            hash_source_code(source, strip=True),
+            source if with_source else None,
         )

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "semdag.cli.export_cmds",
     "semdag.cli.run_cmds",
     "semdag.cli.project_cmds",
+    "semdag.cli.render_cmds",
 )
 
 
@@ -70,10 +71,10 @@ def _root(
     """A governed semantic layer over Apache Hamilton dataflows."""
 
 
-_COMMON = ("profile", "config_file", "sets", "project_dir", "debug", "fmt")
+_COMMON = ("profile", "config_file", "sets", "project_dir", "debug", "fmt", "no_cache")
 
 
-def _common_parameters(formats: Sequence[str]) -> list[inspect.Parameter]:
+def _common_parameters(formats: Sequence[str], cacheable: bool) -> list[inspect.Parameter]:
     kw = inspect.Parameter.KEYWORD_ONLY
     options: list[tuple[str, Any, Any]] = [
         (
@@ -116,6 +117,19 @@ def _common_parameters(formats: Sequence[str]) -> list[inspect.Parameter]:
             False,
         ),
     ]
+    if cacheable:
+        options.append(
+            (
+                "no_cache",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        "--no-cache", help="Rebuild instead of answering from .semdag/build-cache."
+                    ),
+                ],
+                False,
+            )
+        )
     if len(formats) > 1:
         options.append(
             (
@@ -136,13 +150,14 @@ def command(
     formats: Sequence[str] = ("text", "json"),
     target: typer.Typer | None = None,
     help: str | None = None,
+    cacheable: bool = True,
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Register ``fn(session, **options) -> Outcome`` as a command with the shared options."""
 
     def decorate(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         signature = inspect.signature(fn)
         own = [p for p in signature.parameters.values() if p.name != "session"]
-        params = own + _common_parameters(formats)
+        params = own + _common_parameters(formats, cacheable)
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
@@ -158,6 +173,7 @@ def command(
                 project_dir=common["project_dir"],
                 fmt=fmt,
                 debug=bool(common["debug"]),
+                build_cache=not common["no_cache"],
             )
             raise typer.Exit(run(session, lambda: fn(session=session, **kwargs)))
 

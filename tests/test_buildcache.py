@@ -1,0 +1,118 @@
+"""The build cache answers only when nothing that the build read has changed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+HELPER = "def factor() -> int:\n    return 2\n"
+CORE = '''
+from hamilton.function_modifiers import tag
+
+from pkg.helper import factor
+
+
+@tag(layer="semantic", semantic_id="t.value.v1", entity="repo", grain="per_repo", dtype="int",
+     version="1")
+def value(x: int) -> int:
+    """Value."""
+    return x * factor()
+'''
+
+
+@pytest.fixture
+def project(project_factory) -> Path:
+    return project_factory(
+        {
+            "pkg/__init__.py": "",
+            "pkg/helper.py": HELPER,
+            "pkg/core.py": CORE,
+            "configs/base.yaml": "stack:\n  core: [pkg.core]\ninputs:\n  x: 1\n",
+            "configs/dev.yaml": "extends: base.yaml\nconfig:\n  mode: ${SEMDAG_T_MODE:-a}\n",
+        }
+    )
+
+
+def cached(project: Path, *args: str) -> bool:
+    result = run_cli(["build", "--project-dir", str(project), "-f", "json", *args])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return result.json()["data"]["cached"]
+
+
+def test_second_build_is_served_from_cache(project):
+    assert cached(project) is False
+    assert cached(project) is True
+    assert cached(project, "--no-cache") is False
+
+
+@pytest.mark.parametrize("change", ["module", "helper", "extends", "set", "env", "hamilton"])
+def test_every_key_invalidates(project, monkeypatch, change):
+    assert cached(project) is False
+    assert cached(project) is True
+    args: list[str] = []
+    if change == "module":
+        (project / "pkg/core.py").write_text(CORE.replace("x * factor()", "x * factor() + 0"))
+    elif change == "helper":
+        (project / "pkg/helper.py").write_text(HELPER.replace("2", "3"))
+    elif change == "extends":
+        (project / "configs/base.yaml").write_text("stack:\n  core: [pkg.core]\ninputs:\n  x: 2\n")
+    elif change == "set":
+        args = ["--set", "inputs.x=5"]
+    elif change == "env":
+        monkeypatch.setenv("SEMDAG_T_MODE", "b")
+    elif change == "hamilton":
+        for entry in (project / ".semdag" / "build-cache").glob("*.json"):
+            document = json.loads(entry.read_text())
+            document["key"]["hamilton"] = "apache-hamilton==0.0.1"
+            entry.write_text(json.dumps(document))
+    assert cached(project, *args) is False
+
+
+def test_stale_cache_never_answers(project):
+    assert cached(project) is False
+    (project / "pkg/core.py").write_text(
+        CORE.replace('semantic_id="t.value.v1"', 'semantic_id="t.renamed.v1"')
+    )
+    result = run_cli(["registry", "--project-dir", str(project), "-f", "json"])
+    assert list(result.json()["data"]["entries"]) == ["t.renamed.v1"]
+
+
+def test_corrupt_cache_is_ignored_and_rewritten(project):
+    assert cached(project) is False
+    for entry in (project / ".semdag" / "build-cache").glob("*.json"):
+        entry.write_text("{not json")
+    assert cached(project) is False
+    assert cached(project) is True
+
+
+def test_cache_hit_does_not_import_hamilton(project):
+    assert cached(project) is False
+    probe = (
+        "import sys\nfrom semdag.cli import main\n"
+        f"main(['validate', '--project-dir', {str(project)!r}, '-f', 'json'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hamilton', 'pandas')),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["ok"] is True
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_concurrent_writers_leave_a_valid_cache(project):
+    command = [sys.executable, "-m", "semdag", "build", "--project-dir", str(project), "-f", "json"]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)
+    ]
+    for process in processes:
+        out, _ = process.communicate(timeout=120)
+        assert process.returncode == 0 and json.loads(out)["ok"]
+    entries = list((project / ".semdag" / "build-cache").glob("*.json"))
+    assert len(entries) == 1
+    json.loads(entries[0].read_text())
+    assert cached(project) is True
