@@ -31,7 +31,8 @@ def write_snapshot(
     folder = snapshot_dir(project, profile)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    with FileLock(str(project.snapshots_path / ".semdag.lock"), timeout=120):
+    project.state_path.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(project.state_path / "snapshots.lock"), timeout=120):
         for name, document in ((REGISTRY_FILE, registry.as_document()), (GRAPH_FILE, graph_doc)):
             path = folder / name
             text = canonical_json(document)

@@ -1,0 +1,217 @@
+"""The snapshot gate end to end, on a copy of the bundled example project."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+RISK = "modules/core/risk_selection.py"
+RISK_TAG = '"function.risk_score.v1", "function", "series", "semantic.function_risk_v1"'
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The example project (modules, configs, pyproject) with fresh dev baselines."""
+    root = tmp_path / "example"
+    root.mkdir()
+    for name in ("modules", "configs"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    done = run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
+    return root
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {rel}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def check(root: Path, *args: str) -> tuple[int, dict]:
+    result = run_cli(
+        ["snapshot", "check", "-p", "dev", "--project-dir", str(root), "-f", "json", *args]
+    )
+    document = json.loads(result.stdout)
+    return result.exit_code, document
+
+
+def rules_for(document: dict, subject: str) -> list[str]:
+    return [
+        f["rule"]
+        for c in document["data"]["comparisons"]
+        for f in c["findings"]
+        if f["subject"] == subject
+    ]
+
+
+def test_github_annotations_name_file_and_line(example):
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    args = ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "github"]
+    result = run_cli(args)
+    assert result.exit_code == 1
+    errors = [ln for ln in result.stdout.splitlines() if ln.startswith("::error")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"::error file={RISK},line=")
+
+
+def test_unchanged_project_passes(example):
+    code, document = check(example)
+    assert code == 0
+    assert document["ok"] is True
+    assert document["data"]["comparisons"][0]["findings"] == []
+
+
+def test_dtype_change_fails_then_acknowledged_then_expired(example):
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    code, document = check(example)
+    assert code == 1
+    finding = next(
+        f for f in document["data"]["comparisons"][0]["findings"] if f["rule"] == "dtype-changed"
+    )
+    assert (finding["subject"], finding["old"], finding["new"]) == (
+        "function.risk_score.v1",
+        "series",
+        "json",
+    )
+    assert finding["file"] == RISK and finding["line"] > 0
+    assert "function.is_high_risk.v1" in finding["affected"]
+
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    ack = example / "snapshots" / "acknowledged.yaml"
+    ack.write_text(
+        f"- rule: dtype-changed\n  semantic_id: function.risk_score.v1\n"
+        f"  reason: readers accept json\n  expires: {tomorrow}\n",
+        encoding="utf-8",
+    )
+    code, document = check(example)
+    assert code == 0
+    finding = next(
+        f for f in document["data"]["comparisons"][0]["findings"] if f["rule"] == "dtype-changed"
+    )
+    assert finding["acknowledged"] is True
+
+    ack.write_text(ack.read_text().replace(str(tomorrow), "2020-01-01"), encoding="utf-8")
+    code, document = check(example)
+    assert code == 1
+    assert "acknowledgement-expired" in rules_for(document, "function.risk_score.v1")
+
+
+def test_added_node_is_additive_and_fails_only_with_fail_on_any(example):
+    path = example / "modules/core/repo_rollup.py"
+    path.write_text(
+        path.read_text()
+        + '\n\n@tag(**semantic_tags("repo.answer.v1", "repo", "int", SCHEMA))\n'
+        + 'def repo_answer() -> int:\n    """The answer."""\n    return 42\n'
+    )
+    code, document = check(example)
+    assert code == 0
+    assert rules_for(document, "repo.answer.v1") == ["semantic-added"]
+    code, _ = check(example, "--fail-on", "any")
+    assert code == 1
+
+
+def test_removed_node_reports_blast_radius(example):
+    edit(example, RISK, f"@tag(**semantic_tags({RISK_TAG}))", '@tag(layer="intermediate")')
+    code, document = check(example)
+    assert code == 1
+    removed = next(
+        f
+        for c in document["data"]["comparisons"]
+        for f in c["findings"]
+        if f["rule"] == "semantic-removed"
+    )
+    assert removed["subject"] == "function.risk_score.v1"
+    assert "function.is_high_risk.v1" in removed["affected"]
+    assert "repo.mean_risk.v1" in removed["affected"]
+
+
+def test_renamed_function_is_node_renamed_only(example):
+    edit(example, "modules/core/repo_rollup.py", "def repo_summary(", "def repo_overview(")
+    code, document = check(example)
+    assert code == 0
+    assert rules_for(document, "repo.summary.v1") == ["node-renamed"]
+
+
+def test_missing_baseline_is_exit_2_never_no_changes(example):
+    shutil.rmtree(example / "snapshots")
+    result = run_cli(["snapshot", "check", "-p", "dev", "--project-dir", str(example)])
+    assert result.exit_code == 2
+    assert "snapshots/dev/registry.json: no baseline" in result.stderr
+    assert "semdag snapshot update" in result.stderr
+    assert "no findings" not in result.stdout
+
+
+def test_corrupt_and_future_baselines_are_refused(example):
+    path = example / "snapshots" / "dev" / "registry.json"
+    document = json.loads(path.read_text())
+    path.write_text(path.read_text()[:-40])
+    result = run_cli(["snapshot", "check", "-p", "dev", "--project-dir", str(example)])
+    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+    path.write_text(json.dumps({**document, "schema_version": 99}))
+    result = run_cli(["snapshot", "check", "-p", "dev", "--project-dir", str(example)])
+    assert result.exit_code == 2 and "upgrade semdag" in result.stderr
+
+
+def test_update_touches_only_the_selected_profile(example):
+    assert sorted(p.name for p in (example / "snapshots").iterdir()) == ["dev"]
+    before = (example / "snapshots" / "dev" / "registry.json").read_bytes()
+    result = run_cli(["snapshot", "update", "-p", "prod", "--project-dir", str(example)])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in (example / "snapshots").iterdir()) == ["dev", "prod"]
+    assert (example / "snapshots" / "dev" / "registry.json").read_bytes() == before
+
+
+def test_diff_two_files_and_formats(example, tmp_path):
+    old = example / "snapshots" / "dev" / "registry.json"
+    saved = tmp_path / "old.json"
+    shutil.copy(old, saved)
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    assert (
+        run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(example)]).exit_code == 0
+    )
+    # Registry files carry no file:line (it churns on every edit): annotations name none.
+    result = run_cli(["diff", str(saved), str(old), "-f", "github"])
+    assert result.exit_code == 1
+    assert "::error title=semdag dtype-changed%3A function.risk_score.v1::" in result.stdout
+    junit = run_cli(["diff", str(saved), str(old), "-f", "junit"]).stdout
+    import xml.etree.ElementTree as ET
+
+    suite = ET.fromstring(junit)
+    assert suite.find(".//failure").get("type") == "dtype-changed"
+    markdown = run_cli(["diff", str(saved), str(old), "-f", "markdown", "--fail-on", "never"])
+    assert markdown.exit_code == 0
+    assert "| breaking | `dtype-changed` | `function.risk_score.v1` | series -> json |" in (
+        markdown.stdout
+    )
+
+
+def test_diff_against_git_head(example):
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=example, check=True, capture_output=True)
+
+    (example / ".gitignore").write_text(".semdag/\n")
+    git("init", "-q")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    result = run_cli(
+        ["diff", "--against", "git:HEAD", "-p", "dev", "--project-dir", str(example), "-f", "json"]
+    )
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "dtype-changed" in rules_for(result.json(), "function.risk_score.v1")
+    # The working tree and the index are untouched.
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=example, capture_output=True, text=True, check=True
+    ).stdout
+    assert status.strip() == f"M {RISK}"
+    bad = run_cli(["diff", "--against", "git:nope", "--project-dir", str(example)])
+    assert bad.exit_code == 2 and "unknown git revision 'nope'" in bad.stderr
