@@ -20,6 +20,7 @@ from semdag.stack import (
     load_stack,
     project_on_path,
     resolve_definitions,
+    reusing_resolved_nodes,
 )
 
 if TYPE_CHECKING:
@@ -62,8 +63,9 @@ def build(
     config = dict(profile.config)
     allow = {layer.name: layer.allow_overrides for layer in profile.layers}
     with project_on_path(project.root), contextlib.redirect_stdout(sys.stderr):
+        resolved: dict[int, list[Any]] = {}
         try:
-            definitions = resolve_definitions(project, modules, config)
+            definitions = resolve_definitions(project, modules, config, resolved)
         except Exception as exc:
             raise _build_error(exc) from None
         ledger, conflicts = compute_ledger(definitions, allow)
@@ -78,7 +80,8 @@ def build(
         if configure is not None:
             builder = configure(builder)
         try:
-            dr = builder.build()
+            with reusing_resolved_nodes(resolved):
+                dr = builder.build()
         except Exception as exc:
             raise _build_error(exc) from None
     return Build(project, profile, dr, modules, definitions, ledger, conflicts, shadowed)

@@ -188,9 +188,16 @@ def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
 
 
 def resolve_definitions(
-    project: Project, modules: tuple[LoadedModule, ...], config: Mapping[str, Any]
+    project: Project,
+    modules: tuple[LoadedModule, ...],
+    config: Mapping[str, Any],
+    resolved: dict[int, list[Any]] | None = None,
 ) -> dict[str, list[Definition]]:
-    """Every node each module defines under ``config``, in stack order."""
+    """Every node each module defines under ``config``, in stack order.
+
+    ``resolved``, when given, receives each function's Hamilton nodes keyed by ``id(fn)``
+    so that the driver build can reuse them (see :func:`reusing_resolved_nodes`).
+    """
     from hamilton.function_modifiers import base as fm_base
     from hamilton.graph_utils import find_functions
 
@@ -200,11 +207,41 @@ def resolve_definitions(
             code = getattr(fn, "__code__", None)
             file = project.relative(code.co_filename) if code else loaded.file
             line = code.co_firstlineno if code else 0
-            for node in fm_base.resolve_nodes(fn, dict(config)):
+            nodes = fm_base.resolve_nodes(fn, dict(config))
+            if resolved is not None:
+                resolved[id(fn)] = nodes
+            for node in nodes:
                 definitions.setdefault(node.name, []).append(
                     Definition(node.name, loaded.layer, loaded.name, fn_name, file, line)
                 )
     return definitions
+
+
+@contextlib.contextmanager
+def reusing_resolved_nodes(resolved: dict[int, list[Any]]) -> Iterator[None]:
+    """Let Hamilton's graph construction reuse the nodes semdag resolved for the ledger.
+
+    Resolving decorators is the larger part of building a graph; without this, every build
+    would resolve each function twice. Only functions semdag resolved, with the same config,
+    are answered from ``resolved``; anything else goes to Hamilton's own resolver.
+    """
+    from hamilton import graph as h_graph
+
+    base = getattr(h_graph, "fm_base", None)
+    original = getattr(base, "resolve_nodes", None)
+    if original is None:
+        yield
+        return
+
+    def resolve(fn: Any, config: dict[str, Any]) -> Any:
+        hit = resolved.get(id(fn))
+        return hit if hit is not None else original(fn, config)
+
+    base.resolve_nodes = resolve
+    try:
+        yield
+    finally:
+        base.resolve_nodes = original
 
 
 def compute_ledger(
