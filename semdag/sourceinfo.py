@@ -86,14 +86,40 @@ def hash_pair(fn: ast.AST, *, nested: bool = True) -> tuple[str, str]:
     finally:
         for node, body in stripped:
             node.body = body
-    # The second hash is blind to the function's own name, so a rename that keeps the
-    # semantic id is not mistaken for a change of logic. Same unparse, name blanked.
+    return hashlib.sha256(text.encode()).hexdigest(), _logic_hash(fn, text)
+
+
+# Decorators that only describe a node; editing them changes no value it computes.
+_METADATA_DECORATORS = frozenset({"tag", "tag_outputs"})
+
+
+def _decorator_name(expr: ast.expr) -> str:
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _logic_hash(fn: ast.AST, text: str) -> str:
+    """A hash blind to the function's own name and to its tag decorators.
+
+    A rename that keeps the semantic id, or a tag edit (reported by the tag rules), is then
+    not mistaken for a change of logic. It reuses the unparsed text: ``ast.unparse`` writes
+    each decorator on a line of its own, ahead of the ``def`` line.
+    """
+    decorators = getattr(fn, "decorator_list", [])
+    lines = text.split("\n")
+    kept = [
+        line
+        for index, line in enumerate(lines)
+        if index >= len(decorators)
+        or _decorator_name(decorators[index]) not in _METADATA_DECORATORS
+    ]
+    blind = "\n".join(kept)
     name = getattr(fn, "name", "")
-    blind = text.replace(f"def {name}(", "def _(", 1) if name else text
-    return (
-        hashlib.sha256(text.encode()).hexdigest(),
-        hashlib.sha256(("logic:" + blind).encode()).hexdigest(),
-    )
+    if name:
+        blind = blind.replace(f"def {name}(", "def _(", 1)
+    return hashlib.sha256(("logic:" + blind).encode()).hexdigest()
 
 
 def split_lines(text: str) -> list[str]:

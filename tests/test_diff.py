@@ -237,3 +237,28 @@ def test_acknowledgement_is_keyed_by_rule_and_id_not_rule_alone():
     ]
     unused = next(f for f in result if f.rule == "acknowledgement-unused")
     assert unused.severity is Severity.WARNING and unused.line == 3
+
+
+def test_logic_hash_ignores_name_docstring_and_tags_but_not_logic():
+    import ast
+
+    from semdag.sourceinfo import hash_pair
+
+    def pair(src: str) -> tuple[str, str]:
+        return hash_pair(ast.parse(src).body[0])
+
+    base = (
+        '@tag(dtype="int")\n@inject(x=value(1))\n'
+        'def f(x: int) -> int:\n    """Doc."""\n    return x\n'
+    )
+    code, logic = pair(base)
+    renamed = pair(base.replace("def f(", "def g("))
+    retagged = pair(base.replace('dtype="int"', 'dtype="int64"'))
+    redoc = pair(base.replace("Doc.", "Other doc."))
+    rewired = pair(base.replace("value(1)", "value(2)"))
+    changed = pair(base.replace("return x", "return x + 1"))
+    assert renamed[1] == logic and renamed[0] != code
+    assert retagged[1] == logic and retagged[0] != code
+    assert redoc == (code, logic)
+    assert rewired[1] != logic
+    assert changed[1] != logic
