@@ -232,7 +232,7 @@ def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
                 name,
                 f"{name} is cached in opt-in mode but its upstream "
                 f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} is not: "
-                "nothing useful is cached",
+                "it recomputes on every run",
                 node=name,
                 new=missing,
             )

@@ -61,7 +61,8 @@ def graph_document(session: Session, profile: str | None) -> dict[str, Any]:
 
     graph = session.graph(profile)
     prof = session.load_profile(profile)
-    return export_document(graph, prof, None)
+    # The whole graph, not the outputs' closure: blast radius needs every edge.
+    return export_document(graph, prof, None, whole_graph=True)
 
 
 def update(session: Session, profile: str | None) -> list[str]:

@@ -268,6 +268,13 @@ class SourceIndex:
 
     def logic_hash(self, fn: Callable[..., Any]) -> str | None:
         """The name-blind hash of ``fn`` (None where its source is not indexed)."""
+        if hasattr(fn, "__wrapped__"):
+            import inspect
+
+            try:
+                fn = inspect.unwrap(fn)
+            except ValueError:
+                return None
         code = getattr(fn, "__code__", None)
         if code is None:
             return None

@@ -100,7 +100,13 @@ def validate_cmd(
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    from semdag.execution import execution_config_errors
+
     extra = parse_pairs(inputs, "--input")
+    # A profile that cannot run as configured is an input error, reported before findings.
+    problems = execution_config_errors(session.profile, session.graph())
+    if problems:
+        raise problems[0]
     # Extra inputs change what is checked: those runs need the live driver.
     findings = (
         validate(session.build(), session.graph(), inputs=extra)

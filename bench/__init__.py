@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic stacks and timing helpers (``make bench``)."""

@@ -1,0 +1,337 @@
+"""Synthetic layered stacks for benchmarks and scale tests.
+
+``python -m bench.generate --nodes 5000 DIR`` writes a project into ``DIR``: ``configs/dev.yaml``
+and a package of Hamilton modules split into ``core``, ``plugins`` and ``overrides`` layers.
+The stack looks like a real one at scale: many modules of about fifty nodes, a quarter of the
+nodes semantic with the full tag taxonomy, each node fed by one to four earlier nodes, some
+``parameterize``, ``extract_columns`` and ``config.when`` nodes, and a few overrides. The
+source varies the way hand-written code does (docstrings or none, comments, multi-line
+signatures and decorators) so that source-level tools meet their edge cases.
+
+The output depends only on the node count, the seed and the package name: the same arguments
+write the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PER_MODULE = 50
+INPUTS = 12
+ENTITIES = {
+    "repo": ["repo"],
+    "module": ["repo", "module"],
+    "function": ["repo", "path", "symbol"],
+    "author": ["author"],
+}
+OWNERS = ("core-team", "risk-team", "platform", "quality", "search")
+STABILITY = ("stable", "stable", "stable", "experimental", "deprecated")
+PII = ("none", "none", "none", "possible", "yes")
+
+
+@dataclass(frozen=True)
+class GeneratedStack:
+    """What :func:`generate` wrote."""
+
+    root: Path
+    package: str
+    nodes: int
+    semantic: int
+    modules: int
+    inputs: tuple[str, ...]
+    overridden: tuple[str, ...]
+
+
+@dataclass
+class _Unit:
+    """One function of a module and the nodes it makes."""
+
+    kind: str  # plain | family | frame | when | consumer
+    name: str
+    deps: list[str]
+    outputs: list[str]
+    style: int
+    semantic: dict[str, object] | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _plan(nodes: int, rng: random.Random) -> list[_Unit]:
+    units: list[_Unit] = []
+    floats: list[str] = [f"in_{i:02d}" for i in range(INPUTS)]
+    series: list[str] = []
+    count = 0
+
+    def pick(k: int) -> list[str]:
+        chosen: list[str] = []
+        for _ in range(k):
+            # Half local (recent nodes, like a module's own chain), half anywhere earlier.
+            pool = floats[-60:] if rng.random() < 0.5 else floats
+            name = rng.choice(pool)
+            if name not in chosen:
+                chosen.append(name)
+        return chosen
+
+    index = 0
+    while count < nodes:
+        left = nodes - count
+        roll = rng.random()
+        name = f"n_{index:06d}"
+        index += 1
+        style = rng.randrange(8)
+        if roll < 0.02 and left >= 3:
+            variants = [f"{name}_v{j}" for j in range(3)]
+            sources = [rng.choice(floats) for _ in variants]
+            units.append(
+                _Unit(
+                    "family",
+                    f"{name}_family",
+                    sorted(set(sources)),
+                    variants,
+                    style,
+                    extra={"sources": sources},
+                )
+            )
+            floats.extend(variants)
+            count += 3
+        elif roll < 0.04 and left >= 4:
+            columns = [f"{name}_{c}" for c in ("loc", "churn", "owners")]
+            units.append(
+                _Unit("frame", name, pick(2), [name, *columns], style, extra={"columns": columns})
+            )
+            series.extend(columns)
+            count += 4
+        elif roll < 0.05:
+            units.append(_Unit("when", name, pick(2), [name], style))
+            floats.append(name)
+            count += 1
+        elif roll < 0.07 and series:
+            column = rng.choice(series[-20:])
+            units.append(_Unit("consumer", name, [column], [name], style))
+            floats.append(name)
+            count += 1
+        else:
+            units.append(_Unit("plain", name, pick(rng.randint(1, 4)), [name], style))
+            floats.append(name)
+            count += 1
+    plain = [u for u in units if u.kind == "plain"]
+    for unit in rng.sample(plain, min(len(plain), nodes // 4)):
+        unit.semantic = _taxonomy(unit.name, rng)
+    return units
+
+
+def _taxonomy(name: str, rng: random.Random) -> dict[str, object]:
+    entity = rng.choice(sorted(ENTITIES))
+    keys = ENTITIES[entity]
+    return {
+        "layer": "semantic",
+        "semantic_id": f"gen.{entity}.{name}",
+        "entity": entity,
+        "grain": f"per_{entity}",
+        "entity_keys": list(keys),
+        "join_keys": list(keys[:1]) if len(keys) > 1 and rng.random() < 0.3 else list(keys),
+        "dtype": "float",
+        "schema_ref": f"schemas/gen/{entity}.json#/{name}",
+        "version": str(rng.randint(1, 3)),
+        "owner": rng.choice(OWNERS),
+        "stability": rng.choice(STABILITY),
+        "pii": rng.choice(PII),
+    }
+
+
+def _tag_call(tags: dict[str, object], multiline: bool) -> str:
+    items = [f"{k}={v!r}" for k, v in tags.items()]
+    if not multiline:
+        return f"@tag({', '.join(items)})"
+    body = "".join(f"    {item},\n" for item in items)
+    return f"@tag(\n{body})"
+
+
+def _signature(name: str, params: list[tuple[str, str]], returns: str, style: int) -> str:
+    if style % 4 == 3 and len(params) > 1:
+        lines = "".join(f"    {p}: {t},\n" for p, t in params)
+        return f"def {name}(\n{lines}) -> {returns}:"
+    return f"def {name}({', '.join(f'{p}: {t}' for p, t in params)}) -> {returns}:"
+
+
+def _doc(text: str, style: int) -> str:
+    if style % 3 == 0:
+        return f'    """{text}"""\n'
+    if style % 3 == 1:
+        return f'    """{text}.\n\n    Derived from its upstream nodes by a fixed blend.\n    """\n'
+    return ""
+
+
+def _render_unit(unit: _Unit, rng: random.Random, *, override: bool = False) -> str:
+    style = unit.style
+    parts: list[str] = []
+    if unit.kind == "plain":
+        if unit.semantic:
+            parts.append(_tag_call(unit.semantic, multiline=style % 2 == 0))
+        params = [(d, "float") for d in unit.deps]
+        parts.append(_signature(unit.name, params, "float", style))
+        head = "\n".join(parts) + "\n"
+        weights = [round(rng.uniform(0.1, 2.0), 3) for _ in unit.deps]
+        expr = " + ".join(f"{d} * {w}" for d, w in zip(unit.deps, weights, strict=True))
+        if override:
+            expr = f"({expr}) * 1.05"
+        body = _doc(f"{'Recalibrated' if override else 'Synthetic'} metric {unit.name}", style)
+        if style == 5:
+            body += "    # a blend of the upstream values\n"
+        body += f"    return {expr}\n"
+        if style == 6:
+            body += "    # kept in step with the upstream weights\n"
+        return head + body
+    if unit.kind == "family":
+        sources: list[str] = unit.extra["sources"]  # type: ignore[assignment]
+        rows = "".join(
+            f"    {out}={{'base': source({src!r}), 'k': value({j + 1}.0)}},\n"
+            for j, (out, src) in enumerate(zip(unit.outputs, sources, strict=True))
+        )
+        tag = f'@tag(layer="intermediate", owner={rng.choice(OWNERS)!r})\n'
+        return (
+            f"@parameterize(\n{rows})\n{tag}"
+            f"def {unit.name}(base: float, k: float) -> float:\n"
+            f'    """Scaled copy of {{base}} by {{k}}."""\n'
+            f"    return base * k\n"
+        )
+    if unit.kind == "frame":
+        columns: list[str] = unit.extra["columns"]  # type: ignore[assignment]
+        params = [(d, "float") for d in unit.deps]
+        cols = ", ".join(repr(c) for c in columns)
+        data = ", ".join(f"{c!r}: [{unit.deps[0]}]" for c in columns)
+        return (
+            f"@extract_columns({cols})\n"
+            f'@tag(layer="raw")\n'
+            f"{_signature(unit.name, params, 'pd.DataFrame', style)}\n"
+            f"{_doc(f'Frame {unit.name}', style)}"
+            f"    return pd.DataFrame({{{data}}})\n"
+        )
+    if unit.kind == "when":
+        params = [(d, "float") for d in unit.deps]
+        fast = _signature(f"{unit.name}__fast", params, "float", style)
+        slow = _signature(f"{unit.name}__slow", params, "float", style)
+        args = " + ".join(unit.deps)
+        return (
+            f'@config.when(mode="fast")\n{fast}\n    return {args}\n\n\n'
+            f'@config.when(mode="slow")\n{slow}\n    return ({args}) / 2\n'
+        )
+    column = unit.deps[0]
+    return (
+        f"def {unit.name}({column}: pd.Series) -> float:\n"
+        f"{_doc(f'Total of {column}', style)}"
+        f"    return float({column}.sum())\n"
+    )
+
+
+_HEADER = (
+    '"""Synthetic module {name} ({layer} layer): generated for benchmarks."""\n\n'
+    "import pandas as pd\n\n"
+    "from hamilton.function_modifiers import (\n"
+    "    config,\n    extract_columns,\n    parameterize,\n    source,\n    tag,\n    value,\n)\n"
+)
+
+
+def _module_text(name: str, layer: str, chunks: list[str]) -> str:
+    return _HEADER.format(name=name, layer=layer) + "".join(f"\n\n{c}" for c in chunks)
+
+
+def generate(
+    root: Path,
+    nodes: int,
+    *,
+    seed: int = 0,
+    package: str = "genstack",
+    per_module: int = PER_MODULE,
+) -> GeneratedStack:
+    """Write a project with ``nodes`` computed nodes into ``root``; deterministic."""
+    if nodes < 1:
+        raise ValueError("nodes must be at least 1")
+    if not package.isidentifier():
+        raise ValueError(f"package {package!r} is not a Python identifier")
+    rng = random.Random(f"{seed}:{nodes}")
+    units = _plan(nodes, rng)
+    chunks = [units[i : i + per_module] for i in range(0, len(units), per_module)]
+    core_count = max(1, round(len(chunks) * 0.72))
+    layers: dict[str, list[str]] = {"core": [], "plugins": [], "overrides": []}
+    files: dict[Path, str] = {}
+    pkg = root / package
+    for layer in layers:
+        files[pkg / layer / "__init__.py"] = ""
+    files[pkg / "__init__.py"] = ""
+    core_plain: list[_Unit] = []
+    for number, chunk in enumerate(chunks):
+        layer = "core" if number < core_count else "plugins"
+        module = f"m{number:04d}"
+        layers[layer].append(f"{package}.{layer}.{module}")
+        files[pkg / layer / f"{module}.py"] = _module_text(
+            f"{layer}.{module}", layer, [_render_unit(u, rng) for u in chunk]
+        )
+        if layer == "core":
+            core_plain.extend(u for u in chunk if u.kind == "plain")
+    overridden = sorted(
+        rng.sample(core_plain, min(len(core_plain), max(1, nodes // 500))), key=lambda u: u.name
+    )
+    for number in range(0, len(overridden), per_module):
+        module = f"hotfix{number // per_module:02d}"
+        layers["overrides"].append(f"{package}.overrides.{module}")
+        texts = [
+            _render_unit(u, rng, override=True) for u in overridden[number : number + per_module]
+        ]
+        files[pkg / "overrides" / f"{module}.py"] = _module_text(
+            f"overrides.{module}", "overrides", texts
+        )
+    inputs = tuple(f"in_{i:02d}" for i in range(INPUTS))
+    files[root / "configs" / "dev.yaml"] = _profile_yaml(layers, inputs, rng)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return GeneratedStack(
+        root=root,
+        package=package,
+        nodes=nodes,
+        semantic=sum(1 for u in units if u.semantic),
+        modules=len(chunks) + len(layers["overrides"]),
+        inputs=inputs,
+        overridden=tuple(u.name for u in overridden),
+    )
+
+
+def _profile_yaml(layers: dict[str, list[str]], inputs: tuple[str, ...], rng: random.Random) -> str:
+    lines = ["# Generated by bench.generate: a synthetic layered stack.", "stack:"]
+    for layer, modules in layers.items():
+        if modules:
+            lines.append(f"  {layer}:")
+            lines.extend(f"    - {m}" for m in modules)
+    lines += ["config:", "  mode: fast", "inputs:"]
+    lines += [f"  {name}: {round(rng.uniform(0.5, 5.0), 2)}" for name in inputs]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.generate --nodes N [--seed S] [--package P] DIR``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.generate", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("directory", type=Path, help="where to write the project")
+    parser.add_argument("--nodes", type=int, default=5000, help="computed nodes (default 5000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--package", default="genstack", help="package name of the modules")
+    args = parser.parse_args(argv)
+    try:
+        stack = generate(args.directory, args.nodes, seed=args.seed, package=args.package)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(
+        f"wrote {stack.nodes} nodes ({stack.semantic} semantic) in {stack.modules} modules, "
+        f"{len(stack.overridden)} overridden, to {stack.root}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

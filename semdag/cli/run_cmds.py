@@ -1,0 +1,345 @@
+"""Commands that run the graph: execute, materialize."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from semdag import console
+from semdag.cli import Outcome, command
+from semdag.cli.graph_cmds import parse_pairs
+from semdag.errors import ConfigError, UsageError
+from semdag.session import Session
+
+# Options shared by both commands.
+InputOpt = Annotated[
+    list[str] | None, typer.Option("--input", help="Runtime input K=V (YAML value). Repeatable.")
+]
+OverrideOpt = Annotated[
+    list[str] | None,
+    typer.Option("--override", help="Node value override K=V (YAML value). Repeatable."),
+]
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option("--executor", help="sync|threads|processes|dask (default: the profile's)."),
+]
+CacheOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--cache/--no-cache", help="Use Hamilton's cache (default: on when the profile has cache:)."
+    ),
+]
+ProgressOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress", help="Progress bar on stderr (default: when it is a terminal)."
+    ),
+]
+TIMINGS_SHOWN = 10
+
+
+class _RichProgress:
+    """A progress bar on stderr, driven by the run's lifecycle hooks."""
+
+    def __init__(self) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        if self._progress is None:
+            self._progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console.err(),
+                transient=True,
+            )
+            self._task = self._progress.add_task("running", total=total)
+            self._progress.start()
+        else:
+            self._progress.update(self._task, total=total)
+
+    def grow(self, extra: int) -> None:
+        if self._progress is not None:
+            total = self._progress.tasks[0].total or 0
+            self._progress.update(self._task, total=total + extra)
+
+    def advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            # Expanded blocks count a template task that never runs: end the bar full.
+            self._progress.update(self._task, completed=self._progress.tasks[0].total)
+            self._progress.stop()
+            self._progress = None
+
+
+def _progress_sink(flag: bool | None) -> _RichProgress | None:
+    show = console.err().is_terminal if flag is None else flag
+    return _RichProgress() if show else None
+
+
+def _runner(
+    session: Session, executor: str | None, cache: bool | None, progress: bool | None
+) -> Any:
+    from semdag.execution import Runner, resolve_settings
+
+    settings = resolve_settings(session.project, session.profile, executor=executor, cache=cache)
+    return Runner(
+        session.project,
+        session.profile,
+        settings,
+        progress=_progress_sink(progress),
+        debug=session.debug,
+    )
+
+
+def _build(session: Session, runner: Any) -> tuple[Any, Any]:
+    from semdag.execution import check_execution_config
+    from semdag.graph import model_from_build
+
+    build = session.build(configure=runner.configure)
+    graph = model_from_build(build)
+    check_execution_config(session.profile, graph, runner.settings)
+    return build, graph
+
+
+def _final_vars(session: Session, graph: Any, requested: list[str] | None) -> list[str]:
+    from semdag.graph import unknown_node_message
+    from semdag.registry import compile_registry
+
+    profile = session.profile
+    if requested:
+        for name in requested:
+            graph.get(name)
+        return list(dict.fromkeys(requested))
+    if profile.outputs:
+        for index, name in enumerate(profile.outputs):
+            if name not in graph.nodes:
+                file, line = profile.where("outputs", str(index))
+                raise ConfigError(
+                    f"outputs: {unknown_node_message(name, graph.nodes)}", file=file, line=line
+                )
+        return list(profile.outputs)
+    registry = compile_registry(graph, profile.tag_filter)
+    nodes = sorted({entry.node for entry in registry.entries.values()})
+    if not nodes:
+        raise UsageError(
+            "nothing to compute: the profile names no outputs and its registry is empty "
+            "(pass --output NODE)"
+        )
+    return nodes
+
+
+def _run_values(
+    session: Session, inputs: list[str] | None, overrides: list[str] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    profile = session.profile
+    run_inputs = {**profile.inputs, **parse_pairs(inputs, "--input")}
+    run_overrides = {**profile.overrides, **parse_pairs(overrides, "--override")}
+    return run_inputs, run_overrides
+
+
+@command("execute", formats=("table", "json", "csv", "parquet"), cacheable=False)
+def execute_cmd(
+    session: Session,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            metavar="NODE",
+            help="A node to compute (default: the profile's outputs, else the registry's "
+            "nodes). Repeatable.",
+        ),
+    ] = None,
+    inputs: InputOpt = None,
+    overrides: OverrideOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Write one file per output into DIR (with --format csv|parquet|json) "
+            "and manifest.json.",
+        ),
+    ] = None,
+    executor: ExecutorOpt = None,
+    cache: CacheOpt = None,
+    progress: ProgressOpt = None,
+    timings: Annotated[
+        bool,
+        typer.Option("--timings", help="Print the slowest nodes to stderr (and into JSON data)."),
+    ] = False,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Rows per DataFrame in JSON output.")
+    ] = 50,
+) -> Outcome:
+    """Run the DAG and print or write its outputs."""
+    from semdag import results
+
+    fmt = session.fmt
+    if fmt in ("csv", "parquet") and out is None:
+        raise UsageError(f"--format {fmt} writes files: pass --out DIR")
+    if out is not None and fmt == "table":
+        raise UsageError("--out needs a file format: --format csv|parquet|json")
+    if max_rows < 0:
+        raise UsageError("--max-rows must be 0 or more")
+    runner = _runner(session, executor, cache, progress)
+    build, graph = _build(session, runner)
+    final_vars = _final_vars(session, graph, output)
+    run_inputs, run_overrides = _run_values(session, inputs, overrides)
+    runner.check(build, graph, final_vars, run_inputs, run_overrides)
+    with runner.started():
+        result = runner.execute(build, graph, final_vars, run_inputs, run_overrides)
+    manifest = None
+    if out is not None:
+        out_dir = out if out.is_absolute() else Path.cwd() / out
+        manifest = results.write_outputs(out_dir, result.values, fmt, profile=session.profile.name)
+
+    project = session.project
+    data: dict[str, Any] = {
+        "profile": session.profile.name,
+        "outputs": {name: results.describe(v, max_rows) for name, v in result.values.items()},
+        "execution": runner.settings.describe(project),
+        "seconds": round(result.seconds, 3),
+        "cache": result.cache.as_dict() if result.cache else None,
+    }
+    if timings:
+        data["timings"] = [t.as_dict() for t in result.timings]
+    if manifest is not None:
+        data["written"] = {"dir": _shown(out), **manifest.as_document()}
+
+    def render() -> None:
+        err = console.err()
+        if manifest is None:
+            results.render(result.values, console.out())
+        else:
+            for item in manifest.files:
+                rows = "" if item.rows is None else f", {item.rows} rows"
+                console.write(f"{_shown(out)}/{item.file}\t{item.node} ({item.format}{rows})\n")
+            console.write(f"{_shown(out)}/{results.MANIFEST}\n")
+        for note in manifest.notes if manifest else ():
+            err.print(f"warning: {note}", markup=False)
+        _report_run(session, runner, result, timings)
+
+    if fmt == "json":
+        # Notes about format fallbacks are not part of the envelope's data; say them on stderr.
+        for note in manifest.notes if manifest else ():
+            console.err().print(f"warning: {note}", markup=False)
+        if timings:
+            _print_timings(result.timings)
+    return Outcome(data=data, render=render)
+
+
+def _shown(path: Path | None) -> str:
+    return "" if path is None else path.as_posix().rstrip("/")
+
+
+def _report_run(session: Session, runner: Any, result: Any, timings: bool) -> None:
+    err = console.err()
+    settings = runner.settings
+    mode = settings.executor + (", dynamic" if settings.dynamic else "")
+    err.print(f"ran {len(result.values)} output(s) in {result.seconds:.2f}s ({mode})", markup=False)
+    if result.cache is not None:
+        err.print(
+            f"cache ({result.cache.path}): {len(result.cache.hits)} from cache, "
+            f"{len(result.cache.executed)} computed",
+            markup=False,
+        )
+    if timings:
+        _print_timings(result.timings)
+
+
+def _print_timings(timings: Any) -> None:
+    err = console.err()
+    if not timings:
+        err.print("timings: none measured (nodes ran inside Dask's graph)", markup=False)
+        return
+    err.print("slowest nodes:", markup=False)
+    for timing in list(timings)[:TIMINGS_SHOWN]:
+        calls = f", {timing.calls} calls" if timing.calls > 1 else ""
+        where = " (remote tasks, wall time)" if timing.kind == "task" else ""
+        err.print(f"  {timing.seconds:9.4f}s  {timing.name}{where}{calls}", markup=False)
+
+
+@command("materialize", cacheable=False)
+def materialize_cmd(
+    session: Session,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this materializer id. Repeatable.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate the materializers; write nothing.")
+    ] = False,
+    inputs: InputOpt = None,
+    overrides: OverrideOpt = None,
+    executor: ExecutorOpt = None,
+    cache: CacheOpt = None,
+    progress: ProgressOpt = None,
+) -> Outcome:
+    """Run the profile's materializers (Hamilton savers and loaders)."""
+    from semdag import materialize as mat
+
+    profile = session.profile
+    if not profile.materializers:
+        file, line = profile.where("materializers")
+        raise ConfigError(f"profile {profile.name} declares no materializers", file=file, line=line)
+    runner = _runner(session, executor, cache, progress)
+    build, graph = _build(session, runner)
+    specs = mat.select(mat.parse_materializers(session.project, profile, build, graph), only or [])
+    if not any(s.kind == "saver" for s in specs):
+        raise UsageError("nothing to materialize: no saver (`to:`) is selected")
+    run_inputs, run_overrides = _run_values(session, inputs, overrides)
+    factories = mat.factories(specs)
+    runner.check_materializers(build, graph, factories, run_inputs, run_overrides)
+    project = session.project
+    if dry_run:
+        data: dict[str, Any] = {
+            "profile": profile.name,
+            "dry_run": True,
+            "materializers": [spec.describe(project) for spec in specs],
+        }
+
+        def render_dry() -> None:
+            for spec in specs:
+                verb = "would write" if spec.kind == "saver" else "would load"
+                paths = ", ".join(project.relative(p) for p in spec.paths()) or "-"
+                console.write(f"{spec.id}\t{verb} {paths} ({spec.adapter}: {spec.adapter_class})\n")
+            console.err().print(
+                f"dry run: {len(specs)} materializer(s) valid; nothing was written", markup=False
+            )
+
+        return Outcome(data=data, render=render_dry)
+
+    mat.prepare_directories(specs)
+    with runner.started():
+        metadata, seconds = runner.materialize(build, graph, factories, run_inputs, run_overrides)
+    written = mat.describe_results(project, specs, metadata)
+    data = {
+        "profile": profile.name,
+        "dry_run": False,
+        "seconds": round(seconds, 3),
+        "materialized": [m.as_dict() for m in written],
+    }
+
+    def render() -> None:
+        for item in written:
+            meta = item.metadata
+            file_meta = meta.get("file_metadata") or {}
+            frame_meta = meta.get("dataframe_metadata") or {}
+            details = [item.adapter]
+            if frame_meta.get("rows") is not None:
+                details.append(f"{frame_meta['rows']} rows")
+            if file_meta.get("size") is not None:
+                details.append(f"{file_meta['size']} bytes")
+            console.write(f"{item.id}\t{item.path or '-'} ({', '.join(details)})\n")
+        console.err().print(
+            f"materialized {len(written)} output(s) in {seconds:.2f}s", markup=False
+        )
+
+    return Outcome(data=data, render=render)
