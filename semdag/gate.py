@@ -122,8 +122,9 @@ def _graph_drift(
                 file=shown,
             )
         ]
-    old_nodes = old.get("nodes") if isinstance(old.get("nodes"), dict) else {}
-    new_nodes = current["nodes"]
+    raw = old.get("nodes")
+    old_nodes: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    new_nodes: dict[str, Any] = current["nodes"]
     added = sorted(set(new_nodes) - set(old_nodes))
     removed = sorted(set(old_nodes) - set(new_nodes))
     changed = sorted(n for n in set(new_nodes) & set(old_nodes) if new_nodes[n] != old_nodes[n])

@@ -121,11 +121,12 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
     nodes: dict[str, NodeInfo] = {}
     dependents: dict[str, list[str]] = {}
     for name, n in build.driver.graph.nodes.items():
-        required, optional = [], []
+        required: list[str] = []
+        optional: list[str] = []
         for dep, (_type, dep_type) in n.input_types.items():
             (required if dep_type == h_node.DependencyType.REQUIRED else optional).append(dep)
             dependents.setdefault(dep, []).append(name)
-        fns = n.originating_functions or ()
+        fns: tuple[Any, ...] = n.originating_functions or ()
         src = index.lookup(fns[0]) if fns else None
         definition = build.final_definition(name)
         module = definition.module if definition else (n.tags.get("module") if fns else None)

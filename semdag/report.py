@@ -91,13 +91,13 @@ def markdown(findings: Sequence[Finding], title: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for item in findings:
-        severity = item.severity.value + (" (acknowledged)" if item.acknowledged else "")
+        label = item.severity.value + (" (acknowledged)" if item.acknowledged else "")
         lines.append(
             "| "
             + " | ".join(
                 _md_cell(x)
                 for x in (
-                    severity,
+                    label,
                     f"`{item.rule}`",
                     f"`{item.subject}`",
                     _change(item),

@@ -129,7 +129,9 @@ def import_stack_module(project: Project, spec: str) -> ModuleType:
         raise ModuleLoadError(
             f"module {spec} called sys.exit({exc.code}) while importing"
         ) from None
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # also BaseException subclasses a module may raise
         raise _import_failure(project, spec, exc) from None
 
 
@@ -237,11 +239,11 @@ def reusing_resolved_nodes(resolved: dict[int, list[Any]]) -> Iterator[None]:
         hit = resolved.get(id(fn))
         return hit if hit is not None else original(fn, config)
 
-    base.resolve_nodes = resolve
+    setattr(base, "resolve_nodes", resolve)  # noqa: B010 - patched for the build's duration
     try:
         yield
     finally:
-        base.resolve_nodes = original
+        setattr(base, "resolve_nodes", original)  # noqa: B010
 
 
 def compute_ledger(

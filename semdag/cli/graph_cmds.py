@@ -198,7 +198,7 @@ def ls_cmd(
         and (not layer or n.layer in layer)
         and (not semantic or (not n.is_input and matches(n.tags, session.profile.tag_filter)))
     ]
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "name": n.name,
             "type": n.type,
@@ -241,7 +241,7 @@ def show_cmd(
     registry = compile_registry(graph, session.profile.tag_filter)
     sid = info.tags.get("semantic_id")
     entry = registry.entries.get(sid) if isinstance(sid, str) else None
-    data = {
+    data: dict[str, Any] = {
         "name": info.name,
         "type": info.type,
         "tags": dict(sorted(info.tags.items())),
