@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime
+import functools
 import gc
 import math
 import sys
@@ -164,6 +165,7 @@ def _node_entry(n: NodeInfo) -> dict[str, Any]:
         "line": n.line,
         "doc": n.doc,
         "code_hash": n.code_hash,
+        "source_sha": n.source_sha,
         "required_dependencies": sorted(n.required),
         "optional_dependencies": sorted(n.optional),
         "is_input": n.is_input,
@@ -171,6 +173,7 @@ def _node_entry(n: NodeInfo) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=8192)
 def portable_path(path: str | None) -> str | None:
     """A path that means the same on every machine: project-relative paths are kept; an
     absolute path (a file outside the project, such as a library's) becomes relative to the

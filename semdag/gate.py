@@ -90,6 +90,7 @@ def check(session: Session, profile: str | None) -> Comparison:
     baseline = read_registry(folder / REGISTRY_FILE, shown)
     try:
         registry, graph = current_registry(session, profile)
+        session.release_build(profile)
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from semdag.errors import UnknownNodeError
-from semdag.sourceinfo import SourceIndex
+from semdag.sourceinfo import HashMemo, SourceIndex
 
 if TYPE_CHECKING:
     from semdag.builder import Build
@@ -36,8 +36,9 @@ class NodeInfo:
     optional: tuple[str, ...]
     is_input: bool
     is_config: bool
-    # Name-blind code hash, computed for registry nodes only (see semdag.logichash).
+    # Name-blind code hash, computed for registry nodes only (see semdag.sourceinfo).
     logic_hash: str | None = None
+    source_sha: str | None = None
 
     @property
     def dependencies(self) -> tuple[str, ...]:
@@ -106,15 +107,19 @@ def unknown_node_message(name: str, known: Iterable[str]) -> str:
     return f"unknown node {name!r}{hint}"
 
 
-def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
-    """Read every node of the built driver into a :class:`GraphModel`."""
+def model_from_build(build: Build, *, memo: HashMemo | None = None) -> GraphModel:
+    """Read every node of the built driver into a :class:`GraphModel`.
+
+    ``memo`` holds hashes known from an earlier record (the baseline graph.json), so that
+    functions whose text is unchanged are not unparsed again.
+    """
     from hamilton import htypes
     from hamilton import node as h_node
 
     from semdag.registry import matches
 
     project = build.project
-    index = SourceIndex(project.relative)
+    index = SourceIndex(project.relative, memo=memo)
     tag_filter = build.profile.tag_filter
     layer_of = build.layer_of_module()
     config = build.profile.config
@@ -149,6 +154,7 @@ def model_from_build(build: Build, *, with_source: bool = False) -> GraphModel:
             is_input=is_input,
             is_config=is_input and name in config,
             logic_hash=index.logic_hash(fns[0]) if semantic else None,
+            source_sha=src.source_sha if src else None,
         )
     ordered = {k: nodes[k] for k in sorted(nodes)}
     return GraphModel(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +43,33 @@ class Project:
             return []
         return sorted(p.stem for p in self.configs_path.glob("*.yaml"))
 
+    def contained(self, path: str, *, key: str, file: str, line: int | None) -> Path:
+        """``path`` (project-relative or absolute) resolved; a :class:`ConfigError` naming
+        ``key``, ``file`` and ``line`` when it leaves the project root."""
+        resolved = (self.root / path).resolve()
+        if not resolved.is_relative_to(self.root.resolve()):
+            raise ConfigError(
+                f"{key}: {path} is outside the project; paths in a profile must stay inside "
+                f"{self.root.name}/",
+                file=file,
+                line=line,
+                hint="to use a path outside the project, give it on the command line (--set)",
+            )
+        return resolved
+
     def relative(self, path: Path | str) -> str:
         """``path`` relative to the project root as POSIX text, or unchanged when outside it."""
-        p = Path(path)
-        try:
-            return p.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return p.as_posix()
+        return _relative(self.root, str(path))
+
+
+@functools.lru_cache(maxsize=65536)
+def _relative(root: Path, path: str) -> str:
+    # resolve() touches the file system; thousands of nodes share a few hundred files.
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return p.as_posix()
 
 
 def _read_tool_table(pyproject: Path) -> dict[str, object] | None:

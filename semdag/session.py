@@ -84,12 +84,19 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
+        from semdag.hashmemo import baseline_memo
+
         build = self.build(name)
-        graph = model_from_build(build)
+        graph = model_from_build(build, memo=baseline_memo(self.project, profile.name))
         facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
             buildcache.store(self.project, profile, facts)
         return facts
+
+    def release_build(self, name: str | None = None) -> None:
+        """Drop the live driver of a profile once only its facts are needed (saves memory)."""
+        for key in [k for k in self._cache if k.startswith(f"build:{name}:")]:
+            del self._cache[key]
 
     def graph(self, name: str | None = None) -> GraphModel:
         """The graph model of the selected profile's build."""

@@ -24,7 +24,7 @@ import ast
 import gc
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,13 @@ class FunctionSource:
     end_line: int
     code_hash: str | None
     source: str | None
+    # sha256 of the raw source text: the hashes are a pure function of it (see HashMemo).
+    source_sha: str | None = None
+
+
+# Raw-source sha -> (code hash, name-blind hash or None). Any record of earlier hashes, such
+# as the committed graph.json, is a sound memo: the hashes depend on the source text alone.
+HashMemo = Mapping[str, tuple[str, str | None]]
 
 
 def _docstring_owner(node: ast.AST) -> bool:
@@ -173,7 +180,8 @@ class _Span:
     start: int
     end: int
     code_hash: str
-    logic_hash: str
+    logic_hash: str | None
+    source_sha: str
 
 
 class _IndexedFile:
@@ -181,7 +189,7 @@ class _IndexedFile:
 
     __slots__ = ("lines", "spans")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, memo: HashMemo) -> None:
         self.lines = split_lines(text)
         self.spans: dict[int, _Span] = {}
         for node in ast.parse(text).body:
@@ -192,11 +200,17 @@ class _IndexedFile:
             if _inspect_start(self.lines, key) != key:
                 continue  # a layout inspect reads differently: take its path for this one
             end = _block_end(self.lines, node)
+            raw = hashlib.sha256("".join(self.lines[key - 1 : end]).encode()).hexdigest()
+            known = memo.get(raw)
+            if known is not None:
+                # Unchanged text: the unparse (most of the cost) would give the same hashes.
+                self.spans[key] = _Span(key, end, known[0], known[1], raw)
+                continue
             # A nested function needs a second `def` in the text; without one the hash
             # need not walk the tree looking for nested docstrings.
             body = "".join(self.lines[node.lineno : end])
             nested = _DEF_WORD.search(body) is not None
-            self.spans[key] = _Span(key, end, *hash_pair(node, nested=nested))
+            self.spans[key] = _Span(key, end, *hash_pair(node, nested=nested), raw)
 
 
 def _read(filename: str) -> str:
@@ -210,9 +224,16 @@ def _read(filename: str) -> str:
 class SourceIndex:
     """Reads and parses each file once and answers for any function defined in it."""
 
-    def __init__(self, relative: Callable[[str], str], *, with_source: bool = False) -> None:
+    def __init__(
+        self,
+        relative: Callable[[str], str],
+        *,
+        with_source: bool = False,
+        memo: HashMemo | None = None,
+    ) -> None:
         self._relative = relative
         self._with_source = with_source
+        self._memo: HashMemo = memo or {}
         self._files: dict[str, _IndexedFile | None] = {}
         self._names: dict[str, str] = {}
 
@@ -223,7 +244,7 @@ class SourceIndex:
             collecting = gc.isenabled()
             gc.disable()
             try:
-                self._files[filename] = _IndexedFile(_read(filename))
+                self._files[filename] = _IndexedFile(_read(filename), self._memo)
             except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
                 self._files[filename] = None
             finally:
@@ -263,7 +284,12 @@ class SourceIndex:
             return self._fallback(fn, filename, first, want_source)
         source = "".join(indexed.lines[span.start - 1 : span.end]) if want_source else None
         return FunctionSource(
-            self._relative_name(filename), span.start, span.end, span.code_hash, source
+            self._relative_name(filename),
+            span.start,
+            span.end,
+            span.code_hash,
+            source,
+            span.source_sha,
         )
 
     def logic_hash(self, fn: Callable[..., Any]) -> str | None:
@@ -280,7 +306,13 @@ class SourceIndex:
             return None
         indexed = self._indexed(code.co_filename)
         span = indexed.spans.get(code.co_firstlineno) if indexed else None
-        return span.logic_hash if span else None
+        if span is None:
+            return None
+        if span.logic_hash is None:
+            # The memo had the code hash only (the node was not in the registry before).
+            text = "".join(indexed.lines[span.start - 1 : span.end]) if indexed else ""
+            return hash_pair(ast.parse(text).body[0])[1]
+        return span.logic_hash
 
     def _fallback(
         self, fn: Callable[..., Any], filename: str, first: int, with_source: bool

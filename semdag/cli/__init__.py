@@ -7,8 +7,10 @@ in one place (:func:`run`).
 """
 
 import functools
+import gc
 import importlib
 import inspect
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -19,7 +21,14 @@ from typing import Annotated, Any
 import typer
 
 from semdag import __version__, console
-from semdag.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, SemdagError, UsageError
+from semdag.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    SemdagError,
+    UsageError,
+)
 from semdag.session import Session
 
 app = typer.Typer(
@@ -203,11 +212,27 @@ def run(session: Session, body: Callable[[], Outcome]) -> int:
     as_json = session.fmt == "json"
     try:
         outcome = body()
+        ok = outcome.exit_code == EXIT_OK
+        if as_json and not outcome.raw:
+            console.envelope(session.command, ok, outcome.data, outcome.errors)
+        elif outcome.render is not None:
+            # Rendering can fail too (a file to write, a missing tool): same handling.
+            outcome.render()
+        return outcome.exit_code
     except SemdagError as error:
         return _report_error(session, error, as_json)
     except KeyboardInterrupt:
         return _report_error(session, _interrupted(), as_json)
-    except Exception as exc:  # an unexpected failure is a bug: exit 3, traceback on --debug
+    except SystemExit as exc:
+        # Project code (a stack module, a node) called sys.exit. Exiting with the code it chose
+        # would let sys.exit(0) read as a pass, and skip the JSON document: report a failure.
+        from semdag.errors import ExecutionError
+
+        exited = ExecutionError(
+            f"project code called sys.exit({exc.code}) during {session.command}"
+        )
+        return _report_error(session, exited, as_json)
+    except BaseException as exc:  # an unexpected failure is a bug: exit 3, traceback on --debug
         if session.debug:
             traceback.print_exc(file=sys.stderr)
         message = f"internal error: {type(exc).__name__}: {exc}"
@@ -223,12 +248,6 @@ def run(session: Session, body: Callable[[], Outcome]) -> int:
             if not session.debug:
                 console.err().print("rerun with --debug for the full traceback", markup=False)
         return EXIT_INTERNAL
-    ok = outcome.exit_code == EXIT_OK
-    if as_json and not outcome.raw:
-        console.envelope(session.command, ok, outcome.data, outcome.errors)
-    elif outcome.render is not None:
-        outcome.render()
-    return outcome.exit_code
 
 
 def _interrupted() -> SemdagError:
@@ -262,12 +281,13 @@ def _load_commands() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     console.reset()
+    # A short-lived process that builds large graphs: with the default thresholds the
+    # collector rescans the whole heap again and again while Hamilton builds thousands of
+    # nodes (about a fifth of a cold check's time). Collections still run, less often.
+    gc.set_threshold(50_000, 20, 20)
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        code = app(
-            args=list(argv) if argv is not None else None,
-            prog_name="semdag",
-            standalone_mode=False,
-        )
+        code = app(args=args, prog_name="semdag", standalone_mode=False)
         return code if isinstance(code, int) else 0
     except typer.Exit as done:
         return int(done.exit_code or 0)
@@ -276,16 +296,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except SystemExit as done:
         return int(done.code or 0) if isinstance(done.code, int) else 1
-    except Exception as exc:  # click usage errors and anything else outside a command body
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show(file=sys.stderr)
-            return UsageError.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+    except BrokenPipeError:
+        # The reader went away (`semdag ls | head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CHECK_FAILED
+    except Exception as exc:  # parsing errors and anything else outside a command body
+        if _is_click(exc, "Abort"):
+            console.err().print("semdag: interrupted", markup=False)
             return EXIT_INTERRUPTED
-        raise
-    return 0
+        if _is_click(exc, "ClickException"):
+            return _report_usage(exc, args)
+        if "--debug" in args:
+            traceback.print_exc(file=sys.stderr)
+        console.err().print(f"semdag: internal error: {type(exc).__name__}: {exc}", markup=False)
+        return EXIT_INTERNAL
+
+
+def _is_click(exc: BaseException, name: str) -> bool:
+    # Click's exceptions, or the copies Typer vendors (typer._click): match by class name.
+    return any(
+        cls.__name__ == name and ("click" in cls.__module__ or "typer" in cls.__module__)
+        for cls in type(exc).__mro__
+    )
+
+
+def _report_usage(exc: Exception, args: Sequence[str]) -> int:
+    """A command line that does not parse: exit 2; one JSON document when JSON was asked for."""
+    ctx = getattr(exc, "ctx", None)
+    path = str(getattr(ctx, "command_path", "") or "semdag").split()
+    command_name = " ".join(path[1:]) or _command_words(args)
+    message = str(exc.format_message()) if hasattr(exc, "format_message") else str(exc)
+    if _wants_json(args):
+        console.envelope(
+            command_name,
+            False,
+            None,
+            [{"code": "usage_error", "message": message, "file": None, "line": None}],
+        )
+    elif hasattr(exc, "show"):
+        exc.show(file=sys.stderr)
+    else:
+        console.err().print(f"semdag: error: {message}", markup=False)
+    return UsageError.exit_code
+
+
+def _command_words(args: Sequence[str]) -> str:
+    """The command named on the command line (``snapshot check``), for error envelopes."""
+    groups = {group.name for group in app.registered_groups}
+    words: list[str] = []
+    for arg in args:
+        if arg.startswith("-") or len(words) == (2 if words and words[0] in groups else 1):
+            break
+        words.append(arg)
+    return " ".join(words) or "semdag"
+
+
+def _wants_json(args: Sequence[str]) -> bool:
+    for index, arg in enumerate(args):
+        if arg in ("--format=json", "-fjson"):
+            return True
+        if arg in ("-f", "--format") and args[index + 1 : index + 2] == ["json"]:
+            return True
+    return False
 
 
 _load_commands()
