@@ -1,0 +1,220 @@
+"""The render command: Graphviz pictures (DOT, SVG, PNG, PDF) and the HTML viewer."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from semdag import console
+from semdag.cli import Outcome, command
+from semdag.errors import UsageError
+from semdag.session import Session
+
+RENDER_HELP = """Draw the graph, or part of it, with Graphviz.
+
+Selectors narrow the picture and combine by intersection: `--upstream-of a --layer core`
+draws the nodes upstream of `a` that belong to layer `core`. Repeating one selector widens it
+(`--upstream-of a --upstream-of b`: upstream of either). Without selectors the whole graph is
+drawn. Semantic nodes are filled and bold with their semantic_id as a second line, stack layers
+are coloured frames, overridden nodes have a double border, external inputs are dashed
+ellipses and config nodes notes. Above 300 nodes the picture shows one box per module
+(`--no-collapse` to draw every node).
+
+The format comes from `--format`, else from the suffix of `-o` (.dot .gv .svg .png .pdf
+.html), else DOT on stdout. svg, png, pdf and html need Graphviz's `dot` program; png and pdf
+need `-o`. DOT text is byte-identical across runs.
+"""
+
+
+@command("render", formats=("dot", "svg", "png", "pdf", "html"), help=RENDER_HELP)
+def render_cmd(
+    session: Session,
+    ctx: typer.Context,
+    upstream_of: Annotated[
+        list[str] | None,
+        typer.Option("--upstream-of", metavar="NODE", help="NODE and everything it depends on."),
+    ] = None,
+    downstream_of: Annotated[
+        list[str] | None,
+        typer.Option("--downstream-of", metavar="NODE", help="NODE and everything that uses it."),
+    ] = None,
+    path: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--path", metavar="A B", help="Every node on any path from A to B."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="K=V (repeat a key for any-of) or K (tag exists)."),
+    ] = None,
+    layer: Annotated[
+        list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth", help="Hops to walk from --upstream-of/--downstream-of nodes (default: all)."
+        ),
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", metavar="NODE", help="The execution subgraph of this output."),
+    ] = None,
+    changed_since: Annotated[
+        Path | None,
+        typer.Option(
+            "--changed-since",
+            metavar="FILE",
+            help="Colour changes against a graph.json or registry.json snapshot: "
+            "added green, changed orange, removed red.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", metavar="FILE", help="Write the picture here.")
+    ] = None,
+    collapse: Annotated[
+        bool | None,
+        typer.Option(
+            "--collapse/--no-collapse",
+            help="One box per module (default: when more than 300 nodes are drawn).",
+        ),
+    ] = None,
+) -> Outcome:
+    """Draw the graph, or part of it, with Graphviz."""
+    from semdag.cli.graph_cmds import parse_tag_filter
+    from semdag.render import (
+        NEEDS_DOT,
+        RenderOptions,
+        Selection,
+        compare,
+        dot_binary,
+        format_for,
+        plan,
+        read_baseline,
+        run_dot,
+        select,
+    )
+
+    fmt = format_for(_explicit_format(ctx, session), out)
+    if fmt in ("png", "pdf") and out is None:
+        raise UsageError(f"{fmt} output is binary: pass -o FILE")
+    if fmt in NEEDS_DOT:
+        dot_binary(fmt)  # fail before the build, not after it
+    profile = session.profile
+    known_layers = tuple(lyr.name for lyr in profile.layers)
+    for name in layer or ():
+        if name not in known_layers:
+            raise UsageError(f"unknown layer {name!r} (layers: {', '.join(known_layers)})")
+    baseline = read_baseline(changed_since, str(changed_since)) if changed_since else None
+    selection = Selection(
+        upstream_of=tuple(upstream_of or ()),
+        downstream_of=tuple(downstream_of or ()),
+        path=tuple(path) if path and all(path) else None,  # type: ignore[arg-type]
+        tag_filter=parse_tag_filter(tag),
+        layers=tuple(layer or ()),
+        depth=depth,
+        outputs=tuple(output or ()),
+    )
+    build = session.build()
+    graph = session.graph()
+    selected = select(graph, selection)
+    changes = None
+    if baseline is not None and changed_since is not None:
+        shown = session.project.relative(changed_since)
+        scope = _snapshot_scope(graph, profile) if "outputs" in baseline else None
+        changes = compare(graph, baseline, profile.tag_filter, shown, scope)
+    picture = plan(
+        graph,
+        selected,
+        RenderOptions(
+            profile=profile.name,
+            layers=known_layers,
+            semantic_filter=profile.tag_filter,
+            ledger=build.ledger,
+            changes=changes,
+            collapse=collapse,
+            description=selection.describe(),
+        ),
+    )
+    dot_text = picture.to_dot()
+    payload: str | bytes = dot_text
+    if fmt in NEEDS_DOT:
+        laid_out = run_dot(dot_text, fmt)
+        if fmt == "html":
+            from semdag.viewer import build_page
+
+            payload = build_page(laid_out.decode("utf-8"), picture.viewer, picture.title)
+        else:
+            payload = laid_out.decode("utf-8") if fmt == "svg" else laid_out
+    if out is not None:
+        _write(out, payload)
+    notes = _notes(picture, changes, len(graph.nodes), collapse)
+    summary = {
+        "format": fmt,
+        "out": str(out) if out else None,
+        "nodes": picture.node_count,
+        "collapsed": picture.collapsed,
+    }
+
+    def render() -> None:
+        if out is None:
+            assert isinstance(payload, str)
+            console.write(payload)
+        for note in notes:
+            console.err().print(note, markup=False)
+        if out is not None:
+            console.err().print(f"wrote {out} ({fmt})", markup=False)
+
+    return Outcome(data=summary, render=render, raw=True)
+
+
+def _explicit_format(ctx: typer.Context, session: Session) -> str | None:
+    """The ``-f`` value when the user gave one; None lets ``-o``'s suffix decide."""
+    source = ctx.get_parameter_source("fmt")
+    return None if source is None or source.name == "DEFAULT" else session.fmt
+
+
+def _snapshot_scope(graph: Any, profile: Any) -> set[str]:
+    """The nodes `semdag snapshot update` would put in graph.json now (its execution graph)."""
+    from semdag.export import default_outputs, execution_closure
+
+    return execution_closure(
+        graph,
+        default_outputs(graph, profile),
+        inputs=profile.inputs,
+        overrides=profile.overrides,
+        config=profile.config,
+    )
+
+
+def _write(path: Path, payload: str | bytes) -> None:
+    from semdag.artifacts import atomic_write
+
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    try:
+        atomic_write(path, payload)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _notes(picture: Any, changes: Any, total: int, collapse: bool | None) -> list[str]:
+    notes = []
+    if picture.collapsed and collapse is None:
+        boxes = sum(len(c.boxes) for c in picture.clusters if c.key != "legend")
+        notes.append(
+            f"render: {picture.node_count} nodes are more than a picture can show: drew "
+            f"{boxes} module boxes instead (--no-collapse draws every node)"
+        )
+    if picture.hidden_edges:
+        notes.append(
+            f"render: left out the {picture.hidden_edges} lightest module links to keep the "
+            "picture legible (the html viewer lists them all)"
+        )
+    drawn = f"{picture.node_count} of {total} nodes"
+    if changes is not None:
+        drawn += (
+            f"; since {changes.source}: {len(changes.added)} added, "
+            f"{len(changes.changed)} changed, {len(changes.removed)} removed"
+        )
+    notes.append(f"render: {drawn}")
+    return notes

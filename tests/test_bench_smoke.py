@@ -1,0 +1,31 @@
+"""`make bench` works end to end at a tiny size (a smoke test: it measures nothing)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_bench_harness_prints_the_ratio_table():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--sizes", "60", "--runs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for measure in (
+        "--help (process)",
+        "export --format hamilton (process)",
+        "cold snapshot check vs floor build",
+        "warm snapshot check vs cold",
+        "peak memory: cold check vs floor",
+        "export step alone (in process)",
+    ):
+        row = next((ln for ln in done.stdout.splitlines() if ln.startswith(measure)), None)
+        assert row is not None, f"{measure!r} missing from:\n{done.stdout}"
+        assert re.search(r" \d+\.\d{3} ≤ [\d.]+ (ok|MISSED)$", row), row
