@@ -30,6 +30,8 @@ demo: setup
 	$(SEMDAG) build -p dev
 	$(SEMDAG) validate -p dev
 	$(SEMDAG) registry -p dev
+	$(SEMDAG) execute -p dev --output repo_summary --output risk_alert_threshold
+	$(SEMDAG) render -p dev --upstream-of repo_summary -o out/repo_summary.svg
 	$(SEMDAG) snapshot check --all
 
 test: setup browser

@@ -1,4 +1,4 @@
-"""Unit tests for semdag.render and semdag.viewer: selection, changes, DOT text, the page."""
+"""Unit tests for the picture modules: selection, changes, DOT text, formats, the viewer page."""
 
 from __future__ import annotations
 
@@ -13,23 +13,12 @@ from typing import Any
 
 import pytest
 
+from semdag.changes import compare, read_baseline
 from semdag.errors import BaselineError, UnknownNodeError, UsageError
 from semdag.graph import GraphModel, NodeInfo
-from semdag.render import (
-    COLLAPSE_THRESHOLD,
-    EmptySelectionError,
-    NoPathError,
-    RenderOptions,
-    Selection,
-    compare,
-    format_for,
-    plan,
-    quote,
-    read_baseline,
-    render_dot,
-    select,
-    svg_id,
-)
+from semdag.graphviz_run import format_for
+from semdag.render import COLLAPSE_THRESHOLD, RenderOptions, plan, quote, render_dot, svg_id
+from semdag.selection import EmptySelectionError, NoPathError, Selection, select
 from semdag.stack import Definition, LedgerEntry
 from semdag.viewer import build_page, inline_svg, script_json
 
@@ -112,12 +101,13 @@ def drawn(dot: str) -> set[str]:
     return set(re.findall(r'^\s+"node:([^"]+)" \[', dot, flags=re.M))
 
 
-def ledger_entry(name: str) -> LedgerEntry:
+def ledger_entry(name: str) -> dict[str, Any]:
+    """A ledger row in the shape build facts carry (``LedgerEntry.as_dict``)."""
     return LedgerEntry(
         name,
         Definition(name, "core", "mods.core", name, "mods/core.py", 3),
         Definition(name, "overrides", "mods.hotfix", name, "mods/hotfix.py", 7),
-    )
+    ).as_dict()
 
 
 # --------------------------------------------------------------------------- selection

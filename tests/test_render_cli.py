@@ -479,6 +479,56 @@ def test_dot_is_byte_identical_across_processes(project: Path, tmp_path: Path) -
     assert drawn(text) == ALL and '"removed:gone"' in text
 
 
+# --------------------------------------------------------------------------- build cache
+
+HEAVY = ("hamilton", "pandas", "numpy", "polars", "dask")
+# Runs the CLI in a fresh interpreter and reports, on stderr's last line, the exit code and
+# which heavy libraries the run imported.
+PROBE = """
+import json, sys
+from semdag.cli import main
+code = main({args!r})
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}))
+print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
+"""
+
+
+def probe_render(project: Path) -> tuple[dict[str, object], str]:
+    args = ["render", "--project-dir", str(project), "-p", "dev", "-f", "dot"]
+    env = {k: v for k, v in os.environ.items() if k != "SEMDAG_NO_BUILD_CACHE"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+        capture_output=True,
+        cwd=project.parent,
+        env=env,
+        check=False,
+    )
+    err = done.stderr.decode()
+    return json.loads(err.strip().splitlines()[-1]), done.stdout.decode()
+
+
+def test_unchanged_project_renders_from_the_build_cache(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "cached")
+    first, cold = probe_render(project)
+    assert first["code"] == 0
+    assert "hamilton" in first["heavy"]  # the probe sees a real build
+    second, warm = probe_render(project)
+    assert second == {"code": 0, "heavy": []}
+    assert warm == cold
+    # The override ledger comes from the cached facts too.
+    assert "overridden by overrides (was core)" in warm
+    # An edited module is a cache miss: built again, and the picture shows the edit.
+    hotfix = project / f"{PREFIX}_hotfix.py"
+    hotfix.write_text(
+        hotfix.read_text(encoding="utf-8")
+        + '\n\ndef extra() -> int:\n    """New."""\n    return 1\n',
+        encoding="utf-8",
+    )
+    third, edited = probe_render(project)
+    assert third["code"] == 0 and "hamilton" in third["heavy"]
+    assert '"node:extra" [' in edited and '"node:extra" [' not in warm
+
+
 # --------------------------------------------------------------------------- scale
 
 

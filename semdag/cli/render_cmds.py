@@ -80,19 +80,11 @@ def render_cmd(
     ] = None,
 ) -> Outcome:
     """Draw the graph, or part of it, with Graphviz."""
+    from semdag.changes import compare, read_baseline
     from semdag.cli.graph_cmds import parse_tag_filter
-    from semdag.render import (
-        NEEDS_DOT,
-        RenderOptions,
-        Selection,
-        compare,
-        dot_binary,
-        format_for,
-        plan,
-        read_baseline,
-        run_dot,
-        select,
-    )
+    from semdag.graphviz_run import NEEDS_DOT, dot_binary, format_for, run_dot
+    from semdag.render import RenderOptions, plan
+    from semdag.selection import Selection, select
 
     fmt = format_for(_explicit_format(ctx, session), out)
     if fmt in ("png", "pdf") and out is None:
@@ -114,8 +106,10 @@ def render_cmd(
         depth=depth,
         outputs=tuple(output or ()),
     )
-    build = session.build()
-    graph = session.graph()
+    # Build facts, not a build: an unchanged project is drawn from the build cache without
+    # importing Hamilton (the ledger and the graph are all a picture needs).
+    facts = session.facts()
+    graph = facts.graph
     selected = select(graph, selection)
     changes = None
     if baseline is not None and changed_since is not None:
@@ -129,7 +123,7 @@ def render_cmd(
             profile=profile.name,
             layers=known_layers,
             semantic_filter=profile.tag_filter,
-            ledger=build.ledger,
+            ledger=facts.ledger,
             changes=changes,
             collapse=collapse,
             description=selection.describe(),

@@ -1,0 +1,101 @@
+"""Which nodes a picture draws: selectors that narrow a graph, and paths between two nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from semdag.errors import CheckFailed, UsageError
+from semdag.graph import GraphModel
+from semdag.registry import matches
+
+
+class NoPathError(CheckFailed):
+    """``--path A B`` where B cannot be reached from A."""
+
+    code = "no_path"
+
+
+class EmptySelectionError(CheckFailed):
+    """The selectors, intersected, leave no node to draw."""
+
+    code = "empty_selection"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which nodes to draw. Every selector given narrows the picture (intersection)."""
+
+    upstream_of: tuple[str, ...] = ()
+    downstream_of: tuple[str, ...] = ()
+    path: tuple[str, str] | None = None
+    tag_filter: Mapping[str, Any] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()
+    depth: int | None = None
+    outputs: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """A short human description for the picture's title ("" for the whole graph)."""
+        parts: list[str] = []
+        hops = f" within {self.depth} hops" if self.depth is not None else ""
+        if self.upstream_of:
+            parts.append(f"upstream of {', '.join(self.upstream_of)}{hops}")
+        if self.downstream_of:
+            parts.append(f"downstream of {', '.join(self.downstream_of)}{hops}")
+        if self.path:
+            parts.append(f"paths {self.path[0]} → {self.path[1]}")
+        if self.outputs:
+            parts.append(f"execution of {', '.join(self.outputs)}")
+        for key, wanted in self.tag_filter.items():
+            if wanted is None:
+                parts.append(f"tag {key}")
+            else:
+                values = wanted if isinstance(wanted, list) else [wanted]
+                parts.append(f"tag {key}={'|'.join(str(v) for v in values)}")
+        if self.layers:
+            parts.append(f"layer {'|'.join(self.layers)}")
+        return "; ".join(parts)
+
+
+def select(graph: GraphModel, selection: Selection) -> tuple[str, ...]:
+    """Names of the nodes ``selection`` keeps, sorted; every selector narrows the result."""
+    if selection.depth is not None:
+        if selection.depth < 0:
+            raise UsageError(f"--depth must be 0 or more, got {selection.depth}")
+        if not (selection.upstream_of or selection.downstream_of):
+            raise UsageError("--depth counts hops from --upstream-of/--downstream-of nodes")
+    # Unknown names fail before any walk, each with its near matches.
+    for name in (
+        *selection.upstream_of,
+        *selection.downstream_of,
+        *(selection.path or ()),
+        *selection.outputs,
+    ):
+        graph.get(name)
+    keep: set[str] = set(graph.nodes)
+    if selection.upstream_of:
+        keep &= graph.upstream(selection.upstream_of, selection.depth)
+    if selection.downstream_of:
+        keep &= graph.downstream(selection.downstream_of, selection.depth)
+    if selection.outputs:
+        keep &= graph.upstream(selection.outputs)
+    if selection.path:
+        keep &= _path_nodes(graph, *selection.path)
+    if selection.tag_filter:
+        keep = {n for n in keep if matches(graph.nodes[n].tags, selection.tag_filter)}
+    if selection.layers:
+        keep = {n for n in keep if graph.nodes[n].layer in selection.layers}
+    if not keep:
+        raise EmptySelectionError(f"no node matches the selection ({selection.describe()})")
+    return tuple(sorted(keep))
+
+
+def _path_nodes(graph: GraphModel, source: str, target: str) -> set[str]:
+    between = graph.downstream([source]) & graph.upstream([target])
+    if between:
+        return between
+    hint = None
+    if graph.downstream([target]) & graph.upstream([source]):
+        hint = f"{target} is upstream of {source}: try --path {target} {source}"
+    raise NoPathError(f"no path from {source} to {target}", hint=hint)
