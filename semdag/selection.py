@@ -18,14 +18,19 @@ class NoPathError(CheckFailed):
 
 
 class EmptySelectionError(CheckFailed):
-    """The selectors, intersected, leave no node to draw."""
+    """The selectors leave no node to draw."""
 
     code = "empty_selection"
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Which nodes to draw. Every selector given narrows the picture (intersection)."""
+    """Which nodes to draw.
+
+    Anchored selectors (upstream of, downstream of, path, outputs) add up, as dbt's
+    space-separated selectors do: ``--upstream-of X --downstream-of X`` is X's whole
+    neighbourhood. Tag and layer filters then narrow that set.
+    """
 
     upstream_of: tuple[str, ...] = ()
     downstream_of: tuple[str, ...] = ()
@@ -59,7 +64,8 @@ class Selection:
 
 
 def select(graph: GraphModel, selection: Selection) -> tuple[str, ...]:
-    """Names of the nodes ``selection`` keeps, sorted; every selector narrows the result."""
+    """Names of the nodes ``selection`` keeps, sorted: the union of the anchored selectors
+    (every node when there is none), narrowed by the tag and layer filters."""
     if selection.depth is not None:
         if selection.depth < 0:
             raise UsageError(f"--depth must be 0 or more, got {selection.depth}")
@@ -73,15 +79,16 @@ def select(graph: GraphModel, selection: Selection) -> tuple[str, ...]:
         *selection.outputs,
     ):
         graph.get(name)
-    keep: set[str] = set(graph.nodes)
+    anchored: list[set[str]] = []
     if selection.upstream_of:
-        keep &= graph.upstream(selection.upstream_of, selection.depth)
+        anchored.append(graph.upstream(selection.upstream_of, selection.depth))
     if selection.downstream_of:
-        keep &= graph.downstream(selection.downstream_of, selection.depth)
+        anchored.append(graph.downstream(selection.downstream_of, selection.depth))
     if selection.outputs:
-        keep &= graph.upstream(selection.outputs)
+        anchored.append(graph.upstream(selection.outputs))
     if selection.path:
-        keep &= _path_nodes(graph, *selection.path)
+        anchored.append(_path_nodes(graph, *selection.path))
+    keep: set[str] = set().union(*anchored) if anchored else set(graph.nodes)
     if selection.tag_filter:
         keep = {n for n in keep if matches(graph.nodes[n].tags, selection.tag_filter)}
     if selection.layers:

@@ -135,7 +135,11 @@ def ledger_entry(name: str) -> dict[str, Any]:
         (Selection(layers=("plugins", "overrides")), {"bonus", "lonely", "weight"}),
         # Selectors intersect.
         (Selection(upstream_of=("bonus",), layers=("core",)), {"raw", "base", "score"}),
-        (Selection(upstream_of=("score",), downstream_of=("raw",)), {"raw", "base", "score"}),
+        # Anchored selectors add up: everything upstream of score or downstream of raw.
+        (
+            Selection(upstream_of=("score",), downstream_of=("raw",)),
+            {"seed", "raw", "base", "weight", "score", "bonus"},
+        ),
         (
             Selection(outputs=("bonus",), tag_filter={"semantic_id": None}),
             {"base", "weight", "score"},

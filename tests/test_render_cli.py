@@ -220,11 +220,11 @@ def test_selectors(project: Path, args: list[str], expected: set[str]) -> None:
     assert f"render: {len(expected)} of 11 nodes" in err
 
 
-def test_help_says_selectors_intersect() -> None:
+def test_help_says_how_selectors_combine() -> None:
     result = CliRunner().invoke(app, ["render", "--help"])
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
-    assert "combine by intersection" in text
+    assert "Anchored selectors add up" in text and "then narrow it" in text
     for option in (
         "--upstream-of",
         "--downstream-of",
