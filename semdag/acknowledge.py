@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from semdag.errors import ConfigError
+from semdag.errors import ConfigError, show_key
 from semdag.rules import RULES_BY_ID, Finding, finding
 
 ACK_FILE = "acknowledged.yaml"
@@ -34,10 +34,11 @@ def load_acknowledgements(path: Path, shown: str) -> tuple[Acknowledgement, ...]
         raise ConfigError(f"cannot read: {exc}", file=shown) from None
     # The file may be a bare list or a mapping with an `acknowledged` list.
     doc = parse_yaml(text, shown, allow_list=True)
+    prefix: tuple[str, ...] = ()
     if isinstance(doc.data, list):
-        items, prefix = doc.data, ()
+        items = doc.data
     else:
-        unknown = sorted(set(doc.data) - {"acknowledged"})
+        unknown = sorted(map(show_key, set(doc.data) - {"acknowledged"}))
         if unknown:
             raise ConfigError(f"unknown key {unknown[0]} (expected: acknowledged)", file=shown)
         items, prefix = doc.data.get("acknowledged") or [], ("acknowledged",)
@@ -56,7 +57,7 @@ def _parse_item(item: object, shown: str, line: int | None) -> Acknowledgement:
 
     if not isinstance(item, dict):
         raise bad("each entry must be a mapping with rule, semantic_id, reason, expires")
-    unknown = sorted(set(item) - {"rule", "semantic_id", "reason", "expires"})
+    unknown = sorted(map(show_key, set(item) - {"rule", "semantic_id", "reason", "expires"}))
     if unknown:
         raise bad(f"unknown key {unknown[0]}")
     rule, sid, reason, expires = (item.get(k) for k in ("rule", "semantic_id", "reason", "expires"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,21 @@ def canonical_json(document: Any) -> str:
 
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write ``path`` so that a crash leaves either the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    # Write through a symlink, not over it; and a device or pipe (-o /dev/stdout) cannot be
+    # replaced by renaming, it must be written to: renaming over it would destroy it.
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as handle:
+            handle.write(payload)
+        return
+    if path.is_symlink():
+        path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600): keep the mode of the file it replaces, else
+        # give it the mode any new file would get.
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -38,3 +51,18 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             os.fsync(dirfd)
         finally:
             os.close(dirfd)
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+@functools.cache
+def _umask() -> int:
+    # Reading the umask means setting it; do it once, not on every write from every thread.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

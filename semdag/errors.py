@@ -9,6 +9,13 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 
+def show_key(key: object) -> str:
+    """A key from a user's file for a one-line message: as written, or quoted when it is not
+    plain printable text (a key holding a newline must not break the message in two)."""
+    text = str(key)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
+
+
 class SemdagError(Exception):
     """An expected failure: a one-line message, where it happened, and an exit code."""
 
@@ -36,8 +43,17 @@ class SemdagError(Exception):
         return f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
 
     def as_dict(self) -> dict[str, object]:
-        """The error as the JSON envelope's ``errors`` item."""
-        return {"code": self.code, "message": self.message, "file": self.file, "line": self.line}
+        """The error as the JSON envelope's ``errors`` item (with its hint, when it has one:
+        a JSON reader needs the way out as much as a terminal reader)."""
+        item: dict[str, object] = {
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+        }
+        if self.hint:
+            item["hint"] = self.hint
+        return item
 
 
 class UsageError(SemdagError):

@@ -151,8 +151,19 @@ def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:
 
 def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
     """Compare two registry snapshot files."""
-    before = read_registry(old, str(old))
-    after = read_registry(new, str(new))
+
+    def shown(path: Path) -> str:
+        # Project-relative wherever it is run from; never absolute (reports are compared).
+        text = path.as_posix()
+        if session is not None:
+            try:
+                text = session.project.relative(path.absolute())
+            except SemdagError:
+                pass
+        return path.name if Path(text).is_absolute() else text
+
+    before = read_registry(old, shown(old))
+    after = read_registry(new, shown(new))
     findings = find_changes(
         before,
         after,
@@ -165,7 +176,7 @@ def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
         except SemdagError as exc:
             if exc.code != "config_error" or "no semdag project" not in exc.message:
                 raise
-    return Comparison(after.profile, tuple(findings), str(old))
+    return Comparison(after.profile, tuple(findings), shown(old))
 
 
 def diff_against_git(session: Session, ref: str) -> Comparison:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from semdag.errors import ConfigError, UsageError
+from semdag.profile import MATERIALIZER_PATH_KEYS
 from semdag.project import Project
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 COMBINE = ("dict", "dataframe")
 # Arguments that name a file: relative values are resolved against the project root.
-PATH_ARGUMENTS = ("path", "file", "filepath_or_buffer", "file_path", "filepath")
+PATH_ARGUMENTS = MATERIALIZER_PATH_KEYS
 _RESERVED = ("id", "to", "from", "dependencies", "combine", "target")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from semdag.errors import ConfigError, UsageError
+from semdag.errors import ConfigError, UsageError, show_key
 from semdag.project import Project
 from semdag.yamlio import KeyPath, parse_scalar, read_yaml
 
@@ -57,7 +57,7 @@ class Profile:
     def where(self, *path: str) -> tuple[str, int | None]:
         """File and line of a key path, for messages."""
         for end in range(len(path), 0, -1):
-            hit = self.lines.get(tuple(path[:end]))
+            hit = self.lines.get(tuple(map(str, path[:end])))
             if hit:
                 return hit
         return self.file, None
@@ -189,6 +189,11 @@ def load_profile(
         profile_name = path.stem
     else:
         profile_name = name or project.default_profile
+        if profile_name in (".", "..") or Path(profile_name).name != profile_name:
+            raise UsageError(
+                f"profile {profile_name!r}: a profile is a file name in "
+                f"{project.configs_dir}/ without .yaml (use --config for a file elsewhere)"
+            )
         path = project.profile_path(profile_name)
         if not path.is_file():
             available = ", ".join(project.profiles()) or "none"
@@ -197,9 +202,51 @@ def load_profile(
                 file=project.relative(path),
             )
     data, lines = loader.load(path, ())
+    # Before --set: a path the user types on the command line may point anywhere.
+    _check_contained(project, data, lines, loader.files[0])
     for assignment in sets:
         data = apply_set(data, assignment)
     return _validate(profile_name, loader, data, lines, tuple(sets))
+
+
+# Materializer arguments that name a file (as semdag.materialize resolves them).
+MATERIALIZER_PATH_KEYS = ("path", "file", "filepath_or_buffer", "file_path", "filepath")
+
+
+def _check_contained(project: Project, data: Mapping[str, Any], lines: dict, file: str) -> None:
+    """Refuse file paths read from profile YAML that leave the project: a profile from a
+    pull request must not import code from, cache to or write files anywhere on the machine."""
+
+    def where(*path: str) -> tuple[str, int | None]:
+        for end in range(len(path), 0, -1):
+            hit = lines.get(tuple(path[:end]))
+            if hit:
+                return hit  # type: ignore[no-any-return]
+        return file, None
+
+    def check(value: Any, *path: str) -> None:
+        if isinstance(value, str) and value:
+            at, line = where(*path)
+            project.contained(value, key=".".join(map(show_key, path)), file=at, line=line)
+
+    stack = data.get("stack")
+    if isinstance(stack, Mapping):
+        for layer, modules in stack.items():
+            specs = [modules] if isinstance(modules, str) else modules
+            if isinstance(specs, list):
+                for index, spec in enumerate(specs):
+                    if isinstance(spec, str) and spec.endswith(".py"):
+                        check(spec, "stack", str(layer), str(index))
+    cache = data.get("cache")
+    if isinstance(cache, Mapping):
+        check(cache.get("path"), "cache", "path")
+    # Savers write; loaders only read, and input data often lives outside the project.
+    materializers = data.get("materializers")
+    if isinstance(materializers, list):
+        for index, entry in enumerate(materializers):
+            if isinstance(entry, Mapping) and "to" in entry:
+                for key in MATERIALIZER_PATH_KEYS:
+                    check(entry.get(key), "materializers", str(index), key)
 
 
 # --- schema -----------------------------------------------------------------------------------
@@ -213,11 +260,12 @@ class _Checker:
     def fail(self, path: KeyPath, message: str) -> ConfigError:
         file, line = self.file, None
         for end in range(len(path), 0, -1):
-            hit = self.lines.get(tuple(path[:end]))
+            hit = self.lines.get(tuple(map(str, path[:end])))
             if hit:
                 file, line = hit
                 break
-        return ConfigError(f"{'.'.join(path)}: {message}", file=file, line=line)
+        # YAML keys may be numbers, booleans or null: show them, never crash on them.
+        return ConfigError(f"{'.'.join(map(show_key, path))}: {message}", file=file, line=line)
 
     def mapping(self, value: Any, path: KeyPath) -> dict[str, Any]:
         if value is None:

@@ -99,7 +99,8 @@ def find_project(start: Path | None = None, explicit: Path | None = None) -> Pro
         ):
             return _load(candidate, require=True)
     raise ConfigError(
-        f"no semdag project found in {here} or its parents "
+        # No absolute path: messages end up in JSON envelopes and CI logs.
+        "no semdag project found in the working directory or its parents "
         "(looked for configs/ or [tool.semdag] in pyproject.toml)",
         hint="run `semdag init` to create one, or pass --project-dir",
     )

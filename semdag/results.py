@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from semdag.artifacts import atomic_write, canonical_json
-from semdag.errors import MissingToolError
+from semdag.errors import MissingToolError, UsageError
 
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "semdag.execute.manifest"
@@ -324,12 +324,24 @@ def file_name(node: str, fmt: str) -> str:
     return f"{node}.value.{fmt}" if name == MANIFEST else name
 
 
-def write_outputs(out_dir: Path, values: Mapping[str, Any], fmt: str, *, profile: str) -> Manifest:
+def write_outputs(
+    out_dir: Path,
+    values: Mapping[str, Any],
+    fmt: str,
+    *,
+    profile: str,
+    shown: str | None = None,
+) -> Manifest:
     """Write one file per output and then ``manifest.json``, so that nothing looks complete
     until everything is: files are staged in a temporary directory inside ``out_dir``, the old
     manifest is removed, the files are moved in, and the new manifest is written last."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".semdag-staging-", dir=out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".semdag-staging-", dir=out_dir))
+    except OSError as exc:
+        raise UsageError(
+            f"--out {shown or out_dir.name}: cannot write there: {exc.strerror or exc}"
+        ) from None
     try:
         written: list[WrittenFile] = []
         notes: list[str] = []

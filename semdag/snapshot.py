@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from semdag.artifacts import atomic_write, canonical_json
-from semdag.errors import BaselineError
+from semdag.errors import BaselineError, UsageError, show_key
 from semdag.project import Project
 from semdag.registry import REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
 
@@ -17,29 +19,81 @@ GRAPH_FILE = "graph.json"
 _ENTRY_FIELDS = {"node": str, "output_type": str, "tags": dict, "dependencies": list}
 
 
+# Under .semdag/ (working state), not snapshots/: nothing but baselines belongs in a folder
+# that is committed.
+LOCK_FILE = "snapshots.lock"
+# Waiting longer than this for another writer is said on stderr, so a run never looks hung.
+LOCK_PATIENCE = 1.0
+LOCK_TIMEOUT = 120.0
+
+
 def snapshot_dir(project: Project, profile: str) -> Path:
-    """Where a profile's baselines live."""
+    """Where a profile's baselines live; a profile name can never point outside it."""
+    if profile in ("", ".", "..") or Path(profile).name != profile or "\\" in profile:
+        raise UsageError(f"profile name {profile!r} is not a plain name")
     return project.snapshots_path / profile
 
 
+def _say_waiting(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
 def write_snapshot(
-    project: Project, profile: str, registry: Registry, graph_doc: Mapping[str, Any]
+    project: Project,
+    profile: str,
+    registry: Registry,
+    graph_doc: Mapping[str, Any],
+    *,
+    on_wait: Callable[[str], None] = _say_waiting,
 ) -> list[Path]:
-    """Write both baselines canonically and atomically, under a lock; returns the paths."""
-    from filelock import FileLock
+    """Write both baselines canonically and atomically, under a lock; returns the paths.
+
+    ``on_wait`` is told once when another process holds the lock for more than a second.
+    """
+    from filelock import FileLock, Timeout
 
     folder = snapshot_dir(project, profile)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     project.state_path.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(project.state_path / "snapshots.lock"), timeout=120):
+    lock_path = project.state_path / LOCK_FILE
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=LOCK_PATIENCE)
+    except Timeout:
+        on_wait(
+            "waiting for another semdag process to finish writing "
+            f"{project.relative(project.snapshots_path)}/ "
+            f"(lock {project.relative(lock_path)}, up to {LOCK_TIMEOUT:.0f}s)"
+        )
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT)
+        except Timeout:
+            raise BaselineError(
+                f"another process has held the lock for {LOCK_TIMEOUT:.0f}s",
+                file=project.relative(lock_path),
+            ) from None
+    try:
+        _remove_stale_temporaries(folder)
         for name, document in ((REGISTRY_FILE, registry.as_document()), (GRAPH_FILE, graph_doc)):
             path = folder / name
             text = canonical_json(document)
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 atomic_write(path, text)
             written.append(path)
+    finally:
+        lock.release()
     return written
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    # A writer killed between creating its temporary file and renaming it leaves the file
+    # behind; under the lock no other writer is alive, so these are debris, not in-flight.
+    for name in (REGISTRY_FILE, GRAPH_FILE):
+        for stale in folder.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def _load_json(path: Path, shown: str) -> Any:
@@ -51,10 +105,16 @@ def _load_json(path: Path, shown: str) -> Any:
             file=shown,
             hint="run `semdag snapshot update` to create it",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"cannot read the baseline: {exc}", file=shown) from None
+    except UnicodeDecodeError:
+        raise BaselineError("cannot read the baseline: not UTF-8 text", file=shown) from None
+    except OSError as exc:
+        # strerror, not str(exc): that repeats the absolute path, and messages land in JSON.
+        reason = exc.strerror or type(exc).__name__
+        raise BaselineError(f"cannot read the baseline: {reason}", file=shown) from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicates
+        )
     except (json.JSONDecodeError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         raise BaselineError(
@@ -66,6 +126,16 @@ def _load_json(path: Path, shown: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A badly resolved merge conflict can leave a key twice; json would keep the last silently.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
 
 
 def registry_from_document(document: Any, shown: str) -> Registry:
@@ -81,11 +151,14 @@ def registry_from_document(document: Any, shown: str) -> Registry:
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise bad("schema_version must be an integer")
+    if version < 1:
+        raise bad(f"schema_version {version} does not exist (the first is 1)")
     if version > SCHEMA_VERSION:
         raise BaselineError(
-            f"schema_version {version} is newer than this semdag understands ({SCHEMA_VERSION})",
+            f"schema_version {version} is newer than this semdag understands "
+            f"({SCHEMA_VERSION}): upgrade semdag to read it",
             file=shown,
-            hint="upgrade semdag to read this snapshot",
+            hint="pip install --upgrade semdag",
         )
     profile = document.get("profile")
     entries = document.get("entries")
@@ -96,15 +169,15 @@ def registry_from_document(document: Any, shown: str) -> Registry:
     out: dict[str, Entry] = {}
     for sid, raw in entries.items():
         if not isinstance(raw, dict):
-            raise bad(f"entries.{sid} must be an object")
+            raise bad(f"entries.{show_key(sid)} must be an object")
         for key, kind in _ENTRY_FIELDS.items():
             if not isinstance(raw.get(key), kind):
-                raise bad(f"entries.{sid}.{key} must be {kind.__name__}")
+                raise bad(f"entries.{show_key(sid)}.{key} must be {kind.__name__}")
         for key in ("stack_layer", "module", "code_hash"):
             if raw.get(key) is not None and not isinstance(raw.get(key), str):
-                raise bad(f"entries.{sid}.{key} must be a string or null")
+                raise bad(f"entries.{show_key(sid)}.{key} must be a string or null")
         if not all(isinstance(d, str) for d in raw["dependencies"]):
-            raise bad(f"entries.{sid}.dependencies must be a list of strings")
+            raise bad(f"entries.{show_key(sid)}.dependencies must be a list of strings")
         out[sid] = Entry(
             semantic_id=sid,
             node=raw["node"],

@@ -165,6 +165,8 @@ def command(
 
     def decorate(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         signature = inspect.signature(fn)
+        group = target.info.name if target is not None and target is not app else None
+        display = f"{group} {name}" if isinstance(group, str) else name
         own = [p for p in signature.parameters.values() if p.name != "session"]
         params = own + _common_parameters(formats, cacheable)
 
@@ -173,9 +175,10 @@ def command(
             common = {k: kwargs.pop(k, None) for k in _COMMON}
             fmt = common["fmt"] or formats[0]
             if fmt not in formats:
-                _fail_usage(name, f"unknown format {fmt!r} (choose from {', '.join(formats)})", fmt)
+                choices = ", ".join(formats)
+                _fail_usage(display, f"unknown format {fmt!r} (choose from {choices})", fmt)
             session = Session(
-                command=name,
+                command=display,
                 profile_name=common["profile"],
                 config_file=common["config_file"],
                 sets=tuple(common["sets"] or ()),
@@ -212,6 +215,9 @@ def run(session: Session, body: Callable[[], Outcome]) -> int:
     as_json = session.fmt == "json"
     try:
         outcome = body()
+    except BaseException as exc:
+        return _report_failure(session, exc, as_json)
+    try:
         ok = outcome.exit_code == EXIT_OK
         if as_json and not outcome.raw:
             console.envelope(session.command, ok, outcome.data, outcome.errors)
@@ -219,11 +225,19 @@ def run(session: Session, body: Callable[[], Outcome]) -> int:
             # Rendering can fail too (a file to write, a missing tool): same handling.
             outcome.render()
         return outcome.exit_code
-    except SemdagError as error:
-        return _report_error(session, error, as_json)
-    except KeyboardInterrupt:
+    except (BrokenPipeError, SystemExit):
+        # The reader of stdout went away (`semdag ls | head`); rich says so with SystemExit.
+        return _reader_gone()
+    except BaseException as exc:
+        return _report_failure(session, exc, as_json)
+
+
+def _report_failure(session: Session, exc: BaseException, as_json: bool) -> int:
+    if isinstance(exc, SemdagError):
+        return _report_error(session, exc, as_json)
+    if isinstance(exc, KeyboardInterrupt):
         return _report_error(session, _interrupted(), as_json)
-    except SystemExit as exc:
+    if isinstance(exc, SystemExit):
         # Project code (a stack module, a node) called sys.exit. Exiting with the code it chose
         # would let sys.exit(0) read as a pass, and skip the JSON document: report a failure.
         from semdag.errors import ExecutionError
@@ -232,22 +246,30 @@ def run(session: Session, body: Callable[[], Outcome]) -> int:
             f"project code called sys.exit({exc.code}) during {session.command}"
         )
         return _report_error(session, exited, as_json)
-    except BaseException as exc:  # an unexpected failure is a bug: exit 3, traceback on --debug
-        if session.debug:
-            traceback.print_exc(file=sys.stderr)
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        if as_json:
-            console.envelope(
-                session.command,
-                False,
-                None,
-                [{"code": "internal_error", "message": message, "file": None, "line": None}],
-            )
-        else:
-            console.err().print(f"semdag {session.command}: {message}", markup=False)
-            if not session.debug:
-                console.err().print("rerun with --debug for the full traceback", markup=False)
-        return EXIT_INTERNAL
+    # An unexpected failure is a bug: exit 3, traceback on --debug.
+    if session.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    if as_json:
+        console.envelope(
+            session.command,
+            False,
+            None,
+            [{"code": "internal_error", "message": message, "file": None, "line": None}],
+        )
+    else:
+        console.err().print(f"semdag {session.command}: {message}", markup=False)
+        if not session.debug:
+            console.err().print("rerun with --debug for the full traceback", markup=False)
+    return EXIT_INTERNAL
+
+
+def _reader_gone() -> int:
+    """Stop quietly when stdout's reader has gone, and keep Python from complaining again
+    when it flushes stdout at exit. Exit 1: the output is incomplete."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_CHECK_FAILED
 
 
 def _interrupted() -> SemdagError:
@@ -297,11 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:
         return int(done.code or 0) if isinstance(done.code, int) else 1
     except BrokenPipeError:
-        # The reader went away (`semdag ls | head`): stop quietly, and keep Python from
-        # complaining again when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_CHECK_FAILED
+        return _reader_gone()
     except Exception as exc:  # parsing errors and anything else outside a command body
         if _is_click(exc, "Abort"):
             console.err().print("semdag: interrupted", markup=False)

@@ -143,7 +143,6 @@ def snapshot_check_cmd(
             if not every:
                 raise
             errors.append(error)
-    session.command = "snapshot check"
     return _comparisons_outcome(session, comparisons, errors, threshold)
 
 

@@ -15,7 +15,9 @@ RENDER_HELP = """Draw the graph, or part of it, with Graphviz.
 Anchored selectors add up: `--upstream-of a --downstream-of a` draws everything upstream
 or downstream of `a`; `--path`, `--output` and repeated selectors widen the picture likewise.
 `--tag` and `--layer` then narrow it: `--upstream-of a --layer core` draws the nodes upstream
-of `a` that belong to layer `core`. Without selectors the whole graph is drawn. Semantic nodes are filled and bold with their semantic_id as a second line, stack layers
+of `a` that belong to layer `core`. Without selectors the whole graph is drawn.
+
+Semantic nodes are filled and bold with their semantic_id as a second line, stack layers
 are coloured frames, overridden nodes have a double border, external inputs are dashed
 ellipses and config nodes notes. Above 300 nodes the picture shows one box per module
 (`--no-collapse` to draw every node).

@@ -199,7 +199,13 @@ def execute_cmd(
     manifest = None
     if out is not None:
         out_dir = out if out.is_absolute() else Path.cwd() / out
-        manifest = results.write_outputs(out_dir, result.values, fmt, profile=session.profile.name)
+        manifest = results.write_outputs(
+            out_dir,
+            result.values,
+            fmt,
+            profile=session.profile.name,
+            shown=session.project.relative(out_dir.absolute()),
+        )
 
     project = session.project
     data: dict[str, Any] = {
