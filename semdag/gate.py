@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from semdag.session import Session
 from semdag.snapshot import (
     GRAPH_FILE,
     REGISTRY_FILE,
-    read_graph_document,
     read_registry,
     registry_from_document,
     snapshot_dir,
@@ -96,23 +95,58 @@ def check(session: Session, profile: str | None) -> Comparison:
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
     graph_shown = project.relative(folder / GRAPH_FILE)
-    old_graph = read_graph_document(folder / GRAPH_FILE, graph_shown)
-    old_lineage = (
-        lineage_from_graph_document(old_graph, baseline)
-        if old_graph
-        else lineage_from_registry(baseline)
-    )
-    findings = find_changes(
-        baseline, registry, old_lineage=old_lineage, new_lineage=lineage_of(graph, registry)
-    )
-    findings += _graph_drift(session, profile, old_graph, graph_shown)
+    new_lineage = lineage_of(graph, registry)
+    findings = find_changes(baseline, registry, new_lineage=new_lineage)
+    if any(f.rule == "semantic-removed" for f in findings):
+        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
+        old_graph = _baseline_graph(session, prof.name)
+        old_lineage = (
+            lineage_from_graph_document(old_graph, baseline)
+            if old_graph
+            else lineage_from_registry(baseline)
+        )
+        findings = find_changes(
+            baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
+        )
+    findings += _graph_drift(session, profile, folder / GRAPH_FILE, graph_shown)
     findings = _acknowledge(session, findings)
     return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
 
 
-def _graph_drift(
-    session: Session, profile: str | None, old: Mapping[str, Any] | None, shown: str
-) -> list[Finding]:
+def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:
+    from semdag.hashmemo import read_json
+
+    document = read_json(snapshot_dir(session.project, profile) / GRAPH_FILE)
+    return document if isinstance(document, dict) else None
+
+
+def _graph_drift(session: Session, profile: str | None, path: Path, shown: str) -> list[Finding]:
+    """Whether the current graph differs from graph.json, remembered per exact build and
+    graph.json bytes: an unchanged project answers without reading the baseline graph."""
+    from semdag import buildcache
+
+    facts = session.facts(profile)
+    try:
+        graph_sha: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        graph_sha = None
+    verdict = buildcache.load_verdict(session.project, facts, "drift")
+    if graph_sha and isinstance(verdict, dict) and verdict.get("graph_sha") == graph_sha:
+        try:
+            return [buildcache.finding_from_dict(item) for item in verdict["findings"]]
+        except (KeyError, TypeError, ValueError):
+            pass
+    found = _compare_graph(session, profile, shown)
+    if graph_sha:
+        stored = [buildcache.finding_to_dict(item) for item in found]
+        buildcache.store_verdict(
+            session.project, facts, "drift", {"graph_sha": graph_sha, "findings": stored}
+        )
+    return found
+
+
+def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
+    old = _baseline_graph(session, session.load_profile(profile).name)
     current = graph_document(session, profile)
     if old is None:
         return [

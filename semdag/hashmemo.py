@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from semdag.project import Project
 from semdag.sourceinfo import HashMemo
 
 
-def _load(path: Path) -> dict[str, object]:
+def read_json(path: Path) -> Any:
+    """A parsed JSON file, or None when it is missing or not JSON."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return {}
-    return document if isinstance(document, dict) else {}
+        return None
 
 
-def baseline_memo(project: Project, profile: str) -> HashMemo:
-    """Raw-source sha -> (code hash, name-blind hash) from snapshots/<profile>/; {} if none."""
-    folder = project.snapshots_path / profile
-    nodes = _load(folder / "graph.json").get("nodes")
-    entries = _load(folder / "registry.json").get("entries")
+def memo_from_baselines(graph_doc: Any, registry_doc: Any) -> HashMemo:
+    """Raw-source sha -> (code hash, name-blind hash) from a profile's baselines; {} if none."""
+    nodes = graph_doc.get("nodes") if isinstance(graph_doc, dict) else None
+    entries = registry_doc.get("entries") if isinstance(registry_doc, dict) else None
     if not isinstance(nodes, dict):
         return {}
     logic: dict[str, str] = {}

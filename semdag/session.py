@@ -84,19 +84,37 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
-        from semdag.hashmemo import baseline_memo
+        from semdag.hashmemo import memo_from_baselines
 
         build = self.build(name)
-        graph = model_from_build(build, memo=baseline_memo(self.project, profile.name))
+        # Parsed and dropped at once: the memo is small, the parsed graph.json is not.
+        memo = memo_from_baselines(*self.baseline_documents(profile.name))
+        graph = model_from_build(build, memo=memo)
         facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
-            buildcache.store(self.project, profile, facts)
+            facts = buildcache.store(self.project, profile, facts)
         return facts
+
+    def baseline_documents(self, profile: str) -> tuple[Any, Any]:
+        """The parsed graph.json and registry.json of a profile (None where unreadable).
+
+        Not kept: a parsed 20,000-node graph.json outweighs the rest of a check's state.
+        """
+        from semdag.hashmemo import read_json
+
+        folder = self.project.snapshots_path / profile
+        return read_json(folder / "graph.json"), read_json(folder / "registry.json")
 
     def release_build(self, name: str | None = None) -> None:
         """Drop the live driver of a profile once only its facts are needed (saves memory)."""
-        for key in [k for k in self._cache if k.startswith(f"build:{name}:")]:
+        import gc
+
+        keys = [k for k in self._cache if k.startswith(f"build:{name}:")]
+        for key in keys:
             del self._cache[key]
+        if keys:
+            # Hamilton's nodes point at each other: only a full collection frees the graph.
+            gc.collect()
 
     def graph(self, name: str | None = None) -> GraphModel:
         """The graph model of the selected profile's build."""
