@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from semdag import __version__
 from semdag.artifacts import atomic_write, canonical_json
+from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo
 from semdag.rules import Finding, Severity
 
@@ -106,13 +107,15 @@ def lookup(project: Project, profile: Profile) -> BuildFacts | None:
     key = base_key(project, profile)
     path = _entry_path(project, key)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        with paused():
+            document = json.loads(path.read_text(encoding="utf-8"))
         if document.get("key") != key:
             return None
         for name, digest in document["files"].items():
             if _file_sha(project.root / name) != digest:
                 return None
-        facts = _facts_from(document["facts"])
+        with paused():
+            facts = _facts_from(document["facts"])
         return replace(facts, digest=_digest(key, document["files"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -203,6 +206,7 @@ def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -
 def _facts_to(facts: BuildFacts) -> dict[str, Any]:
     return {
         "profile": facts.graph.profile,
+        "files": dict(facts.graph.files),
         "nodes": [asdict(n) for n in facts.graph.nodes.values()],
         "modules": [list(m) for m in facts.modules],
         "ledger": [dict(e) for e in facts.ledger],
@@ -225,6 +229,7 @@ def _facts_from(raw: Mapping[str, Any]) -> BuildFacts:
         profile=raw["profile"],
         nodes={k: nodes[k] for k in sorted(nodes)},
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+        files=dict(raw["files"]),
     )
     findings = [finding_from_dict(item) for item in raw["findings"]]
     return BuildFacts(

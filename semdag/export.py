@@ -151,7 +151,15 @@ def export_document(
         "outputs": sorted(set(chosen)),
         "nodes": nodes,
         "edges": [[dep, node] for dep, node in graph.edges(members)],
+        "files": _files_of(graph, nodes),
     }
+
+
+def _files_of(graph: GraphModel, nodes: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 of the text of each project file defining an exported node: a later build can
+    take the spans and hashes of an unchanged file from this document instead of parsing it."""
+    used = {entry["file"] for entry in nodes.values()}
+    return {name: sha for name, sha in sorted(graph.files.items()) if name in used}
 
 
 def _node_entry(n: NodeInfo) -> dict[str, Any]:
@@ -163,6 +171,7 @@ def _node_entry(n: NodeInfo) -> dict[str, Any]:
         "module": n.module,
         "file": portable_path(n.file),
         "line": n.line,
+        "end_line": n.end_line,
         "doc": n.doc,
         "code_hash": n.code_hash,
         "source_sha": n.source_sha,

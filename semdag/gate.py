@@ -146,8 +146,11 @@ def _graph_drift(session: Session, profile: str | None, path: Path, shown: str) 
 
 
 def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
+    from semdag.gctools import paused
+
     old = _baseline_graph(session, session.load_profile(profile).name)
-    current = graph_document(session, profile)
+    with paused():
+        current = graph_document(session, profile)
     if old is None:
         return [
             finding(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from semdag.errors import UnknownNodeError
-from semdag.sourceinfo import HashMemo, SourceIndex
+from semdag.sourceinfo import FileMemo, HashMemo, SourceIndex
 
 if TYPE_CHECKING:
     from semdag.builder import Build
@@ -63,6 +63,8 @@ class GraphModel:
     profile: str
     nodes: Mapping[str, NodeInfo]
     dependents: Mapping[str, tuple[str, ...]] = field(repr=False)
+    # sha256 of the text of each project file that defines a node (see semdag.hashmemo).
+    files: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> NodeInfo:
         """The node called ``name``; an error listing near matches otherwise."""
@@ -107,7 +109,17 @@ def unknown_node_message(name: str, known: Iterable[str]) -> str:
     return f"unknown node {name!r}{hint}"
 
 
-def model_from_build(build: Build, *, memo: HashMemo | None = None) -> GraphModel:
+def model_from_build(
+    build: Build, *, memo: HashMemo | None = None, file_memo: FileMemo | None = None
+) -> GraphModel:
+    """Read every node of the built driver into a :class:`GraphModel` (see ``_model``)."""
+    from semdag.gctools import paused
+
+    with paused():
+        return _model(build, memo, file_memo)
+
+
+def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> GraphModel:
     """Read every node of the built driver into a :class:`GraphModel`.
 
     ``memo`` holds hashes known from an earlier record (the baseline graph.json), so that
@@ -119,7 +131,7 @@ def model_from_build(build: Build, *, memo: HashMemo | None = None) -> GraphMode
     from semdag.registry import matches
 
     project = build.project
-    index = SourceIndex(project.relative, memo=memo)
+    index = SourceIndex(project.relative, memo=memo, file_memo=file_memo)
     tag_filter = build.profile.tag_filter
     layer_of = build.layer_of_module()
     config = build.profile.config
@@ -161,4 +173,5 @@ def model_from_build(build: Build, *, memo: HashMemo | None = None) -> GraphMode
         profile=build.profile.name,
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+        files={k: v for k, v in index.file_shas().items() if not k.startswith("/")},
     )

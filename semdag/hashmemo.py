@@ -11,33 +11,47 @@ import json
 from pathlib import Path
 from typing import Any
 
-from semdag.sourceinfo import HashMemo
+from semdag.sourceinfo import FileMemo, HashMemo
 
 
 def read_json(path: Path) -> Any:
     """A parsed JSON file, or None when it is missing or not JSON."""
+    from semdag.gctools import paused
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with paused():
+            return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
 
 
-def memo_from_baselines(graph_doc: Any, registry_doc: Any) -> HashMemo:
-    """Raw-source sha -> (code hash, name-blind hash) from a profile's baselines; {} if none."""
+def memo_from_baselines(graph_doc: Any, registry_doc: Any) -> tuple[HashMemo, FileMemo]:
+    """From a profile's baselines: raw-source sha -> (code hash, name-blind hash), and for
+    each recorded file its text's sha and the spans and hashes of its node functions."""
     nodes = graph_doc.get("nodes") if isinstance(graph_doc, dict) else None
     entries = registry_doc.get("entries") if isinstance(registry_doc, dict) else None
+    files = graph_doc.get("files") if isinstance(graph_doc, dict) else None
     if not isinstance(nodes, dict):
-        return {}
+        return {}, {}
     logic: dict[str, str] = {}
     if isinstance(entries, dict):
         for entry in entries.values():
             if isinstance(entry, dict) and isinstance(entry.get("logic_hash"), str):
                 logic[str(entry.get("node"))] = entry["logic_hash"]
     memo: dict[str, tuple[str, str | None]] = {}
+    spans: dict[str, dict[int, tuple[int, str, str | None, str]]] = {}
     for name, node in nodes.items():
         if not isinstance(node, dict):
             continue
         sha, code = node.get("source_sha"), node.get("code_hash")
         if isinstance(sha, str) and isinstance(code, str) and not node.get("is_input"):
             memo[sha] = (code, logic.get(name))
-    return memo
+            file, line, end = node.get("file"), node.get("line"), node.get("end_line")
+            if isinstance(file, str) and isinstance(line, int) and isinstance(end, int):
+                spans.setdefault(file, {})[line] = (end, code, logic.get(name), sha)
+    file_memo: dict[str, tuple[str, dict[int, tuple[int, str, str | None, str]]]] = {}
+    if isinstance(files, dict):
+        for file, text_sha in files.items():
+            if isinstance(text_sha, str) and file in spans:
+                file_memo[file] = (text_sha, spans[file])
+    return memo, file_memo

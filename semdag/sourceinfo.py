@@ -21,12 +21,13 @@ construction.
 from __future__ import annotations
 
 import ast
-import gc
 import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from semdag.gctools import paused
 
 # inspect.findsource walks back from co_firstlineno to the first line matching this.
 _DEF_OR_DECORATOR = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
@@ -56,6 +57,9 @@ class FunctionSource:
 # Raw-source sha -> (code hash, name-blind hash or None). Any record of earlier hashes, such
 # as the committed graph.json, is a sound memo: the hashes depend on the source text alone.
 HashMemo = Mapping[str, tuple[str, str | None]]
+# Project-relative file -> (sha of its text, {first line: (end line, code hash, name-blind
+# hash or None, raw-source sha)}). A file whose text is unchanged needs no parse at all.
+FileMemo = Mapping[str, tuple[str, Mapping[int, tuple[int, str, str | None, str]]]]
 
 
 def _docstring_owner(node: ast.AST) -> bool:
@@ -187,11 +191,20 @@ class _Span:
 class _IndexedFile:
     """One file's lines and the span and hash of each function defined at column 0."""
 
-    __slots__ = ("lines", "spans")
+    __slots__ = ("complete", "lines", "sha", "spans")
 
-    def __init__(self, text: str, memo: HashMemo) -> None:
+    def __init__(
+        self, text: str, memo: HashMemo, known: Mapping[int, tuple[int, str, str | None, str]]
+    ) -> None:
         self.lines = split_lines(text)
+        self.sha = hashlib.sha256(text.encode()).hexdigest()
         self.spans: dict[int, _Span] = {}
+        # From a baseline that recorded this very text: only the node functions it knew.
+        self.complete = not known
+        if known:
+            for start, (end, code_hash, logic_hash, raw) in known.items():
+                self.spans[start] = _Span(start, end, code_hash, logic_hash, raw)
+            return
         for node in ast.parse(text).body:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -201,10 +214,10 @@ class _IndexedFile:
                 continue  # a layout inspect reads differently: take its path for this one
             end = _block_end(self.lines, node)
             raw = hashlib.sha256("".join(self.lines[key - 1 : end]).encode()).hexdigest()
-            known = memo.get(raw)
-            if known is not None:
+            hit = memo.get(raw)
+            if hit is not None:
                 # Unchanged text: the unparse (most of the cost) would give the same hashes.
-                self.spans[key] = _Span(key, end, known[0], known[1], raw)
+                self.spans[key] = _Span(key, end, hit[0], hit[1], raw)
                 continue
             # A nested function needs a second `def` in the text; without one the hash
             # need not walk the tree looking for nested docstrings.
@@ -230,27 +243,41 @@ class SourceIndex:
         *,
         with_source: bool = False,
         memo: HashMemo | None = None,
+        file_memo: FileMemo | None = None,
     ) -> None:
         self._relative = relative
         self._with_source = with_source
         self._memo: HashMemo = memo or {}
+        self._file_memo: FileMemo = file_memo or {}
         self._files: dict[str, _IndexedFile | None] = {}
         self._names: dict[str, str] = {}
 
-    def _indexed(self, filename: str) -> _IndexedFile | None:
-        if filename not in self._files:
-            # Parsing allocates many short-lived, acyclic AST objects; each allocation burst
-            # would otherwise trigger collections that rescan the whole (large) heap.
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                self._files[filename] = _IndexedFile(_read(filename), self._memo)
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
-                self._files[filename] = None
-            finally:
-                if collecting:
-                    gc.enable()
+    def _indexed(self, filename: str, *, parse: bool = False) -> _IndexedFile | None:
+        """The indexed file; ``parse`` forces a real parse of a file known from the memo."""
+        current = self._files.get(filename)
+        if filename in self._files and (current is None or current.complete or not parse):
+            return current
+        try:
+            text = _read(filename)
+            known = {}
+            if not parse:
+                recorded = self._file_memo.get(self._relative_name(filename))
+                if recorded and recorded[0] == hashlib.sha256(text.encode()).hexdigest():
+                    known = dict(recorded[1])
+            # Parsing allocates many short-lived, acyclic syntax-tree objects.
+            with paused():
+                self._files[filename] = _IndexedFile(text, self._memo, known)
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
+            self._files[filename] = None
         return self._files[filename]
+
+    def file_shas(self) -> dict[str, str]:
+        """sha256 of the text of every file indexed so far, by project-relative name."""
+        return {
+            self._relative_name(name): indexed.sha
+            for name, indexed in sorted(self._files.items())
+            if indexed is not None
+        }
 
     def _relative_name(self, filename: str) -> str:
         name = self._names.get(filename)
@@ -280,6 +307,10 @@ class SourceIndex:
         filename, first = code.co_filename, code.co_firstlineno
         indexed = self._indexed(filename)
         span = indexed.spans.get(first) if indexed else None
+        if indexed is not None and span is None and not indexed.complete:
+            # The baseline knew this file but not this function: parse it after all.
+            indexed = self._indexed(filename, parse=True)
+            span = indexed.spans.get(first) if indexed else None
         if indexed is None or span is None:
             return self._fallback(fn, filename, first, want_source)
         source = "".join(indexed.lines[span.start - 1 : span.end]) if want_source else None
@@ -306,6 +337,9 @@ class SourceIndex:
             return None
         indexed = self._indexed(code.co_filename)
         span = indexed.spans.get(code.co_firstlineno) if indexed else None
+        if indexed is not None and span is None and not indexed.complete:
+            indexed = self._indexed(code.co_filename, parse=True)
+            span = indexed.spans.get(code.co_firstlineno) if indexed else None
         if span is None:
             return None
         if span.logic_hash is None:

@@ -1,0 +1,69 @@
+"""Hashes taken from the committed baselines equal hashes computed from scratch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from semdag.export import export_document
+from semdag.registry import compile_registry
+from semdag.session import Session
+from tests.conftest import ROOT, run_cli
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    root = tmp_path / "example"
+    root.mkdir()
+    for name in ("modules", "configs"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    assert run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)]).exit_code == 0
+    return root
+
+
+def documents(root: Path) -> tuple[str, str]:
+    session = Session(command="t", profile_name="dev", project_dir=root, build_cache=False)
+    graph = session.graph()
+    profile = session.profile
+    graph_doc = export_document(graph, profile, None, whole_graph=True)
+    registry = compile_registry(graph, profile.tag_filter).as_document()
+    return json.dumps(graph_doc, sort_keys=True), json.dumps(registry, sort_keys=True)
+
+
+def scratch(root: Path) -> tuple[str, str]:
+    hidden = root / "snapshots.hidden"
+    (root / "snapshots").rename(hidden)
+    try:
+        return documents(root)
+    finally:
+        hidden.rename(root / "snapshots")
+
+
+def test_memo_gives_what_a_fresh_parse_gives(example):
+    assert documents(example) == scratch(example)
+
+
+def test_an_edited_file_is_parsed_again(example):
+    path = example / "modules/core/repo_rollup.py"
+    path.write_text(path.read_text().replace('"""Number of functions', '"""Count of functions'))
+    risk = example / "modules/core/risk_selection.py"
+    risk.write_text(risk.read_text().replace(".mean(axis=1)", ".mean(axis=1) * 1.0"))
+    with_memo = documents(example)
+    assert with_memo == scratch(example)
+    graph = json.loads(with_memo[0])
+    baseline = json.loads((example / "snapshots/dev/graph.json").read_text())
+    assert (
+        graph["files"]["modules/core/risk_selection.py"]
+        != (baseline["files"]["modules/core/risk_selection.py"])
+    )
+    changed = graph["nodes"]["function_risk_score"]["code_hash"]
+    assert changed != baseline["nodes"]["function_risk_score"]["code_hash"]
+    # A docstring edit changes the file, not the hash.
+    assert (
+        graph["nodes"]["repo_function_count"]["code_hash"]
+        == (baseline["nodes"]["repo_function_count"]["code_hash"])
+    )
