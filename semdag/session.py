@@ -86,9 +86,10 @@ class Session:
                 return hit
         from semdag.hashmemo import memo_from_baselines
 
-        build = self.build(name)
-        # Parsed and dropped at once: the memo is small, the parsed graph.json is not.
+        # Parsed and dropped before the build: the memo is small, the parsed graph.json is
+        # not, and its memory is then reused by the driver instead of adding to it.
         memo, file_memo = memo_from_baselines(*self.baseline_documents(profile.name))
+        build = self.build(name)
         graph = model_from_build(build, memo=memo, file_memo=file_memo)
         facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
@@ -107,12 +108,16 @@ class Session:
 
     def release_build(self, name: str | None = None) -> None:
         """Drop the live driver of a profile once only its facts are needed (saves memory)."""
+        import gc
+
 
         keys = [k for k in self._cache if k.startswith(f"build:{name}:")]
         for key in keys:
             del self._cache[key]
-        # No gc.collect() here: for a large graph it costs a tenth of a cold check to return
-        # a few MiB that the rest of the check does not need.
+        if keys:
+            # Hamilton's nodes point at each other: only a full collection frees the graph
+            # before the comparison allocates the baseline and current graph documents.
+            gc.collect()
 
     def graph(self, name: str | None = None) -> GraphModel:
         """The graph model of the selected profile's build."""
