@@ -17,17 +17,16 @@ optional dependency on an external input that has no value is left out).
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime
 import functools
-import gc
 import math
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
+from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo, unknown_node_message
 
 if TYPE_CHECKING:
@@ -324,21 +323,8 @@ def hamilton_export(
 
     if index is None:
         index = SourceIndex(str, with_source=True)
-    with _gc_paused():
+    with paused():
         return _hamilton_rows(driver, final_vars, inputs, overrides, index)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # The export allocates a dict per node but no reference cycles; letting the collector run
-    # meanwhile makes it rescan the whole heap of a large built graph, again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _hamilton_rows(

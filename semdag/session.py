@@ -110,7 +110,6 @@ class Session:
         """Drop the live driver of a profile once only its facts are needed (saves memory)."""
         import gc
 
-
         keys = [k for k in self._cache if k.startswith(f"build:{name}:")]
         for key in keys:
             del self._cache[key]

@@ -294,6 +294,26 @@ class SourceIndex:
         function wrapped with ``functools.wraps`` is looked up through ``__wrapped__``.
         """
         want_source = self._with_source if with_source is None else with_source
+        found = self._find(fn)
+        if found is None:
+            return None
+        fn, filename, first, indexed, span = found
+        if indexed is None or span is None:
+            return self._fallback(fn, filename, first, want_source)
+        source = "".join(indexed.lines[span.start - 1 : span.end]) if want_source else None
+        return FunctionSource(
+            self._relative_name(filename),
+            span.start,
+            span.end,
+            span.code_hash,
+            source,
+            span.source_sha,
+        )
+
+    def _find(
+        self, fn: Callable[..., Any]
+    ) -> tuple[Callable[..., Any], str, int, _IndexedFile | None, _Span | None] | None:
+        """(unwrapped fn, file, first line, its indexed file, its span); None without code."""
         if hasattr(fn, "__wrapped__"):
             import inspect
 
@@ -311,35 +331,14 @@ class SourceIndex:
             # The baseline knew this file but not this function: parse it after all.
             indexed = self._indexed(filename, parse=True)
             span = indexed.spans.get(first) if indexed else None
-        if indexed is None or span is None:
-            return self._fallback(fn, filename, first, want_source)
-        source = "".join(indexed.lines[span.start - 1 : span.end]) if want_source else None
-        return FunctionSource(
-            self._relative_name(filename),
-            span.start,
-            span.end,
-            span.code_hash,
-            source,
-            span.source_sha,
-        )
+        return fn, filename, first, indexed, span
 
     def logic_hash(self, fn: Callable[..., Any]) -> str | None:
         """The name-blind hash of ``fn`` (None where its source is not indexed)."""
-        if hasattr(fn, "__wrapped__"):
-            import inspect
-
-            try:
-                fn = inspect.unwrap(fn)
-            except ValueError:
-                return None
-        code = getattr(fn, "__code__", None)
-        if code is None:
+        found = self._find(fn)
+        if found is None:
             return None
-        indexed = self._indexed(code.co_filename)
-        span = indexed.spans.get(code.co_firstlineno) if indexed else None
-        if indexed is not None and span is None and not indexed.complete:
-            indexed = self._indexed(code.co_filename, parse=True)
-            span = indexed.spans.get(code.co_firstlineno) if indexed else None
+        _, _, _, indexed, span = found
         if span is None:
             return None
         if span.logic_hash is None:

@@ -52,6 +52,16 @@ COMMAND_MODULES = (
 )
 
 
+# Options that several commands share, declared once.
+TagOption = Annotated[
+    list[str] | None,
+    typer.Option("--tag", help="K=V (repeat a key for any-of) or K (tag exists)."),
+]
+LayerOption = Annotated[
+    list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
+]
+
+
 @dataclass
 class Outcome:
     """What a command produced: data for JSON, a text renderer, and its exit code."""

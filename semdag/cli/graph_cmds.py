@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import Outcome, command
+from semdag.cli import LayerOption, Outcome, TagOption, command
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from semdag.rules import FAIL_ON, counts
 from semdag.session import Session
@@ -170,13 +170,8 @@ def parse_tag_filter(tags: list[str] | None) -> dict[str, Any]:
 @command("ls")
 def ls_cmd(
     session: Session,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option("--tag", help="K=V (repeat a key for any-of) or K (tag exists)."),
-    ] = None,
-    layer: Annotated[
-        list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
-    ] = None,
+    tag: TagOption = None,
+    layer: LayerOption = None,
     semantic: Annotated[
         bool, typer.Option("--semantic", help="Only nodes the registry selects.")
     ] = False,

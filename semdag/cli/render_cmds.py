@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import Outcome, command
+from semdag.cli import LayerOption, Outcome, TagOption, command
 from semdag.errors import UsageError
 from semdag.session import Session
 
@@ -44,13 +44,8 @@ def render_cmd(
         tuple[str, str] | None,
         typer.Option("--path", metavar="A B", help="Every node on any path from A to B."),
     ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option("--tag", help="K=V (repeat a key for any-of) or K (tag exists)."),
-    ] = None,
-    layer: Annotated[
-        list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
-    ] = None,
+    tag: TagOption = None,
+    layer: LayerOption = None,
     depth: Annotated[
         int | None,
         typer.Option(
