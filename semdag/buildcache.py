@@ -154,28 +154,55 @@ def store(project: Project, profile: Profile, facts: BuildFacts) -> BuildFacts:
     try:
         # Compact and unindented: the C encoder, several times faster than canonical_json's.
         text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        atomic_write(_entry_path(project, key), text)
+        entry = _entry_path(project, key)
+        atomic_write(entry, text)
+        digest = _digest(key, files)
+        index = {"key": key, "files": files, "digest": digest}
+        atomic_write(_index_path(entry), json.dumps(index, sort_keys=True, separators=(",", ":")))
     except (OSError, ValueError):
         return facts
-    return replace(facts, digest=_digest(key, files))
+    return replace(facts, digest=digest)
 
 
-def load_verdict(project: Project, facts: BuildFacts, name: str) -> Any:
-    """A result derived from exactly this cached build, stored by :func:`store_verdict`."""
-    if facts.digest is None:
+def _index_path(entry: Path) -> Path:
+    return entry.with_name(entry.stem + ".index.json")
+
+
+def lookup_digest(project: Project, profile: Profile) -> str | None:
+    """The digest of the cached build, checked like :func:`lookup` but from a small index
+    file, so that results remembered for that build answer without loading the build."""
+    key = base_key(project, profile)
+    try:
+        index = json.loads(_index_path(_entry_path(project, key)).read_text(encoding="utf-8"))
+        if index.get("key") != key:
+            return None
+        for name, digest in index["files"].items():
+            if _file_sha(project.root / name) != digest:
+                return None
+        digest = index["digest"]
+        return (
+            digest if isinstance(digest, str) and digest == _digest(key, index["files"]) else None
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    path = project.state_path / "build-cache" / f"{name}-{facts.digest[:32]}.json"
+
+
+def load_verdict(project: Project, digest: str | None, name: str) -> Any:
+    """A result derived from exactly the build ``digest``, stored by :func:`store_verdict`."""
+    if digest is None:
+        return None
+    path = project.state_path / "build-cache" / f"{name}-{digest[:32]}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def store_verdict(project: Project, facts: BuildFacts, name: str, value: Any) -> None:
-    """Remember a result derived from this build (only when the build itself is cached)."""
-    if facts.digest is None:
+def store_verdict(project: Project, digest: str | None, name: str, value: Any) -> None:
+    """Remember a result derived from the build ``digest`` (only builds that are cached)."""
+    if digest is None:
         return
-    path = project.state_path / "build-cache" / f"{name}-{facts.digest[:32]}.json"
+    path = project.state_path / "build-cache" / f"{name}-{digest[:32]}.json"
     try:
         atomic_write(path, json.dumps(value, sort_keys=True, separators=(",", ":")))
     except (OSError, ValueError):

@@ -16,6 +16,8 @@ from semdag.acknowledge import ACK_FILE, apply_acknowledgements, load_acknowledg
 from semdag.diff import Lineage, find_changes, lineage_from_graph_document, lineage_from_registry
 from semdag.errors import BaselineError, SemdagError, UsageError
 from semdag.graph import GraphModel
+from semdag.profile import Profile
+from semdag.project import Project
 from semdag.registry import Registry, compile_registry
 from semdag.rules import Finding, apply_severities, finding
 from semdag.session import Session
@@ -82,10 +84,56 @@ def lineage_of(graph: GraphModel, registry: Registry) -> Lineage:
 
 def check(session: Session, profile: str | None) -> Comparison:
     """Compare a profile's current build with its committed baselines."""
+    from semdag import buildcache
+
     project = session.project
     prof = session.load_profile(profile)
     folder = snapshot_dir(project, prof.name)
     shown = project.relative(folder / REGISTRY_FILE)
+    stamp = _check_stamp(project, folder)
+    use_cache = session.build_cache and buildcache.enabled()
+    digest = buildcache.lookup_digest(project, prof) if use_cache and stamp else None
+    remembered = buildcache.load_verdict(project, digest, "check")
+    if isinstance(remembered, dict) and remembered.get("stamp") == stamp:
+        try:
+            found = tuple(buildcache.finding_from_dict(f) for f in remembered["findings"])
+            return Comparison(prof.name, found, shown)
+        except (KeyError, TypeError, ValueError):
+            pass
+    comparison = _check(session, profile, prof, folder, shown)
+    if use_cache and stamp:
+        stored = [buildcache.finding_to_dict(f) for f in comparison.findings]
+        digest = session.facts(profile).digest
+        buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
+    return comparison
+
+
+def _check_stamp(project: Project, folder: Path) -> dict[str, str | None] | None:
+    """Everything a check reads besides the build: the baselines' and acknowledgements'
+    bytes, and today's date (acknowledgements expire). None when there is no baseline."""
+    from semdag.acknowledge import today
+
+    def sha(path: Path) -> str | None:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    registry = sha(folder / REGISTRY_FILE)
+    if registry is None:
+        return None
+    return {
+        "registry": registry,
+        "graph": sha(folder / GRAPH_FILE),
+        "acknowledged": sha(project.snapshots_path / ACK_FILE),
+        "today": today().isoformat(),
+    }
+
+
+def _check(
+    session: Session, profile: str | None, prof: Profile, folder: Path, shown: str
+) -> Comparison:
+    project = session.project
     baseline = read_registry(folder / REGISTRY_FILE, shown)
     try:
         registry, graph = current_registry(session, profile)
@@ -130,7 +178,7 @@ def _graph_drift(session: Session, profile: str | None, path: Path, shown: str) 
         graph_sha: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         graph_sha = None
-    verdict = buildcache.load_verdict(session.project, facts, "drift")
+    verdict = buildcache.load_verdict(session.project, facts.digest, "drift")
     if graph_sha and isinstance(verdict, dict) and verdict.get("graph_sha") == graph_sha:
         try:
             return [buildcache.finding_from_dict(item) for item in verdict["findings"]]
@@ -140,7 +188,7 @@ def _graph_drift(session: Session, profile: str | None, path: Path, shown: str) 
     if graph_sha:
         stored = [buildcache.finding_to_dict(item) for item in found]
         buildcache.store_verdict(
-            session.project, facts, "drift", {"graph_sha": graph_sha, "findings": stored}
+            session.project, facts.digest, "drift", {"graph_sha": graph_sha, "findings": stored}
         )
     return found
 

@@ -112,7 +112,38 @@ def test_concurrent_writers_leave_a_valid_cache(project):
     for process in processes:
         out, _ = process.communicate(timeout=120)
         assert process.returncode == 0 and json.loads(out)["ok"]
-    entries = list((project / ".semdag" / "build-cache").glob("*.json"))
+    entries = [
+        e
+        for e in (project / ".semdag" / "build-cache").glob("*.json")
+        if not e.name.endswith(".index.json")
+    ]
     assert len(entries) == 1
     json.loads(entries[0].read_text())
     assert cached(project) is True
+
+
+def test_warm_snapshot_check_answers_without_hamilton_and_sees_changes(project):
+    assert run_cli(["snapshot", "update", "--project-dir", str(project)]).exit_code == 0
+    first = run_cli(["snapshot", "check", "--project-dir", str(project), "-f", "json"])
+    assert first.exit_code == 0
+    probe = (
+        "import sys\nfrom semdag.cli import main\n"
+        f"main(['snapshot', 'check', '--project-dir', {str(project)!r}, '-f', 'json'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hamilton', 'pandas')),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["data"] == first.json()["data"]
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+    # A new acknowledgement, a changed baseline or a changed module is seen at once.
+    (project / "snapshots" / "acknowledged.yaml").write_text(
+        "- rule: dtype-changed\n  semantic_id: t.value.v1\n  reason: r\n  expires: 2099-01-01\n"
+    )
+    acknowledged = run_cli(["snapshot", "check", "--project-dir", str(project), "-f", "json"])
+    rules = [f["rule"] for c in acknowledged.json()["data"]["comparisons"] for f in c["findings"]]
+    assert rules == ["acknowledgement-unused"]
+    (project / "pkg/core.py").write_text(CORE.replace('dtype="int"', 'dtype="int64"'))
+    changed = run_cli(["snapshot", "check", "--project-dir", str(project), "-f", "json"])
+    assert changed.exit_code == 0  # acknowledged
+    rules = [f["rule"] for c in changed.json()["data"]["comparisons"] for f in c["findings"]]
+    assert "dtype-changed" in rules
