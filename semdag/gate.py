@@ -16,7 +16,6 @@ from semdag.acknowledge import ACK_FILE, apply_acknowledgements, load_acknowledg
 from semdag.diff import Lineage, find_changes, lineage_from_graph_document, lineage_from_registry
 from semdag.errors import BaselineError, SemdagError, UsageError
 from semdag.graph import GraphModel
-from semdag.profile import Profile
 from semdag.project import Project
 from semdag.registry import Registry, compile_registry
 from semdag.rules import Finding, apply_severities, finding
@@ -90,9 +89,9 @@ def check(session: Session, profile: str | None) -> Comparison:
     prof = session.load_profile(profile)
     folder = snapshot_dir(project, prof.name)
     shown = project.relative(folder / REGISTRY_FILE)
-    stamp = _check_stamp(project, folder)
     use_cache = session.build_cache and buildcache.enabled()
-    digest = buildcache.lookup_digest(project, prof) if use_cache and stamp else None
+    stamp = _check_stamp(project, folder) if use_cache else None
+    digest = buildcache.lookup_digest(project, prof) if stamp else None
     remembered = buildcache.load_verdict(project, digest, "check")
     if isinstance(remembered, dict) and remembered.get("stamp") == stamp:
         try:
@@ -100,8 +99,32 @@ def check(session: Session, profile: str | None) -> Comparison:
             return Comparison(prof.name, found, shown)
         except (KeyError, TypeError, ValueError):
             pass
-    comparison = _check(session, profile, prof, folder, shown)
-    if use_cache and stamp:
+    baseline = read_registry(folder / REGISTRY_FILE, shown)
+    try:
+        registry, graph = current_registry(session, profile)
+        session.release_build(profile)
+    except SemdagError as exc:
+        # A build that fails is never "no changes": keep the error's exit code and say so.
+        exc.message = f"cannot compare {prof.name}: {exc.message}"
+        raise
+    graph_shown = project.relative(folder / GRAPH_FILE)
+    new_lineage = lineage_of(graph, registry)
+    findings = find_changes(baseline, registry, new_lineage=new_lineage)
+    if any(f.rule == "semantic-removed" for f in findings):
+        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
+        old_graph = _baseline_graph(session, prof.name)
+        old_lineage = (
+            lineage_from_graph_document(old_graph, baseline)
+            if old_graph
+            else lineage_from_registry(baseline)
+        )
+        findings = find_changes(
+            baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
+        )
+    findings += _graph_drift(session, profile, folder / GRAPH_FILE, graph_shown)
+    findings = _acknowledge(session, findings)
+    comparison = Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
+    if stamp:
         stored = [buildcache.finding_to_dict(f) for f in comparison.findings]
         digest = session.facts(profile).digest
         buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
@@ -128,37 +151,6 @@ def _check_stamp(project: Project, folder: Path) -> dict[str, str | None] | None
         "acknowledged": sha(project.snapshots_path / ACK_FILE),
         "today": today().isoformat(),
     }
-
-
-def _check(
-    session: Session, profile: str | None, prof: Profile, folder: Path, shown: str
-) -> Comparison:
-    project = session.project
-    baseline = read_registry(folder / REGISTRY_FILE, shown)
-    try:
-        registry, graph = current_registry(session, profile)
-        session.release_build(profile)
-    except SemdagError as exc:
-        # A build that fails is never "no changes": keep the error's exit code and say so.
-        exc.message = f"cannot compare {prof.name}: {exc.message}"
-        raise
-    graph_shown = project.relative(folder / GRAPH_FILE)
-    new_lineage = lineage_of(graph, registry)
-    findings = find_changes(baseline, registry, new_lineage=new_lineage)
-    if any(f.rule == "semantic-removed" for f in findings):
-        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
-        old_graph = _baseline_graph(session, prof.name)
-        old_lineage = (
-            lineage_from_graph_document(old_graph, baseline)
-            if old_graph
-            else lineage_from_registry(baseline)
-        )
-        findings = find_changes(
-            baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
-        )
-    findings += _graph_drift(session, profile, folder / GRAPH_FILE, graph_shown)
-    findings = _acknowledge(session, findings)
-    return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
 
 
 def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:
