@@ -734,15 +734,12 @@ class Runner:
         """Run the graph for ``final_vars`` (checked with :meth:`check`); a node that raises
         becomes ``ExecutionError``."""
         start = time.perf_counter()
-        with _stdout_to_stderr():
-            try:
-                values = build.driver.execute(
-                    list(final_vars), inputs=dict(inputs), overrides=dict(overrides)
-                )
-            except Exception as exc:
-                raise self.failure(exc, graph) from exc
-            finally:
-                self._stop_progress()
+        values = self._guarded(
+            graph,
+            lambda: build.driver.execute(
+                list(final_vars), inputs=dict(inputs), overrides=dict(overrides)
+            ),
+        )
         seconds = time.perf_counter() - start
         return RunResult(
             values={name: values[name] for name in final_vars},
@@ -779,16 +776,24 @@ class Runner:
     ) -> tuple[dict[str, Any], float]:
         """Run Hamilton's savers/loaders: (metadata by materializer id, seconds)."""
         start = time.perf_counter()
+        metadata, _ = self._guarded(
+            graph,
+            lambda: build.driver.materialize(
+                *materializers, inputs=dict(inputs), overrides=dict(overrides)
+            ),
+        )
+        return dict(metadata), time.perf_counter() - start
+
+    def _guarded(self, graph: GraphModel, run: Callable[[], Any]) -> Any:
+        """Run the driver with node output kept off stdout; a node that raises becomes
+        ``ExecutionError`` naming it."""
         with _stdout_to_stderr():
             try:
-                metadata, _ = build.driver.materialize(
-                    *materializers, inputs=dict(inputs), overrides=dict(overrides)
-                )
+                return run()
             except Exception as exc:
                 raise self.failure(exc, graph) from exc
             finally:
                 self._stop_progress()
-        return dict(metadata), time.perf_counter() - start
 
     def _stop_progress(self) -> None:
         if self._progress_sink is not None:

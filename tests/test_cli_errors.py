@@ -7,21 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-
-GOOD_MODULE = '''
-from hamilton.function_modifiers import tag
-
-def a(x: int) -> int:
-    """A."""
-    return x + 1
-
-@tag(layer="semantic", semantic_id="t.b.v1", entity="repo", grain="per_repo", dtype="int",
-     version="1")
-def b(a: int) -> int:
-    """B."""
-    return a * 2
-'''
-GOOD_PROFILE = "stack:\n  core: [pkg.good]\ninputs:\n  x: 1\n"
+from tests.sample import SAMPLE_MODULE as GOOD_MODULE
+from tests.sample import SAMPLE_PROFILE as GOOD_PROFILE
 
 
 def base(**extra: str) -> dict[str, str]:

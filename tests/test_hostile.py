@@ -22,23 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result
+from tests.sample import SAMPLE_MODULE as GOOD
+from tests.sample import SAMPLE_PROFILE as PROFILE
 
-GOOD = '''
-from hamilton.function_modifiers import tag
-
-
-def a(x: int) -> int:
-    """A."""
-    return x + 1
-
-
-@tag(layer="semantic", semantic_id="t.b.v1", entity="repo", grain="per_repo", dtype="int",
-     version="1")
-def b(a: int) -> int:
-    """B."""
-    return a * 2
-'''
-PROFILE = "stack:\n  core: [pkg.good]\ninputs:\n  x: 1\n"
 PAYLOAD = '!!python/object/apply:os.system ["touch pwned"]'
 BOMB = "".join(
     f"{name}: &{name} [{', '.join([f'*{prev}' if prev else 'x'] * 9)}]\n"

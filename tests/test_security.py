@@ -17,23 +17,8 @@ from semdag.profile import load_profile
 from semdag.project import Project, find_project
 from semdag.snapshot import snapshot_dir
 from tests.conftest import Result, run_cli, write_files
-
-GOOD = '''
-from hamilton.function_modifiers import tag
-
-
-def a(x: int) -> int:
-    """A."""
-    return x + 1
-
-
-@tag(layer="semantic", semantic_id="t.b.v1", entity="repo", grain="per_repo", dtype="int",
-     version="1")
-def b(a: int) -> int:
-    """B."""
-    return a * 2
-'''
-PROFILE = "stack:\n  core: [pkg.good]\ninputs:\n  x: 1\n"
+from tests.sample import SAMPLE_MODULE as GOOD
+from tests.sample import SAMPLE_PROFILE as PROFILE
 
 
 @pytest.fixture
