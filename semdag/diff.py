@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,7 +200,3 @@ def _normalise(value: Any) -> Any:
 
 def _show(value: Any) -> str:
     return "(none)" if value is None else str(value)
-
-
-def subjects(findings: Iterable[Finding]) -> set[str]:
-    return {f.subject for f in findings}

@@ -714,14 +714,11 @@ class Runner:
         """Check outputs, overrides and inputs; call before :meth:`started`."""
         for name in (*final_vars, *overrides):
             graph.get(name)
-        try:
-            build.driver.validate_execution(
+        self._dry_run(
+            lambda: build.driver.validate_execution(
                 list(final_vars), inputs=dict(inputs), overrides=dict(overrides)
             )
-        except UnknownNodeError:
-            raise
-        except Exception as exc:
-            raise UsageError(_input_message(str(exc)), file=self.profile.file) from None
+        )
 
     def execute(
         self,
@@ -759,10 +756,18 @@ class Runner:
         """Hamilton's dry run of the materializers (inputs included); runs nothing."""
         for name in overrides:
             graph.get(name)
-        try:
-            build.driver.validate_materialization(
+        self._dry_run(
+            lambda: build.driver.validate_materialization(
                 *materializers, inputs=dict(inputs), overrides=dict(overrides)
             )
+        )
+
+    def _dry_run(self, validate: Callable[[], Any]) -> None:
+        """Hamilton's own validation; what it rejects is an input error naming the profile."""
+        try:
+            validate()
+        except UnknownNodeError:
+            raise
         except Exception as exc:
             raise UsageError(_input_message(str(exc)), file=self.profile.file) from None
 

@@ -121,7 +121,8 @@ def check(session: Session, profile: str | None) -> Comparison:
         findings = find_changes(
             baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
         )
-    findings += _graph_drift(session, profile, folder / GRAPH_FILE, graph_shown)
+    graph_sha = stamp["graph"] if stamp else _file_sha(folder / GRAPH_FILE)
+    findings += _graph_drift(session, profile, graph_sha, graph_shown)
     findings = _acknowledge(session, findings)
     comparison = Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
     if stamp:
@@ -131,24 +132,25 @@ def check(session: Session, profile: str | None) -> Comparison:
     return comparison
 
 
+def _file_sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _check_stamp(project: Project, folder: Path) -> dict[str, str | None] | None:
     """Everything a check reads besides the build: the baselines' and acknowledgements'
     bytes, and today's date (acknowledgements expire). None when there is no baseline."""
     from semdag.acknowledge import today
 
-    def sha(path: Path) -> str | None:
-        try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            return None
-
-    registry = sha(folder / REGISTRY_FILE)
+    registry = _file_sha(folder / REGISTRY_FILE)
     if registry is None:
         return None
     return {
         "registry": registry,
-        "graph": sha(folder / GRAPH_FILE),
-        "acknowledged": sha(project.snapshots_path / ACK_FILE),
+        "graph": _file_sha(folder / GRAPH_FILE),
+        "acknowledged": _file_sha(project.snapshots_path / ACK_FILE),
         "today": today().isoformat(),
     }
 
@@ -160,16 +162,14 @@ def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def _graph_drift(session: Session, profile: str | None, path: Path, shown: str) -> list[Finding]:
+def _graph_drift(
+    session: Session, profile: str | None, graph_sha: str | None, shown: str
+) -> list[Finding]:
     """Whether the current graph differs from graph.json, remembered per exact build and
     graph.json bytes: an unchanged project answers without reading the baseline graph."""
     from semdag import buildcache
 
     facts = session.facts(profile)
-    try:
-        graph_sha: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        graph_sha = None
     verdict = buildcache.load_verdict(session.project, facts.digest, "drift")
     if graph_sha and isinstance(verdict, dict) and verdict.get("graph_sha") == graph_sha:
         try:

@@ -196,14 +196,3 @@ def read_registry(path: Path, shown: str | None = None) -> Registry:
     """Read a registry snapshot file; every problem is a :class:`BaselineError` (exit 2)."""
     shown = shown or str(path)
     return registry_from_document(_load_json(path, shown), shown)
-
-
-def read_graph_document(path: Path, shown: str) -> dict[str, Any] | None:
-    """The baseline graph export, or None when there is none or it is unusable."""
-    if not path.is_file():
-        return None
-    try:
-        document = _load_json(path, shown)
-    except BaselineError:
-        return None
-    return document if isinstance(document, dict) else None

@@ -73,11 +73,6 @@ def _docstring_owner(node: ast.AST) -> bool:
     )
 
 
-def hash_function_ast(fn: ast.AST, *, nested: bool = True) -> str:
-    """Hamilton-compatible code hash of a parsed function definition (see ``hash_pair``)."""
-    return hash_pair(fn, nested=nested)[0]
-
-
 def hash_pair(fn: ast.AST, *, nested: bool = True) -> tuple[str, str]:
     """Hamilton-compatible code hash of a parsed function definition.
 

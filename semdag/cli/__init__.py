@@ -60,6 +60,50 @@ TagOption = Annotated[
 LayerOption = Annotated[
     list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
 ]
+InputOption = Annotated[
+    list[str] | None, typer.Option("--input", help="Runtime input K=V (YAML value). Repeatable.")
+]
+FailOnOption = Annotated[
+    str,
+    typer.Option("--fail-on", help="breaking|warning|any|never: the least severity that fails."),
+]
+
+
+def fail_threshold(fail_on: str) -> int:
+    """The severity rank ``--fail-on`` names."""
+    from semdag.rules import FAIL_ON
+
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    return FAIL_ON[fail_on]
+
+
+def parse_tag_filter(tags: list[str] | None) -> dict[str, Any]:
+    """``--tag K=V`` (repeat a key for any-of) and ``--tag K`` (exists) into a tag filter."""
+    out: dict[str, Any] = {}
+    for item in tags or ():
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(f"--tag {item!r}: expected KEY or KEY=VALUE")
+        if not sep:
+            out.setdefault(key, None)
+            continue
+        current = out.get(key)
+        out[key] = [*(current or []), value]
+    return out
+
+
+def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
+    """``K=V`` options into a dict, values parsed as YAML scalars."""
+    from semdag.yamlio import parse_scalar
+
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
+        out[key] = parse_scalar(value)
+    return out
 
 
 @dataclass

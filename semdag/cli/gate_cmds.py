@@ -6,9 +6,9 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import Outcome, app, command
+from semdag.cli import FailOnOption, Outcome, app, command, fail_threshold
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
-from semdag.rules import FAIL_ON, RULES
+from semdag.rules import RULES
 from semdag.session import Session
 
 REPORT_FORMATS = ("text", "json", "markdown", "github", "junit")
@@ -20,17 +20,7 @@ snapshot_app = typer.Typer(
 )
 app.add_typer(snapshot_app, name="snapshot")
 
-FailOn = Annotated[
-    str,
-    typer.Option("--fail-on", help="breaking|warning|any|never: the least severity that fails."),
-]
 AllProfiles = Annotated[bool, typer.Option("--all", help="Every profile in the configs directory.")]
-
-
-def _threshold(fail_on: str) -> int:
-    if fail_on not in FAIL_ON:
-        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    return FAIL_ON[fail_on]
 
 
 def _profiles(session: Session, every: bool) -> list[str | None]:
@@ -129,12 +119,12 @@ def _comparisons_outcome(
 
 @command("check", target=snapshot_app, formats=REPORT_FORMATS)
 def snapshot_check_cmd(
-    session: Session, every: AllProfiles = False, fail_on: FailOn = "breaking"
+    session: Session, every: AllProfiles = False, fail_on: FailOnOption = "breaking"
 ) -> Outcome:
     """Compare the current build with the committed baselines."""
     from semdag.gate import check
 
-    threshold = _threshold(fail_on)
+    threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
     for name in _profiles(session, every):
         try:
@@ -157,12 +147,12 @@ def diff_cmd(
             "--against", help="git:REF: compare the registry built at REF with the working tree."
         ),
     ] = None,
-    fail_on: FailOn = "breaking",
+    fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Compare two registry snapshots, or the working tree with a git revision."""
     from semdag.gate import diff_against_git, diff_files
 
-    threshold = _threshold(fail_on)
+    threshold = fail_threshold(fail_on)
     if against is not None:
         if old is not None or new is not None:
             raise UsageError("give either OLD NEW or --against git:REF, not both")

@@ -5,9 +5,19 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import LayerOption, Outcome, TagOption, command
+from semdag.cli import (
+    FailOnOption,
+    InputOption,
+    LayerOption,
+    Outcome,
+    TagOption,
+    command,
+    fail_threshold,
+    parse_pairs,
+    parse_tag_filter,
+)
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from semdag.rules import FAIL_ON, counts
+from semdag.rules import counts
 from semdag.session import Session
 
 
@@ -88,18 +98,13 @@ def build_cmd(session: Session) -> Outcome:
 @command("validate", formats=("text", "json", "github"))
 def validate_cmd(
     session: Session,
-    inputs: Annotated[
-        list[str] | None, typer.Option("--input", help="Runtime input K=V (YAML value).")
-    ] = None,
-    fail_on: Annotated[
-        str, typer.Option("--fail-on", help="breaking|warning|any|never: which findings fail.")
-    ] = "breaking",
+    inputs: InputOption = None,
+    fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
     from semdag.checks import validate
 
-    if fail_on not in FAIL_ON:
-        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    threshold = fail_threshold(fail_on)
     from semdag.execution import execution_config_errors
 
     extra = parse_pairs(inputs, "--input")
@@ -113,7 +118,7 @@ def validate_cmd(
         if extra
         else list(session.facts().findings)
     )
-    failing = [f for f in findings if f.fails(FAIL_ON[fail_on])]
+    failing = [f for f in findings if f.fails(threshold)]
     data = {
         "profile": session.profile.name,
         "findings": [f.as_dict() for f in findings],
@@ -137,34 +142,6 @@ def validate_cmd(
             {"code": f.rule, "message": f.message, "file": f.file, "line": f.line} for f in failing
         ],
     )
-
-
-def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
-    """``K=V`` options into a dict, values parsed as YAML scalars."""
-    from semdag.yamlio import parse_scalar
-
-    out: dict[str, Any] = {}
-    for pair in pairs or ():
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
-        out[key] = parse_scalar(value)
-    return out
-
-
-def parse_tag_filter(tags: list[str] | None) -> dict[str, Any]:
-    """``--tag K=V`` (repeat a key for any-of) and ``--tag K`` (exists) into a tag filter."""
-    out: dict[str, Any] = {}
-    for item in tags or ():
-        key, sep, value = item.partition("=")
-        if not key:
-            raise UsageError(f"--tag {item!r}: expected KEY or KEY=VALUE")
-        if not sep:
-            out.setdefault(key, None)
-            continue
-        current = out.get(key)
-        out[key] = [*(current or []), value]
-    return out
 
 
 @command("ls")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import LayerOption, Outcome, TagOption, command
+from semdag.cli import LayerOption, Outcome, TagOption, command, parse_tag_filter
 from semdag.errors import UsageError
 from semdag.session import Session
 
@@ -78,7 +78,6 @@ def render_cmd(
 ) -> Outcome:
     """Draw the graph, or part of it, with Graphviz."""
     from semdag.changes import compare, read_baseline
-    from semdag.cli.graph_cmds import parse_tag_filter
     from semdag.graphviz_run import NEEDS_DOT, dot_binary, format_for, run_dot
     from semdag.render import RenderOptions, plan
     from semdag.selection import Selection, select

@@ -6,15 +6,11 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import Outcome, command
-from semdag.cli.graph_cmds import parse_pairs
+from semdag.cli import InputOption, Outcome, command, parse_pairs
 from semdag.errors import ConfigError, UsageError
 from semdag.session import Session
 
 # Options shared by both commands.
-InputOpt = Annotated[
-    list[str] | None, typer.Option("--input", help="Runtime input K=V (YAML value). Repeatable.")
-]
 OverrideOpt = Annotated[
     list[str] | None,
     typer.Option("--override", help="Node value override K=V (YAML value). Repeatable."),
@@ -157,7 +153,7 @@ def execute_cmd(
             "nodes). Repeatable.",
         ),
     ] = None,
-    inputs: InputOpt = None,
+    inputs: InputOption = None,
     overrides: OverrideOpt = None,
     out: Annotated[
         Path | None,
@@ -282,7 +278,7 @@ def materialize_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate the materializers; write nothing.")
     ] = False,
-    inputs: InputOpt = None,
+    inputs: InputOption = None,
     overrides: OverrideOpt = None,
     executor: ExecutorOpt = None,
     cache: CacheOpt = None,
