@@ -1,6 +1,6 @@
 """Entry point for ``python -m semdag``."""
 
-from semdag.cli import main
+from semdag.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from semdag import __version__
-from semdag.artifacts import atomic_write, canonical_json
+from semdag.artifacts import atomic_write, canonical_json, file_sha
 from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo
 from semdag.rules import Finding, Severity
@@ -50,13 +50,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_sha(path: Path) -> str | None:
-    try:
-        return _sha(path.read_bytes())
-    except OSError:
-        return None
-
-
 def _semdag_source_hash() -> str:
     # Editing semdag itself (a development checkout) must invalidate, not only a version bump.
     package = Path(__file__).parent
@@ -83,7 +76,7 @@ def base_key(project: Project, profile: Profile) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "profile": profile.name,
-        "profile_files": {f: _file_sha(project.root / f) for f in profile.files},
+        "profile_files": {f: file_sha(project.root / f) for f in profile.files},
         "env": dict(profile.env_used),
         "sets": list(profile.sets),
         "python": sys.version,
@@ -112,7 +105,7 @@ def lookup(project: Project, profile: Profile) -> BuildFacts | None:
         if document.get("key") != key:
             return None
         for name, digest in document["files"].items():
-            if _file_sha(project.root / name) != digest:
+            if file_sha(project.root / name) != digest:
                 return None
         with paused():
             facts = _facts_from(document["facts"])
@@ -137,7 +130,7 @@ def imported_project_files(project: Project) -> dict[str, str | None]:
             rel = path.relative_to(root).as_posix()
         except ValueError:
             continue
-        files[rel] = _file_sha(path)
+        files[rel] = file_sha(path)
     return dict(sorted(files.items()))
 
 
@@ -177,7 +170,7 @@ def lookup_digest(project: Project, profile: Profile) -> str | None:
         if index.get("key") != key:
             return None
         for name, digest in index["files"].items():
-            if _file_sha(project.root / name) != digest:
+            if file_sha(project.root / name) != digest:
                 return None
         digest = index["digest"]
         return (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,18 +26,27 @@ _TAG_RULES = {
 class Lineage:
     """Who depends on whom, to tell the semantic ids downstream of a node (blast radius)."""
 
-    dependencies: Mapping[str, tuple[str, ...]]
+    dependents: Mapping[str, Sequence[str]]  # node -> the nodes that depend on it
     semantic: Mapping[str, tuple[str, str | None]]  # node -> (semantic_id, owner)
+
+    @classmethod
+    def from_dependencies(
+        cls,
+        dependencies: Mapping[str, Iterable[str]],
+        semantic: Mapping[str, tuple[str, str | None]],
+    ) -> Lineage:
+        """A lineage from each node's dependencies (reversed here, once)."""
+        dependents: dict[str, list[str]] = {}
+        for name, deps in dependencies.items():
+            for dep in deps:
+                dependents.setdefault(dep, []).append(name)
+        return cls(dependents, semantic)
 
     def downstream_ids(self, node: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Semantic ids (and their owners) downstream of ``node``, excluding its own."""
-        dependents: dict[str, list[str]] = {}
-        for name, deps in self.dependencies.items():
-            for dep in deps:
-                dependents.setdefault(dep, []).append(name)
         seen, queue = {node}, deque([node])
         while queue:
-            for nxt in dependents.get(queue.popleft(), ()):
+            for nxt in self.dependents.get(queue.popleft(), ()):
                 if nxt not in seen:
                     seen.add(nxt)
                     queue.append(nxt)
@@ -49,26 +58,35 @@ class Lineage:
         )
 
 
+def _registry_dependencies(registry: Registry) -> dict[str, tuple[str, ...]]:
+    return {e.node: e.dependencies for e in registry.entries.values()}
+
+
+def _registry_semantic(registry: Registry) -> dict[str, tuple[str, str | None]]:
+    return {e.node: (sid, _owner(e.tags)) for sid, e in registry.entries.items()}
+
+
 def lineage_from_registry(registry: Registry) -> Lineage:
     """Lineage from registry entries alone (direct dependencies between semantic nodes)."""
-    return Lineage(
-        dependencies={e.node: e.dependencies for e in registry.entries.values()},
-        semantic={e.node: (sid, _owner(e.tags)) for sid, e in registry.entries.items()},
-    )
+    return Lineage.from_dependencies(_registry_dependencies(registry), _registry_semantic(registry))
 
 
 def lineage_from_graph_document(document: Mapping[str, Any], registry: Registry) -> Lineage:
     """Lineage from a ``graph.json`` export (every node, so transitive impact is exact)."""
     nodes = document.get("nodes")
-    deps: dict[str, tuple[str, ...]] = {}
+    deps: dict[str, tuple[str, ...]] = _registry_dependencies(registry)
     if isinstance(nodes, dict):
         for name, raw in nodes.items():
             if isinstance(raw, dict):
                 required = raw.get("required_dependencies") or []
                 optional = raw.get("optional_dependencies") or []
                 deps[name] = tuple(str(d) for d in (*required, *optional))
-    base = lineage_from_registry(registry)
-    return Lineage({**base.dependencies, **deps}, base.semantic)
+    return Lineage.from_dependencies(deps, _registry_semantic(registry))
+
+
+def lineage_from_graph(dependents: Mapping[str, Sequence[str]], registry: Registry) -> Lineage:
+    """Lineage over every node of a build, from its reverse edges."""
+    return Lineage(dependents, _registry_semantic(registry))
 
 
 def _owner(tags: Mapping[str, Any]) -> str | None:

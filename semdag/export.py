@@ -137,7 +137,7 @@ def export_document(
         )
     nodes: dict[str, Any] = {}
     for name in sorted(members):
-        entry = _node_entry(graph.nodes[name])
+        entry = node_entry(graph.nodes[name])
         if include_source:
             assert sources is not None
             entry["source"] = sources.get(name)
@@ -161,7 +161,8 @@ def _files_of(graph: GraphModel, nodes: Mapping[str, Any]) -> dict[str, str]:
     return {name: sha for name, sha in sorted(graph.files.items()) if name in used}
 
 
-def _node_entry(n: NodeInfo) -> dict[str, Any]:
+def node_entry(n: NodeInfo) -> dict[str, Any]:
+    """A node as ``graph.json`` records it."""
     return {
         "name": n.name,
         "output_type": n.type,

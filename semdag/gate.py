@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -13,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from semdag.acknowledge import ACK_FILE, apply_acknowledgements, load_acknowledgements
-from semdag.diff import Lineage, find_changes, lineage_from_graph_document, lineage_from_registry
+from semdag.artifacts import file_sha
+from semdag.diff import (
+    find_changes,
+    lineage_from_graph,
+    lineage_from_graph_document,
+    lineage_from_registry,
+)
 from semdag.errors import BaselineError, SemdagError, UsageError
 from semdag.graph import GraphModel
 from semdag.project import Project
@@ -73,14 +78,6 @@ def update(session: Session, profile: str | None) -> list[str]:
     return [session.project.relative(p) for p in paths]
 
 
-def lineage_of(graph: GraphModel, registry: Registry) -> Lineage:
-    """Lineage over every node of a build."""
-    return Lineage(
-        dependencies={name: n.dependencies for name, n in graph.nodes.items()},
-        semantic=lineage_from_registry(registry).semantic,
-    )
-
-
 def check(session: Session, profile: str | None) -> Comparison:
     """Compare a profile's current build with its committed baselines."""
     from semdag import buildcache
@@ -99,16 +96,17 @@ def check(session: Session, profile: str | None) -> Comparison:
             return Comparison(prof.name, found, shown)
         except (KeyError, TypeError, ValueError):
             pass
-    baseline = read_registry(folder / REGISTRY_FILE, shown)
+    # The baseline registry is read after the build, so that it is not held through it.
+    session.graph_prints = True
     try:
         registry, graph = current_registry(session, profile)
-        session.release_build(profile)
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
+    baseline = read_registry(folder / REGISTRY_FILE, shown)
     graph_shown = project.relative(folder / GRAPH_FILE)
-    new_lineage = lineage_of(graph, registry)
+    new_lineage = lineage_from_graph(graph.dependents, registry)
     findings = find_changes(baseline, registry, new_lineage=new_lineage)
     if any(f.rule == "semantic-removed" for f in findings):
         # Only a removal needs the old graph: its blast radius is in the baseline's edges.
@@ -121,7 +119,7 @@ def check(session: Session, profile: str | None) -> Comparison:
         findings = find_changes(
             baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
         )
-    graph_sha = stamp["graph"] if stamp else _file_sha(folder / GRAPH_FILE)
+    graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
     findings += _graph_drift(session, profile, graph_sha, graph_shown)
     findings = _acknowledge(session, findings)
     comparison = Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
@@ -132,25 +130,18 @@ def check(session: Session, profile: str | None) -> Comparison:
     return comparison
 
 
-def _file_sha(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def _check_stamp(project: Project, folder: Path) -> dict[str, str | None] | None:
     """Everything a check reads besides the build: the baselines' and acknowledgements'
     bytes, and today's date (acknowledgements expire). None when there is no baseline."""
     from semdag.acknowledge import today
 
-    registry = _file_sha(folder / REGISTRY_FILE)
+    registry = file_sha(folder / REGISTRY_FILE)
     if registry is None:
         return None
     return {
         "registry": registry,
-        "graph": _file_sha(folder / GRAPH_FILE),
-        "acknowledged": _file_sha(project.snapshots_path / ACK_FILE),
+        "graph": file_sha(folder / GRAPH_FILE),
+        "acknowledged": file_sha(project.snapshots_path / ACK_FILE),
         "today": today().isoformat(),
     }
 
@@ -186,11 +177,12 @@ def _graph_drift(
 
 
 def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
-    from semdag.gctools import paused
+    """graph-changed when the current graph's nodes or edges differ from graph.json's,
+    compared through fingerprints (see :mod:`semdag.hashmemo`) rather than whole documents."""
+    from semdag.artifacts import fingerprint
+    from semdag.export import node_entry
 
-    old = _baseline_graph(session, session.load_profile(profile).name)
-    with paused():
-        current = graph_document(session, profile)
+    old = session.baseline_print(session.load_profile(profile).name)
     if old is None:
         return [
             finding(
@@ -200,13 +192,13 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
                 file=shown,
             )
         ]
-    raw = old.get("nodes")
-    old_nodes: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    new_nodes: dict[str, Any] = current["nodes"]
+    graph = session.graph(profile)
+    new_nodes = {name: fingerprint(node_entry(node)) for name, node in graph.nodes.items()}
+    old_nodes = old.nodes
     added = sorted(set(new_nodes) - set(old_nodes))
     removed = sorted(set(old_nodes) - set(new_nodes))
     changed = sorted(n for n in set(new_nodes) & set(old_nodes) if new_nodes[n] != old_nodes[n])
-    if not (added or removed or changed or old.get("edges") != current.get("edges")):
+    if not (added or removed or changed or old.edges != fingerprint(graph.edges())):
         return []
     return [
         finding(
@@ -280,7 +272,7 @@ def diff_against_git(session: Session, ref: str) -> Comparison:
         before,
         after,
         old_lineage=lineage_from_registry(before),
-        new_lineage=lineage_of(graph, after),
+        new_lineage=lineage_from_graph(graph.dependents, after),
     )
     findings = _acknowledge(session, findings)
     return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), f"git:{ref}")

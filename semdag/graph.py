@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 BOOKKEEPING_TAG_PREFIXES = ("hamilton.", "module")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeInfo:
     """One node of the graph, as semdag reports it."""
 
@@ -152,7 +152,7 @@ def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> G
         nodes[name] = NodeInfo(
             name=name,
             type=htypes.get_type_as_string(n.type) or str(n.type),
-            tags=dict(n.tags),
+            tags=n.tags,  # shared, not copied: nothing changes a built node's tags
             layer=layer_of.get(module) if module else None,
             module=module,
             function=definition.function if definition else (fns[0].__name__ if fns else None),

@@ -1,17 +1,40 @@
-"""Code hashes already recorded in a profile's committed baselines, reused where text matches.
+"""What a cold build takes from a profile's committed baselines instead of recomputing it.
 
-A node's code hash and name-blind hash are pure functions of its raw source text, and the
-baselines record that text's sha beside the hashes. A fresh clone in CI therefore skips the
-``ast.unparse`` of every function whose text did not change, with no cache to trust.
+- Code hashes: a node's code hash and name-blind hash are pure functions of its raw source
+  text, and the baselines record that text's sha beside the hashes. A fresh clone in CI
+  therefore skips the ``ast.unparse`` of every function whose text did not change, with no
+  cache to trust.
+- Fingerprints of the baseline graph: one small digest per node and one for the edges, so a
+  check compares the current graph with ``graph.json`` without keeping the parsed document.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from semdag.artifacts import fingerprint
 from semdag.sourceinfo import FileMemo, HashMemo
+
+
+@dataclass(frozen=True)
+class GraphPrint:
+    """Fingerprints of a graph document's nodes (by name) and of its edge list."""
+
+    nodes: Mapping[str, bytes]
+    edges: bytes
+
+
+def graph_print(document: Any) -> GraphPrint | None:
+    """The fingerprints of a parsed ``graph.json``; None when it is not a JSON object."""
+    if not isinstance(document, dict):
+        return None
+    nodes = document.get("nodes")
+    prints = {str(k): fingerprint(v) for k, v in nodes.items()} if isinstance(nodes, dict) else {}
+    return GraphPrint(prints, fingerprint(document.get("edges")))
 
 
 def read_json(path: Path) -> Any:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from semdag.buildcache import BuildFacts
     from semdag.builder import Build
     from semdag.graph import GraphModel
+    from semdag.hashmemo import GraphPrint
     from semdag.profile import Profile
     from semdag.project import Project
 
@@ -27,6 +28,8 @@ class Session:
     fmt: str = "text"
     debug: bool = False
     build_cache: bool = True
+    # Keep fingerprints of each baseline graph.json read for a cold build (a drift check).
+    graph_prints: bool = False
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
@@ -88,7 +91,13 @@ class Session:
 
         # Parsed and dropped before the build: the memo is small, the parsed graph.json is
         # not, and its memory is then reused by the driver instead of adding to it.
-        memo, file_memo = memo_from_baselines(*self.baseline_documents(profile.name))
+        graph_doc, registry_doc = self.baseline_documents(profile.name)
+        memo, file_memo = memo_from_baselines(graph_doc, registry_doc)
+        if self.graph_prints:
+            from semdag.hashmemo import graph_print
+
+            self._cache[f"graph-print:{profile.name}"] = graph_print(graph_doc)
+        del graph_doc, registry_doc
         build = self.build(name)
         graph = model_from_build(build, memo=memo, file_memo=file_memo)
         facts = buildcache.facts_from_build(build, graph, validate(build, graph))
@@ -106,17 +115,16 @@ class Session:
         folder = self.project.snapshots_path / profile
         return read_json(folder / "graph.json"), read_json(folder / "registry.json")
 
-    def release_build(self, name: str | None = None) -> None:
-        """Drop the live driver of a profile once only its facts are needed (saves memory)."""
-        import gc
+    def baseline_print(self, profile: str) -> GraphPrint | None:
+        """Fingerprints of a profile's baseline graph.json (None when unreadable): those kept
+        from the cold build when there was one, else read now."""
+        from semdag.hashmemo import graph_print, read_json
 
-        keys = [k for k in self._cache if k.startswith(f"build:{name}:")]
-        for key in keys:
-            del self._cache[key]
-        if keys:
-            # Hamilton's nodes point at each other: only a full collection frees the graph
-            # before the comparison allocates the baseline and current graph documents.
-            gc.collect()
+        key = f"graph-print:{profile}"
+        if key not in self._cache:
+            path = self.project.snapshots_path / profile / "graph.json"
+            self._cache[key] = graph_print(read_json(path))
+        return self._cache[key]  # type: ignore[no-any-return]
 
     def graph(self, name: str | None = None) -> GraphModel:
         """The graph model of the selected profile's build."""

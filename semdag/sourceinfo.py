@@ -174,7 +174,7 @@ def _block_end(lines: list[str], fn: _Function) -> int:
     return end
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Span:
     start: int
     end: int
@@ -184,31 +184,47 @@ class _Span:
 
 
 class _IndexedFile:
-    """One file's lines and the span and hash of each function defined at column 0."""
+    """One file's span and hash of each function defined at column 0, and its lines.
 
-    __slots__ = ("complete", "lines", "sha", "spans")
+    The lines are kept only when ``keep_lines`` (sources will be asked for); otherwise they
+    are read again on the rare demand, so that indexing a large stack does not hold every
+    line of it at once.
+    """
+
+    __slots__ = ("_lines", "complete", "filename", "sha", "spans")
 
     def __init__(
-        self, text: str, memo: HashMemo, known: Mapping[int, tuple[int, str, str | None, str]]
+        self,
+        filename: str,
+        text: str,
+        sha: str,
+        memo: HashMemo,
+        known: Mapping[int, tuple[int, str, str | None, str]],
+        *,
+        keep_lines: bool,
     ) -> None:
-        self.lines = split_lines(text)
-        self.sha = hashlib.sha256(text.encode()).hexdigest()
+        self.filename = filename
+        self.sha = sha
         self.spans: dict[int, _Span] = {}
+        self._lines: list[str] | None = None
         # From a baseline that recorded this very text: only the node functions it knew.
         self.complete = not known
         if known:
             for start, (end, code_hash, logic_hash, raw) in known.items():
                 self.spans[start] = _Span(start, end, code_hash, logic_hash, raw)
             return
+        lines = split_lines(text)
+        if keep_lines:
+            self._lines = lines
         for node in ast.parse(text).body:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             # co_firstlineno of a decorated function is its first decorator's line.
             key = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-            if _inspect_start(self.lines, key) != key:
+            if _inspect_start(lines, key) != key:
                 continue  # a layout inspect reads differently: take its path for this one
-            end = _block_end(self.lines, node)
-            raw = hashlib.sha256("".join(self.lines[key - 1 : end]).encode()).hexdigest()
+            end = _block_end(lines, node)
+            raw = hashlib.sha256("".join(lines[key - 1 : end]).encode()).hexdigest()
             hit = memo.get(raw)
             if hit is not None:
                 # Unchanged text: the unparse (most of the cost) would give the same hashes.
@@ -216,9 +232,15 @@ class _IndexedFile:
                 continue
             # A nested function needs a second `def` in the text; without one the hash
             # need not walk the tree looking for nested docstrings.
-            body = "".join(self.lines[node.lineno : end])
+            body = "".join(lines[node.lineno : end])
             nested = _DEF_WORD.search(body) is not None
             self.spans[key] = _Span(key, end, *hash_pair(node, nested=nested), raw)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = split_lines(_read(self.filename))
+        return self._lines
 
 
 def _read(filename: str) -> str:
@@ -254,14 +276,17 @@ class SourceIndex:
             return current
         try:
             text = _read(filename)
-            known = {}
+            sha = hashlib.sha256(text.encode()).hexdigest()
+            known: Mapping[int, tuple[int, str, str | None, str]] = {}
             if not parse:
                 recorded = self._file_memo.get(self._relative_name(filename))
-                if recorded and recorded[0] == hashlib.sha256(text.encode()).hexdigest():
-                    known = dict(recorded[1])
+                if recorded and recorded[0] == sha:
+                    known = recorded[1]
             # Parsing allocates many short-lived, acyclic syntax-tree objects.
             with paused():
-                self._files[filename] = _IndexedFile(text, self._memo, known)
+                self._files[filename] = _IndexedFile(
+                    filename, text, sha, self._memo, known, keep_lines=self._with_source
+                )
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
             self._files[filename] = None
         return self._files[filename]

@@ -178,9 +178,9 @@ def test_findings_sorted_by_subject_then_rule():
 
 
 def test_blast_radius_lists_downstream_semantic_ids_and_owners():
-    lineage = Lineage(
-        dependencies={"risk": ("loc",), "mid": ("risk",), "agg": ("mid",), "other": ()},
-        semantic={
+    lineage = Lineage.from_dependencies(
+        {"risk": ("loc",), "mid": ("risk",), "agg": ("mid",), "other": ()},
+        {
             "risk": ("f.risk.v1", "risk"),
             "agg": ("repo.agg.v1", "platform"),
             "other": ("x.other.v1", None),
