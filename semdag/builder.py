@@ -49,6 +49,21 @@ class Build:
         return defs[-1] if defs else None
 
 
+def dismantle(build: Build) -> None:
+    """Unlink the nodes of a build's graph that nothing will use again.
+
+    Hamilton's nodes point at each other (dependencies and dependents), so a dropped driver
+    waits for a full garbage collection, which walks the whole heap (about 0.3 s at 20,000
+    nodes). With those links cut, reference counting frees the graph as soon as the last
+    reference to the driver goes.
+    """
+    for node in build.driver.graph.nodes.values():
+        for attribute in ("_dependencies", "_depended_on_by"):
+            links = getattr(node, attribute, None)
+            if isinstance(links, list):
+                links.clear()
+
+
 def build(
     project: Project,
     profile: Profile,

@@ -100,6 +100,7 @@ def check(session: Session, profile: str | None) -> Comparison:
     session.graph_prints = True
     try:
         registry, graph = current_registry(session, profile)
+        session.release_build(profile)
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
@@ -119,6 +120,7 @@ def check(session: Session, profile: str | None) -> Comparison:
         findings = find_changes(
             baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
         )
+    del baseline  # its memory serves the graph comparison
     graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
     findings += _graph_drift(session, profile, graph_sha, graph_shown)
     findings = _acknowledge(session, findings)

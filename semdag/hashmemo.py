@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,14 +48,26 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def memo_from_baselines(graph_doc: Any, registry_doc: Any) -> tuple[HashMemo, FileMemo]:
-    """From a profile's baselines: raw-source sha -> (code hash, name-blind hash), and for
-    each recorded file its text's sha and the spans and hashes of its node functions."""
+def memo_from_baselines(
+    graph_doc: Any, registry_doc: Any, text_sha: Callable[[str], str | None]
+) -> tuple[HashMemo, FileMemo]:
+    """From a profile's baselines: for each recorded file whose text is unchanged (by
+    ``text_sha`` of its project-relative name), the spans and hashes of its node functions;
+    for the functions of every other file, raw-source sha -> (code hash, name-blind hash).
+
+    An unchanged file is answered whole from the first, so its functions need no entry in
+    the second: the memo a build holds stays small when little changed.
+    """
     nodes = graph_doc.get("nodes") if isinstance(graph_doc, dict) else None
     entries = registry_doc.get("entries") if isinstance(registry_doc, dict) else None
     files = graph_doc.get("files") if isinstance(graph_doc, dict) else None
     if not isinstance(nodes, dict):
         return {}, {}
+    recorded: dict[str, str] = {
+        file: sha
+        for file, sha in (files.items() if isinstance(files, dict) else ())
+        if isinstance(sha, str) and text_sha(file) == sha
+    }
     logic: dict[str, str] = {}
     if isinstance(entries, dict):
         for entry in entries.values():
@@ -67,14 +79,13 @@ def memo_from_baselines(graph_doc: Any, registry_doc: Any) -> tuple[HashMemo, Fi
         if not isinstance(node, dict):
             continue
         sha, code = node.get("source_sha"), node.get("code_hash")
-        if isinstance(sha, str) and isinstance(code, str) and not node.get("is_input"):
+        if not isinstance(sha, str) or not isinstance(code, str) or node.get("is_input"):
+            continue
+        file, line, end = node.get("file"), node.get("line"), node.get("end_line")
+        whole_file = isinstance(file, str) and file in recorded
+        if whole_file and isinstance(line, int) and isinstance(end, int):
+            spans.setdefault(str(file), {})[line] = (end, code, logic.get(name), sha)
+        else:
             memo[sha] = (code, logic.get(name))
-            file, line, end = node.get("file"), node.get("line"), node.get("end_line")
-            if isinstance(file, str) and isinstance(line, int) and isinstance(end, int):
-                spans.setdefault(file, {})[line] = (end, code, logic.get(name), sha)
-    file_memo: dict[str, tuple[str, dict[int, tuple[int, str, str | None, str]]]] = {}
-    if isinstance(files, dict):
-        for file, text_sha in files.items():
-            if isinstance(text_sha, str) and file in spans:
-                file_memo[file] = (text_sha, spans[file])
+    file_memo = {file: (recorded[file], spans[file]) for file in sorted(spans)}
     return memo, file_memo

@@ -88,11 +88,15 @@ class Session:
             if hit is not None:
                 return hit
         from semdag.hashmemo import memo_from_baselines
+        from semdag.sourceinfo import text_sha
 
         # Parsed and dropped before the build: the memo is small, the parsed graph.json is
         # not, and its memory is then reused by the driver instead of adding to it.
         graph_doc, registry_doc = self.baseline_documents(profile.name)
-        memo, file_memo = memo_from_baselines(graph_doc, registry_doc)
+        root = self.project.root
+        memo, file_memo = memo_from_baselines(
+            graph_doc, registry_doc, lambda file: text_sha(root / file)
+        )
         if self.graph_prints:
             from semdag.hashmemo import graph_print
 
@@ -114,6 +118,13 @@ class Session:
 
         folder = self.project.snapshots_path / profile
         return read_json(folder / "graph.json"), read_json(folder / "registry.json")
+
+    def release_build(self, name: str | None = None) -> None:
+        """Free the driver of a profile once only its facts are needed (see ``dismantle``)."""
+        from semdag.builder import dismantle
+
+        for key in [k for k in self._cache if k.startswith(f"build:{name}:")]:
+            dismantle(self._cache.pop(key))
 
     def baseline_print(self, profile: str) -> GraphPrint | None:
         """Fingerprints of a profile's baseline graph.json (None when unreadable): those kept

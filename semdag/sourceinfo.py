@@ -25,6 +25,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from semdag.gctools import paused
@@ -249,6 +250,14 @@ def _read(filename: str) -> str:
     # tokenize.open honours coding cookies and BOMs and translates newlines, as linecache does.
     with tokenize.open(filename) as handle:
         return handle.read()
+
+
+def text_sha(filename: str | Path) -> str | None:
+    """sha256 of a source file's text as the index reads it; None when it cannot be read."""
+    try:
+        return hashlib.sha256(_read(str(filename)).encode()).hexdigest()
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
 
 
 class SourceIndex:

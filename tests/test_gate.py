@@ -215,3 +215,61 @@ def test_diff_against_git_head(example):
     assert status.strip() == f"M {RISK}"
     bad = run_cli(["diff", "--against", "git:nope", "--project-dir", str(example)])
     assert bad.exit_code == 2 and "unknown git revision 'nope'" in bad.stderr
+
+
+def graph_findings(document: dict) -> list[dict]:
+    return [
+        f
+        for c in document["data"]["comparisons"]
+        for f in c["findings"]
+        if f["rule"] == "graph-changed"
+    ]
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cached", "cold"])
+def test_graph_drift_names_the_nodes_that_changed(example, cache):
+    # A comment line above every function shifts their lines: info only, exit 0.
+    edit(example, "modules/core/repo_rollup.py", '"""', '# moved down\n"""')
+    code, document = check(example, *cache)
+    assert code == 0
+    (found,) = graph_findings(document)
+    assert found["severity"] == "info"
+    assert found["new"]["added"] == [] and found["new"]["removed"] == []
+    assert "repo_function_count" in found["new"]["changed"]
+    assert all(name.startswith("repo_") for name in found["new"]["changed"])
+    # Unchanged again: no drift, and the same answer from a warm cache.
+    edit(example, "modules/core/repo_rollup.py", '# moved down\n"""', '"""')
+    assert graph_findings(check(example, *cache)[1]) == []
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cached", "cold"])
+def test_graph_drift_sees_edges_and_a_missing_graph_json(example, cache):
+    path = example / "snapshots/dev/graph.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["edges"] = document["edges"][1:]
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (found,) = graph_findings(check(example, *cache)[1])
+    assert found["message"].endswith("0 added, 0 removed, 0 changed nodes")
+    path.unlink()
+    (found,) = graph_findings(check(example, *cache)[1])
+    assert "missing or unreadable" in found["message"]
+
+
+def test_a_released_build_is_freed_without_a_collection(example):
+    import gc
+    import weakref
+
+    from semdag.session import Session
+
+    session = Session(command="t", profile_name="dev", project_dir=example, build_cache=False)
+    node = next(iter(session.build().driver.graph.nodes.values()))
+    ref = weakref.ref(node)
+    del node
+    session.graph()  # the facts outlive the driver
+    gc.disable()
+    try:
+        session.release_build()
+        assert ref() is None
+    finally:
+        gc.enable()
+    assert session.graph().nodes  # still answers from the facts
