@@ -346,8 +346,10 @@ def _hamilton_rows(
         None if overrides is None else dict(overrides),
     )
     required_kind = h_node.DependencyType.REQUIRED
+    chosen = nodes | user_nodes
+    index.prefetch(n.originating_functions[0] for n in chosen if n.originating_functions)
     rows = []
-    for n in nodes | user_nodes:
+    for n in chosen:
         fns = n.originating_functions
         found = index.lookup(fns[0], with_source=True) if fns else None
         if fns:

@@ -137,7 +137,11 @@ def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> G
     config = build.profile.config
     nodes: dict[str, NodeInfo] = {}
     dependents: dict[str, list[str]] = {}
-    for name, n in build.driver.graph.nodes.items():
+    graph_nodes = build.driver.graph.nodes
+    index.prefetch(
+        n.originating_functions[0] for n in graph_nodes.values() if n.originating_functions
+    )
+    for name, n in graph_nodes.items():
         required: list[str] = []
         optional: list[str] = []
         for dep, (_type, dep_type) in n.input_types.items():

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from semdag.hashmemo import GraphPrint
     from semdag.profile import Profile
     from semdag.project import Project
+    from semdag.sourceinfo import FileMemo, HashMemo
 
 
 @dataclass
@@ -87,27 +88,28 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
-        from semdag.hashmemo import memo_from_baselines
-        from semdag.sourceinfo import text_sha
-
-        # Parsed and dropped before the build: the memo is small, the parsed graph.json is
-        # not, and its memory is then reused by the driver instead of adding to it.
-        graph_doc, registry_doc = self.baseline_documents(profile.name)
-        root = self.project.root
-        memo, file_memo = memo_from_baselines(
-            graph_doc, registry_doc, lambda file: text_sha(root / file)
-        )
-        if self.graph_prints:
-            from semdag.hashmemo import graph_print
-
-            self._cache[f"graph-print:{profile.name}"] = graph_print(graph_doc)
-        del graph_doc, registry_doc
+        # Read before the build: the memo is small, the parsed graph.json is not, and its
+        # memory is then reused by the driver instead of adding to it.
+        memo, file_memo = self.baseline_memo(profile.name)
         build = self.build(name)
         graph = model_from_build(build, memo=memo, file_memo=file_memo)
         facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
             facts = buildcache.store(self.project, profile, facts)
         return facts
+
+    def baseline_memo(self, profile: str) -> tuple[HashMemo, FileMemo]:
+        """Hashes recorded in a profile's baselines for source text that is unchanged (see
+        :mod:`semdag.hashmemo`); keeps the baseline graph's fingerprints when asked to."""
+        from semdag.hashmemo import graph_print, memo_from_baselines
+        from semdag.sourceinfo import text_sha
+
+        graph_doc, registry_doc = self.baseline_documents(profile)
+        root = self.project.root
+        memo = memo_from_baselines(graph_doc, registry_doc, lambda file: text_sha(root / file))
+        if self.graph_prints:
+            self._cache[f"graph-print:{profile}"] = graph_print(graph_doc)
+        return memo
 
     def baseline_documents(self, profile: str) -> tuple[Any, Any]:
         """The parsed graph.json and registry.json of a profile (None where unreadable).

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,12 +184,42 @@ class _Span:
     source_sha: str
 
 
+# A span as plain values, to cross a process boundary: (start, end, code hash, name-blind
+# hash, raw-source sha).
+_SpanRecord = tuple[int, int, str, str | None, str]
+
+
+def _parse_spans(lines: list[str], text: str, memo: HashMemo) -> list[_SpanRecord]:
+    """The span and hashes of each function defined at column 0 of a file's text."""
+    records: list[_SpanRecord] = []
+    for node in ast.parse(text).body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        # co_firstlineno of a decorated function is its first decorator's line.
+        key = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+        if _inspect_start(lines, key) != key:
+            continue  # a layout inspect reads differently: take its path for this one
+        end = _block_end(lines, node)
+        raw = hashlib.sha256("".join(lines[key - 1 : end]).encode()).hexdigest()
+        hit = memo.get(raw)
+        if hit is not None:
+            # Unchanged text: the unparse (most of the cost) would give the same hashes.
+            records.append((key, end, hit[0], hit[1], raw))
+            continue
+        # A nested function needs a second `def` in the text; without one the hash need
+        # not walk the tree looking for nested docstrings.
+        nested = _DEF_WORD.search("".join(lines[node.lineno : end])) is not None
+        records.append((key, end, *hash_pair(node, nested=nested), raw))
+    return records
+
+
 class _IndexedFile:
     """One file's span and hash of each function defined at column 0, and its lines.
 
     The lines are kept only when ``keep_lines`` (sources will be asked for); otherwise they
     are read again on the rare demand, so that indexing a large stack does not hold every
-    line of it at once.
+    line of it at once. ``complete`` is false for a file known only from a baseline, which
+    recorded its node functions and no others.
     """
 
     __slots__ = ("_lines", "complete", "filename", "sha", "spans")
@@ -197,45 +227,25 @@ class _IndexedFile:
     def __init__(
         self,
         filename: str,
-        text: str,
         sha: str,
-        memo: HashMemo,
-        known: Mapping[int, tuple[int, str, str | None, str]],
+        records: Iterable[_SpanRecord],
         *,
-        keep_lines: bool,
+        lines: list[str] | None,
+        complete: bool,
     ) -> None:
         self.filename = filename
         self.sha = sha
-        self.spans: dict[int, _Span] = {}
-        self._lines: list[str] | None = None
-        # From a baseline that recorded this very text: only the node functions it knew.
-        self.complete = not known
-        if known:
-            for start, (end, code_hash, logic_hash, raw) in known.items():
-                self.spans[start] = _Span(start, end, code_hash, logic_hash, raw)
-            return
+        self.spans = {record[0]: _Span(*record) for record in records}
+        self._lines = lines
+        self.complete = complete
+
+    @classmethod
+    def parsed(
+        cls, filename: str, text: str, sha: str, memo: HashMemo, *, keep_lines: bool
+    ) -> _IndexedFile:
         lines = split_lines(text)
-        if keep_lines:
-            self._lines = lines
-        for node in ast.parse(text).body:
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            # co_firstlineno of a decorated function is its first decorator's line.
-            key = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-            if _inspect_start(lines, key) != key:
-                continue  # a layout inspect reads differently: take its path for this one
-            end = _block_end(lines, node)
-            raw = hashlib.sha256("".join(lines[key - 1 : end]).encode()).hexdigest()
-            hit = memo.get(raw)
-            if hit is not None:
-                # Unchanged text: the unparse (most of the cost) would give the same hashes.
-                self.spans[key] = _Span(key, end, hit[0], hit[1], raw)
-                continue
-            # A nested function needs a second `def` in the text; without one the hash
-            # need not walk the tree looking for nested docstrings.
-            body = "".join(lines[node.lineno : end])
-            nested = _DEF_WORD.search(body) is not None
-            self.spans[key] = _Span(key, end, *hash_pair(node, nested=nested), raw)
+        records = _parse_spans(lines, text, memo)
+        return cls(filename, sha, records, lines=lines if keep_lines else None, complete=True)
 
     @property
     def lines(self) -> list[str]:
@@ -250,6 +260,38 @@ def _read(filename: str) -> str:
     # tokenize.open honours coding cookies and BOMs and translates newlines, as linecache does.
     with tokenize.open(filename) as handle:
         return handle.read()
+
+
+# Below this much source text to parse, forking workers costs more than it saves.
+PARALLEL_MIN_CHARS = 1_000_000
+
+
+def _unwrapped(fn: Callable[..., Any]) -> Callable[..., Any] | None:
+    """``fn`` through any ``functools.wraps`` layers, as ``inspect.getsource`` sees it."""
+    if hasattr(fn, "__wrapped__"):
+        import inspect
+
+        try:
+            return inspect.unwrap(fn)
+        except ValueError:
+            return None
+    return fn
+
+
+def _code_of(fn: Callable[..., Any]) -> Any:
+    unwrapped = _unwrapped(fn)
+    return getattr(unwrapped, "__code__", None) if unwrapped is not None else None
+
+
+def _balanced(items: list[tuple[str, str, str]], parts: int) -> list[list[tuple[str, str, str]]]:
+    """``items`` (file, text, sha) in at most ``parts`` groups of about equal text size."""
+    groups: list[list[tuple[str, str, str]]] = [[] for _ in range(min(parts, len(items)))]
+    sizes = [0] * len(groups)
+    for item in sorted(items, key=lambda entry: (-len(entry[1]), entry[0])):
+        lightest = sizes.index(min(sizes))
+        groups[lightest].append(item)
+        sizes[lightest] += len(item[1])
+    return groups
 
 
 def text_sha(filename: str | Path) -> str | None:
@@ -286,19 +328,77 @@ class SourceIndex:
         try:
             text = _read(filename)
             sha = hashlib.sha256(text.encode()).hexdigest()
-            known: Mapping[int, tuple[int, str, str | None, str]] = {}
-            if not parse:
-                recorded = self._file_memo.get(self._relative_name(filename))
-                if recorded and recorded[0] == sha:
-                    known = recorded[1]
+            known = None if parse else self._known(filename, sha)
             # Parsing allocates many short-lived, acyclic syntax-tree objects.
             with paused():
-                self._files[filename] = _IndexedFile(
-                    filename, text, sha, self._memo, known, keep_lines=self._with_source
+                self._files[filename] = known or _IndexedFile.parsed(
+                    filename, text, sha, self._memo, keep_lines=self._with_source
                 )
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
             self._files[filename] = None
         return self._files[filename]
+
+    def _known(self, filename: str, sha: str) -> _IndexedFile | None:
+        """The file as a baseline recorded it, when its text is still the same."""
+        recorded = self._file_memo.get(self._relative_name(filename))
+        if not recorded or recorded[0] != sha:
+            return None
+        records = ((start, *rest) for start, rest in recorded[1].items())
+        return _IndexedFile(filename, sha, records, lines=None, complete=False)
+
+    def prefetch(self, functions: Iterable[Callable[..., Any]]) -> None:
+        """Index, ahead of their lookups, the files that define ``functions``.
+
+        Files a baseline answers are indexed at once; the rest are parsed and hashed in
+        forked workers when there is enough of them to gain from it (see
+        :mod:`semdag.forkpool`), and otherwise left to be indexed lookup by lookup.
+        """
+        from semdag.forkpool import available_workers, fork_map
+
+        names = dict.fromkeys(
+            code.co_filename for code in map(_code_of, functions) if code is not None
+        )
+        pending: list[tuple[str, str, str]] = []
+        for filename in names:
+            if filename in self._files:
+                continue
+            try:
+                text = _read(filename)
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                continue  # the lookup meets the same error and records it
+            sha = hashlib.sha256(text.encode()).hexdigest()
+            known = self._known(filename, sha)
+            if known is not None:
+                self._files[filename] = known
+            else:
+                pending.append((filename, text, sha))
+        workers = available_workers()
+        if workers < 2 or sum(len(text) for _, text, _ in pending) < PARALLEL_MIN_CHARS:
+            return
+        texts = {filename: text for filename, text, _ in pending}
+        with paused():
+            for results in fork_map(self._index_chunk, _balanced(pending, workers)):
+                for filename, sha, records in results:
+                    if records is None:
+                        self._files[filename] = None
+                        continue
+                    lines = split_lines(texts[filename]) if self._with_source else None
+                    self._files[filename] = _IndexedFile(
+                        filename, sha, records, lines=lines, complete=True
+                    )
+
+    def _index_chunk(
+        self, chunk: list[tuple[str, str, str]]
+    ) -> list[tuple[str, str, list[_SpanRecord] | None]]:
+        """(file, text sha, span records or None where it does not parse) for each file."""
+        out: list[tuple[str, str, list[_SpanRecord] | None]] = []
+        with paused():
+            for filename, text, sha in chunk:
+                try:
+                    out.append((filename, sha, _parse_spans(split_lines(text), text, self._memo)))
+                except (SyntaxError, ValueError, RecursionError):
+                    out.append((filename, sha, None))
+        return out
 
     def file_shas(self) -> dict[str, str]:
         """sha256 of the text of every file indexed so far, by project-relative name."""
@@ -343,15 +443,9 @@ class SourceIndex:
         self, fn: Callable[..., Any]
     ) -> tuple[Callable[..., Any], str, int, _IndexedFile | None, _Span | None] | None:
         """(unwrapped fn, file, first line, its indexed file, its span); None without code."""
-        if hasattr(fn, "__wrapped__"):
-            import inspect
-
-            try:
-                fn = inspect.unwrap(fn)
-            except ValueError:
-                return None
-        code = getattr(fn, "__code__", None)
-        if code is None:
+        unwrapped = _unwrapped(fn)
+        code = getattr(unwrapped, "__code__", None) if unwrapped is not None else None
+        if unwrapped is None or code is None:
             return None
         filename, first = code.co_filename, code.co_firstlineno
         indexed = self._indexed(filename)
@@ -360,7 +454,7 @@ class SourceIndex:
             # The baseline knew this file but not this function: parse it after all.
             indexed = self._indexed(filename, parse=True)
             span = indexed.spans.get(first) if indexed else None
-        return fn, filename, first, indexed, span
+        return unwrapped, filename, first, indexed, span
 
     def logic_hash(self, fn: Callable[..., Any]) -> str | None:
         """The name-blind hash of ``fn`` (None where its source is not indexed)."""

@@ -7,6 +7,7 @@ import datetime
 import importlib.util
 import inspect
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -372,6 +373,26 @@ def test_hamilton_form_is_export_execution_byte_for_byte(stacks, stack) -> None:
     ours = hamilton_export(built.driver, final_vars, inputs, overrides)
     assert json.loads(ours) == json.loads(theirs)
     assert ours == theirs
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+@pytest.mark.parametrize("stack", ["layered", "generated"])  # stacks of several files
+def test_parsing_in_workers_changes_nothing(stacks, stack, monkeypatch) -> None:
+    from semdag import forkpool, sourceinfo
+
+    built = _build(stacks[stack])
+    profile = built.build.profile
+    final_vars = built.final_vars()
+    inputs, overrides = dict(profile.inputs), dict(profile.overrides)
+    serial = hamilton_export(built.driver, final_vars, inputs, overrides)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    monkeypatch.setattr(sourceinfo, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(forkpool, "available_workers", lambda: 3)
+    assert hamilton_export(built.driver, final_vars, inputs, overrides) == serial
+    assert forks, "the files were not parsed in workers"
+    assert model_from_build(built.build) == built.graph
 
 
 def test_hamilton_form_matches_on_a_subset_with_overrides(stacks) -> None:

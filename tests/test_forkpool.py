@@ -1,0 +1,76 @@
+"""Work shared out to forked workers gives what the same work gives in one process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import pytest
+
+from semdag import forkpool
+
+needs_fork = pytest.mark.skipif(
+    sys.platform != "linux", reason="workers are forked on Linux only; elsewhere work is serial"
+)
+
+
+def square_all(chunk: list[int]) -> list[tuple[int, int, int]]:
+    return [(n, n * n, os.getpid()) for n in chunk]
+
+
+@needs_fork
+def test_chunks_after_the_first_run_in_other_processes_in_order() -> None:
+    chunks = [[1, 2], [3], [4, 5, 6]]
+    results = forkpool.fork_map(square_all, chunks)
+    assert [[(n, sq) for n, sq, _ in part] for part in results] == [
+        [(1, 1), (2, 4)],
+        [(3, 9)],
+        [(4, 16), (5, 25), (6, 36)],
+    ]
+    pids = [{pid for _, _, pid in part} for part in results]
+    assert pids[0] == {os.getpid()}
+    assert os.getpid() not in pids[1] | pids[2] and pids[1] != pids[2]
+
+
+@needs_fork
+def test_a_failing_worker_has_its_chunk_done_here() -> None:
+    parent = os.getpid()
+
+    def only_here(chunk: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            raise RuntimeError("fails in a worker")
+        return [n + 1 for n in chunk]
+
+    assert forkpool.fork_map(only_here, [[1], [2], [3]]) == [[2], [3], [4]]
+
+
+@needs_fork
+def test_an_error_here_still_reaps_the_workers() -> None:
+    def boom(chunk: list[int]) -> list[int]:
+        if chunk == [0]:
+            raise ValueError("first chunk")
+        return chunk
+
+    with pytest.raises(ValueError, match="first chunk"):
+        forkpool.fork_map(boom, [[0], [1]])
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no worker left behind
+
+
+def test_no_workers_while_another_thread_runs() -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert forkpool.available_workers() == 1
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_empty_and_single_chunk() -> None:
+    assert forkpool.fork_map(square_all, []) == []
+    assert [[(n, sq) for n, sq, _ in part] for part in forkpool.fork_map(square_all, [[2]])] == [
+        [(2, 4)]
+    ]
