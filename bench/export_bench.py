@@ -98,33 +98,46 @@ def whole_process(root: Path, *, repeat: int = 1) -> Timing:
     return Timing(min(ours), min(theirs))
 
 
-def in_process(root: Path, *, repeat: int = 3) -> Timing:
-    """Best time of each export step on one already-built driver, in seconds."""
+def in_process(root: Path, *, repeat: int = 3, baselines: bool = False) -> Timing:
+    """Best time of each export step on one already-built driver, in seconds.
+
+    ``baselines=True`` gives semdag's step what ``semdag export`` gives it in a project with
+    committed snapshots (run ``semdag snapshot update`` first): the hashes of unchanged
+    functions. Otherwise every function is parsed and hashed from scratch, as Hamilton does.
+    """
     from semdag.builder import build
     from semdag.export import hamilton_export
     from semdag.profile import load_profile
     from semdag.project import find_project
+    from semdag.session import Session
 
     project = find_project(explicit=root)
     profile = load_profile(project)
+    if baselines and not (project.snapshots_path / profile.name / "graph.json").is_file():
+        raise FileNotFoundError(f"no baselines in {root}: run `semdag snapshot update` first")
     driver = build(project, profile).driver
     final_vars = sorted(n for n, node in driver.graph.nodes.items() if not node.user_defined)
     inputs, overrides = dict(profile.inputs), dict(profile.overrides)
-    ours: list[float] = []
-    theirs: list[float] = []
+    session = Session(command="bench", project_dir=root)
+
+    def ours() -> str:
+        # A fresh index each time: nothing carries over from the previous run.
+        index = session.source_index(profile.name, with_source=True) if baselines else None
+        return hamilton_export(driver, final_vars, inputs, overrides, index=index)
+
+    semdag_times: list[float] = []
+    hamilton_times: list[float] = []
     texts: dict[str, str] = {}
     for _ in range(repeat):
-        seconds, texts["semdag"] = _timed(
-            lambda: hamilton_export(driver, final_vars, inputs, overrides)
-        )
-        ours.append(seconds)
+        seconds, texts["semdag"] = _timed(ours)
+        semdag_times.append(seconds)
         seconds, texts["hamilton"] = _timed(
             lambda: driver.export_execution(final_vars, inputs, overrides)
         )
-        theirs.append(seconds)
+        hamilton_times.append(seconds)
     if texts["semdag"] != texts["hamilton"]:
         raise AssertionError(f"semdag and Hamilton exports differ for {root}")
-    return Timing(min(ours), min(theirs))
+    return Timing(min(semdag_times), min(hamilton_times))
 
 
 def measure(

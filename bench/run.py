@@ -118,6 +118,18 @@ def bench_size(root: Path, runs: int) -> list[Row]:
     )
     update = semdag("snapshot", "update", *project, "--no-cache")
     run_once(update, root)
+    with_baselines = measure(
+        semdag("export", "--format", "hamilton", "--no-cache", *project), root, runs
+    )
+    rows.append(
+        Row(
+            "export, with baselines (process)",
+            with_baselines.spread(),
+            theirs.spread(),
+            with_baselines.median / theirs.median,
+            None,
+        )
+    )
     cold = measure(semdag("snapshot", "check", "--no-cache", *project), root, runs)
     floor = measure(peer("floor", root), root, runs, env)
     rows.append(
@@ -153,19 +165,29 @@ def bench_size(root: Path, runs: int) -> list[Row]:
     return rows
 
 
-def in_process_export(root: Path) -> Row | None:
-    """semdag's export step against ``export_execution`` on one already-built driver."""
-    try:
-        from bench import export_bench
-    except ImportError:
-        return None
-    measure_fn = getattr(export_bench, "in_process", None)
-    if measure_fn is None:
-        return None
-    ours, theirs = measure_fn(root)
-    return Row(
-        "export step alone (in process)", f"{ours:.3f}s", f"{theirs:.3f}s", ours / theirs, 0.10
-    )
+def in_process_export(root: Path) -> list[Row]:
+    """semdag's export step against ``export_execution`` on one already-built driver: from
+    scratch, and with the hashes the committed baselines hold (as ``semdag export`` runs)."""
+    from bench.export_bench import in_process
+
+    rows = []
+    for baselines, name in ((False, "from scratch"), (True, "with baselines")):
+        ours, theirs = in_process(root, baselines=baselines)
+        rows.append(
+            Row(
+                f"export step, {name} (in process)",
+                f"{ours:.3f}s",
+                f"{theirs:.3f}s",
+                ours / theirs,
+                0.10,
+            )
+        )
+    return rows
+
+
+def _seconds(spread: str) -> float:
+    """The median of a ``Series.spread()`` text."""
+    return float(spread.split("s", 1)[0])
 
 
 def table(title: str, rows: list[Row]) -> str:
@@ -207,16 +229,22 @@ def main(argv: list[str] | None = None) -> int:
             generate(root, size)
             rows = bench_size(root, runs)
             if size == max(sizes):
-                extra = in_process_export(root)
-                if extra is not None:
-                    rows.insert(1, extra)
+                rows[1:1] = in_process_export(root)
             out.append(table(f"{size} nodes", rows))
             growth.append((size, rows))
             print(out[-1], flush=True)
         if len(growth) > 1:
             lines = ["\ngrowth (cold snapshot check, export) per size"]
+            previous: tuple[int, list[Row]] | None = None
             for size, rows in growth:
-                lines.append(f"  {size:>6} nodes: check {rows[-3].ours}, export {rows[0].ours}")
+                line = f"  {size:>6} nodes: check {rows[-3].ours}, export {rows[0].ours}"
+                if previous is not None:
+                    factor = size / previous[0]
+                    check = _seconds(rows[-3].ours) / _seconds(previous[1][-3].ours)
+                    export = _seconds(rows[0].ours) / _seconds(previous[1][0].ours)
+                    line += f"  ({factor:g}x nodes: check {check:.1f}x, export {export:.1f}x)"
+                lines.append(line)
+                previous = (size, rows)
             out.append("\n".join(lines))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from semdag.hashmemo import GraphPrint
     from semdag.profile import Profile
     from semdag.project import Project
-    from semdag.sourceinfo import FileMemo, HashMemo
+    from semdag.sourceinfo import FileMemo, HashMemo, SourceIndex
 
 
 @dataclass
@@ -110,6 +110,15 @@ class Session:
         if self.graph_prints:
             self._cache[f"graph-print:{profile}"] = graph_print(graph_doc)
         return memo
+
+    def source_index(self, profile: str, *, with_source: bool = False) -> SourceIndex:
+        """A source index that takes unchanged functions' hashes from the baselines."""
+        from semdag.sourceinfo import SourceIndex
+
+        memo, file_memo = self.baseline_memo(profile)
+        return SourceIndex(
+            self.project.relative, with_source=with_source, memo=memo, file_memo=file_memo
+        )
 
     def baseline_documents(self, profile: str) -> tuple[Any, Any]:
         """The parsed graph.json and registry.json of a profile (None where unreadable).

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def test_bench_harness_prints_the_ratio_table():
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--sizes", "60", "--runs", "1"],
+        [sys.executable, "-m", "bench.run", "--sizes", "40,60", "--runs", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -24,8 +24,14 @@ def test_bench_harness_prints_the_ratio_table():
         "cold snapshot check vs floor build",
         "warm snapshot check vs cold",
         "peak memory: cold check vs floor",
-        "export step alone (in process)",
+        "export step, from scratch (in process)",
+        "export step, with baselines (in process)",
     ):
         row = next((ln for ln in done.stdout.splitlines() if ln.startswith(measure)), None)
         assert row is not None, f"{measure!r} missing from:\n{done.stdout}"
         assert re.search(r" \d+\.\d{3} ≤ [\d.]+ (ok|MISSED)$", row), row
+    info = next(ln for ln in done.stdout.splitlines() if ln.startswith("export, with baselines"))
+    assert re.search(r" \d+\.\d{3} $", info), info  # a ratio, no target
+    assert re.search(
+        r"60 nodes: check .*\(1\.5x nodes: check [\d.]+x, export [\d.]+x\)", done.stdout
+    )

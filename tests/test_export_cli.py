@@ -73,6 +73,20 @@ def test_hamilton_form_prints_export_execution(layered: Path, decorated: Path, w
     assert json.loads(result.stdout) == json.loads(expected)
 
 
+def test_hamilton_form_from_baselines_equals_export_execution(layered: Path) -> None:
+    # Unchanged functions take their hashes from the committed baselines; an edited one is
+    # hashed again, and its file's moved neighbours are matched by their text.
+    assert run_cli(["snapshot", "update", "--project-dir", str(layered)]).exit_code == 0
+    core = layered / "stack/core.py"
+    text = core.read_text(encoding="utf-8")
+    core.write_text(text.replace("raw_value * 1.5", "raw_value * 2.5"), encoding="utf-8")
+    plugin = layered / "stack/plugin.py"
+    plugin.write_text("# moved down\n" + plugin.read_text(encoding="utf-8"), encoding="utf-8")
+    result = export(layered, "--format", "hamilton")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == hamilton_string(layered) + "\n"
+
+
 def test_output_selects_the_upstream_closure(layered: Path) -> None:
     result = export(layered, "--output", "base", "--output", "weight")
     assert result.exit_code == 0, result.stderr

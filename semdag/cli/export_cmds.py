@@ -63,18 +63,15 @@ def export_cmd(
     problems: list[Any] = []
     if session.fmt == "hamilton":
         from semdag.export import hamilton_export
-        from semdag.sourceinfo import SourceIndex
 
+        # Hashes of unchanged functions come from the committed baselines, as for a build
+        # (read first: the parsed baseline is then dropped before the driver exists).
+        index = session.source_index(profile.name, with_source=True)
         driver = session.build().driver
         nodes = driver.graph.nodes
         inputs_ = {k for k, n in nodes.items() if n.user_defined}
         final_vars = _final_vars(session, list(nodes), inputs_, output, whole)
         problems = _input_problems(session, final_vars, strict)
-        # Hashes of unchanged functions come from the committed baselines, as for a build.
-        memo, file_memo = session.baseline_memo(profile.name)
-        index = SourceIndex(
-            session.project.relative, with_source=True, memo=memo, file_memo=file_memo
-        )
         text = (
             hamilton_export(driver, final_vars, profile.inputs, profile.overrides, index=index)
             + "\n"

@@ -76,8 +76,27 @@ def load_profile(name: str) -> dict[str, Any]:
     return copy.deepcopy(_cached_profile(name))
 
 
+def _forget_foreign_example_modules() -> None:
+    """Other test files build copies of the example in this same process (one pytest worker
+    runs many files), which leaves their ``modules`` package in ``sys.modules``: forget it,
+    so that the names import from this project again."""
+    top = sys.modules.get("modules")
+    here = PROJECT_ROOT / "modules" / "__init__.py"
+    if top is None or Path(getattr(top, "__file__", "") or "").resolve() == here:
+        return
+    for name in [n for n in sys.modules if n == "modules" or n.startswith("modules.")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+@pytest.fixture(autouse=True)
+def _example_modules_from_this_project() -> None:
+    _forget_foreign_example_modules()
+
+
 def stack_modules(profile: dict[str, Any]) -> list[tuple[str, ModuleType]]:
     """(layer, module) pairs in stack order."""
+    _forget_foreign_example_modules()
     return [
         (layer, importlib.import_module(name))
         for layer, names in profile["stack"].items()
