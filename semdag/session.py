@@ -98,37 +98,41 @@ class Session:
             facts = buildcache.store(self.project, profile, facts)
         return facts
 
-    def baseline_memo(self, profile: str) -> tuple[HashMemo, FileMemo]:
+    def baseline_memo(
+        self, profile: str, *, logic_hashes: bool = True
+    ) -> tuple[HashMemo, FileMemo]:
         """Hashes recorded in a profile's baselines for source text that is unchanged (see
-        :mod:`semdag.hashmemo`); keeps the baseline graph's fingerprints when asked to."""
-        from semdag.hashmemo import graph_print, memo_from_baselines
+        :mod:`semdag.hashmemo`); keeps the baseline graph's fingerprints when asked to.
+
+        The name-blind hashes come from registry.json, read only when ``logic_hashes``. The
+        parsed documents are not kept: a 20,000-node graph.json outweighs the rest of a
+        check's state.
+        """
+        from semdag.gctools import paused
+        from semdag.hashmemo import graph_print, memo_from_baselines, read_json
         from semdag.sourceinfo import text_sha
 
-        graph_doc, registry_doc = self.baseline_documents(profile)
         root = self.project.root
-        memo = memo_from_baselines(graph_doc, registry_doc, lambda file: text_sha(root / file))
-        if self.graph_prints:
-            self._cache[f"graph-print:{profile}"] = graph_print(graph_doc)
+        folder = self.project.snapshots_path / profile
+        # Tens of thousands of small acyclic records: no collection needs to look at them,
+        # and the documents are dropped before collections resume.
+        with paused():
+            graph_doc = read_json(folder / "graph.json")
+            registry_doc = read_json(folder / "registry.json") if logic_hashes else None
+            memo = memo_from_baselines(graph_doc, registry_doc, lambda file: text_sha(root / file))
+            if self.graph_prints:
+                self._cache[f"graph-print:{profile}"] = graph_print(graph_doc)
+            del graph_doc, registry_doc
         return memo
 
     def source_index(self, profile: str, *, with_source: bool = False) -> SourceIndex:
-        """A source index that takes unchanged functions' hashes from the baselines."""
+        """A source index that takes unchanged functions' code hashes from the baselines."""
         from semdag.sourceinfo import SourceIndex
 
-        memo, file_memo = self.baseline_memo(profile)
+        memo, file_memo = self.baseline_memo(profile, logic_hashes=False)
         return SourceIndex(
             self.project.relative, with_source=with_source, memo=memo, file_memo=file_memo
         )
-
-    def baseline_documents(self, profile: str) -> tuple[Any, Any]:
-        """The parsed graph.json and registry.json of a profile (None where unreadable).
-
-        Not kept: a parsed 20,000-node graph.json outweighs the rest of a check's state.
-        """
-        from semdag.hashmemo import read_json
-
-        folder = self.project.snapshots_path / profile
-        return read_json(folder / "graph.json"), read_json(folder / "registry.json")
 
     def release_build(self, name: str | None = None) -> None:
         """Free the driver of a profile once only its facts are needed (see ``dismantle``)."""

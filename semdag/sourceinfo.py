@@ -328,7 +328,7 @@ class SourceIndex:
         try:
             text = _read(filename)
             sha = hashlib.sha256(text.encode()).hexdigest()
-            known = None if parse else self._known(filename, sha)
+            known = None if parse else self._known(filename, text, sha)
             # Parsing allocates many short-lived, acyclic syntax-tree objects.
             with paused():
                 self._files[filename] = known or _IndexedFile.parsed(
@@ -338,13 +338,14 @@ class SourceIndex:
             self._files[filename] = None
         return self._files[filename]
 
-    def _known(self, filename: str, sha: str) -> _IndexedFile | None:
+    def _known(self, filename: str, text: str, sha: str) -> _IndexedFile | None:
         """The file as a baseline recorded it, when its text is still the same."""
         recorded = self._file_memo.get(self._relative_name(filename))
         if not recorded or recorded[0] != sha:
             return None
         records = ((start, *rest) for start, rest in recorded[1].items())
-        return _IndexedFile(filename, sha, records, lines=None, complete=False)
+        lines = split_lines(text) if self._with_source else None
+        return _IndexedFile(filename, sha, records, lines=lines, complete=False)
 
     def prefetch(self, functions: Iterable[Callable[..., Any]]) -> None:
         """Index, ahead of their lookups, the files that define ``functions``.
@@ -367,7 +368,7 @@ class SourceIndex:
             except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
                 continue  # the lookup meets the same error and records it
             sha = hashlib.sha256(text.encode()).hexdigest()
-            known = self._known(filename, sha)
+            known = self._known(filename, text, sha)
             if known is not None:
                 self._files[filename] = known
             else:
