@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from semdag.errors import UnknownNodeError
-from semdag.sourceinfo import FileMemo, HashMemo, SourceIndex
 
 if TYPE_CHECKING:
     from semdag.builder import Build
+    from semdag.sourceinfo import FileMemo, HashMemo
 
 # Tags Hamilton adds for its own bookkeeping: kept on the node, left out of registries.
 BOOKKEEPING_TAG_PREFIXES = ("hamilton.", "module")
@@ -129,6 +129,7 @@ def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> G
     from hamilton import node as h_node
 
     from semdag.registry import matches
+    from semdag.sourceinfo import SourceIndex
 
     project = build.project
     index = SourceIndex(project.relative, memo=memo, file_memo=file_memo)

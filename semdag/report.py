@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from xml.sax.saxutils import escape, quoteattr
 
 from semdag.rules import Finding, Severity, counts
 
@@ -152,6 +151,8 @@ def github(findings: Sequence[Finding], title: str) -> str:
 
 
 def _junit_suite(findings: Sequence[Finding], title: str, threshold: int) -> list[str]:
+    from xml.sax.saxutils import escape, quoteattr  # JUnit only: it pulls in urllib
+
     by_subject: dict[str, list[Finding]] = {}
     for item in findings:
         by_subject.setdefault(item.subject, []).append(item)

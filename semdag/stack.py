@@ -29,7 +29,7 @@ class LoadedModule:
     module: ModuleType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Definition:
     """One definition of a node by a function of a stack module."""
 
