@@ -72,9 +72,14 @@ def graph_document(session: Session, profile: str | None) -> dict[str, Any]:
 
 def update(session: Session, profile: str | None) -> list[str]:
     """Write a profile's baselines; returns the project-relative paths written."""
+    from semdag.gctools import paused
+
     registry, _ = current_registry(session, profile)
+    session.release_build(profile)  # the documents below reuse the driver's memory
     prof = session.load_profile(profile)
-    paths = write_snapshot(session.project, prof.name, registry, graph_document(session, profile))
+    with paused():
+        document = graph_document(session, profile)
+    paths = write_snapshot(session.project, prof.name, registry, document)
     return [session.project.relative(p) for p in paths]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from semdag.artifacts import atomic_write, canonical_json
+from semdag.artifacts import atomic_write_chunks, canonical_chunks
 from semdag.errors import BaselineError, UsageError, show_key
 from semdag.project import Project
 from semdag.registry import REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
@@ -77,10 +77,10 @@ def write_snapshot(
     try:
         _remove_stale_temporaries(folder)
         for name, document in ((REGISTRY_FILE, registry.as_document()), (GRAPH_FILE, graph_doc)):
+            # Streamed: a 20,000-node graph.json is never held as one string. An unchanged
+            # file is left untouched.
             path = folder / name
-            text = canonical_json(document)
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                atomic_write(path, text)
+            atomic_write_chunks(path, canonical_chunks(document))
             written.append(path)
     finally:
         lock.release()

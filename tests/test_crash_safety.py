@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from semdag.artifacts import atomic_write
+from semdag import artifacts
+from semdag.artifacts import atomic_write, atomic_write_chunks
 
 FIXTURE = Path(__file__).parent / "fixtures" / "layered"
 SEED = 20240611
@@ -226,6 +227,20 @@ def test_atomic_write_gives_new_files_the_usual_mode_and_keeps_an_existing_mode(
     kept.chmod(0o640)
     atomic_write(kept, "new")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
+
+
+def test_chunked_write_leaves_identical_bytes_untouched(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(artifacts, "_BATCH_CHARS", 5)  # several batches
+    path = tmp_path / "graph.json"
+    text = ["{\n", '  "größe": ', '"ünïcode ✓"', "\n}", "\n"]
+    assert atomic_write_chunks(path, iter(text)) is True
+    assert path.read_text(encoding="utf-8") == "".join(text)
+    os.utime(path, (1_000_000, 1_000_000))
+    assert atomic_write_chunks(path, iter(text)) is False
+    assert path.stat().st_mtime == 1_000_000, "an identical file is not rewritten"
+    assert atomic_write_chunks(path, iter([*text[:-1], "\n\n"])) is True
+    assert path.read_text(encoding="utf-8").endswith("}\n\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.json"], "no temporary left"
 
 
 def test_atomic_write_writes_through_a_link_and_into_a_pipe(tmp_path: Path) -> None:

@@ -46,16 +46,28 @@ def test_a_failing_worker_has_its_chunk_done_here() -> None:
 
 
 @needs_fork
-def test_an_error_here_still_reaps_the_workers() -> None:
+def test_an_error_here_still_reaps_the_workers(monkeypatch) -> None:
     def boom(chunk: list[int]) -> list[int]:
         if chunk == [0]:
             raise ValueError("first chunk")
         return chunk
 
+    started: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            started.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
     with pytest.raises(ValueError, match="first chunk"):
-        forkpool.fork_map(boom, [[0], [1]])
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # no worker left behind
+        forkpool.fork_map(boom, [[0], [1], [2]])
+    assert len(started) == 2
+    for pid in started:  # already waited for: no zombie left behind
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_no_workers_while_another_thread_runs() -> None:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from semdag.acknowledge import Acknowledgement, load_acknowledgements
-from semdag.artifacts import canonical_json
+from semdag.artifacts import atomic_write_chunks, canonical_chunks, canonical_json
 from semdag.diff import find_changes, lineage_from_registry
 from semdag.errors import SemdagError
 from semdag.profile import Profile, load_profile
@@ -487,3 +487,12 @@ def test_a_snapshot_round_trip_changes_nothing(
     again = read_registry(path, "roundtrip.json")
     assert again.as_document() == registry.as_document()
     assert find_changes(registry, again) == []
+
+
+@EXAMPLES
+@given(document=json_values)
+def test_streamed_canonical_json_is_canonical_json(project: Project, document: Any) -> None:
+    assert "".join(canonical_chunks(document)) == canonical_json(document)
+    path = project.root / "streamed.json"
+    atomic_write_chunks(path, canonical_chunks(document))
+    assert path.read_text(encoding="utf-8") == canonical_json(document)
