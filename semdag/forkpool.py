@@ -6,14 +6,15 @@ sent to it, and only its small result comes back (pickled, through a pipe).
 
 Forking is used only where it is safe and cheap: on Linux, and with no other thread
 running (a fork copies only the calling thread, so a lock held by another one would stay
-locked in the worker forever). Anywhere else, or when a worker fails, the work is done in
-this process: the result never depends on whether workers were used.
+locked in the worker forever). Anywhere else, when a worker cannot be started or fails, the
+work is done in this process: the result never depends on whether workers were used.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -21,51 +22,86 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+# More workers than this gain little on parsing, and each holds its share of results.
+MAX_WORKERS = 8
+# Signals that would otherwise reach a worker before it is ready to exit on them.
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
 
 def available_workers() -> int:
-    """How many processes may share the work: the usable CPUs, or 1 where forking is unsafe."""
+    """How many processes may share the work: the CPUs this process may use (its affinity
+    and its cgroup's CPU quota), at most :data:`MAX_WORKERS`; 1 where forking is unsafe."""
     if sys.platform != "linux" or not hasattr(os, "fork"):
         return 1
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
         return 1
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return 1
+    return max(1, min(cpus, _cgroup_cpus() or cpus, MAX_WORKERS))
+
+
+def _cgroup_cpus() -> int | None:
+    """The CPU quota of this process's cgroup (v2), rounded up; None when unlimited."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as handle:
+            quota, period = handle.read().split()[:2]
+        return None if quota == "max" else max(1, -(-int(quota) // int(period)))
+    except (OSError, ValueError):
+        return None
 
 
 def fork_map(work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
     """``[work(chunk) for chunk in chunks]``, every chunk after the first in a forked worker.
 
-    The first chunk is worked on here meanwhile. A worker that fails (an exception, a signal,
-    a result that does not pickle) has its chunk worked on here instead, so an error in
-    ``work`` surfaces in this process with its usual traceback.
+    The first chunk is worked on here meanwhile. A chunk whose worker cannot be started or
+    fails (an exception, a signal, a result that does not pickle) is worked on here instead,
+    so an error in ``work`` surfaces in this process with its usual traceback. When this
+    process is interrupted, its workers are killed and reaped before the error propagates.
     """
-    children: list[tuple[int, int]] = []
+    children: dict[int, tuple[int, int]] = {}  # chunk index -> (pid, read end of its pipe)
     try:
-        for chunk in chunks[1:]:
-            children.append(_start(work, chunk))
+        for position, chunk in enumerate(chunks[1:], start=1):
+            started = _start(work, chunk)
+            if started is not None:
+                children[position] = started
         results = [work(chunks[0])] if chunks else []
-    except BaseException:
-        for pid, read_fd in children:
-            _reap(pid, read_fd)
-        raise
-    for (pid, read_fd), chunk in zip(children, chunks[1:], strict=True):
-        payload = _reap(pid, read_fd)
-        try:
-            results.append(pickle.loads(payload) if payload is not None else work(chunk))
-        except (pickle.UnpicklingError, EOFError, ValueError):
-            results.append(work(chunk))
-    return results
+        for position in range(1, len(chunks)):
+            worker = children.pop(position, None)
+            payload = _reap(*worker) if worker is not None else None
+            try:
+                value = pickle.loads(payload) if payload is not None else work(chunks[position])
+            except (pickle.UnpicklingError, EOFError, ValueError):
+                value = work(chunks[position])
+            results.append(value)
+        return results
+    finally:
+        for pid, read_fd in children.values():
+            _kill(pid, read_fd)
 
 
-def _start(work: Callable[[T], R], chunk: T) -> tuple[int, int]:
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+def _start(work: Callable[[T], R], chunk: T) -> tuple[int, int] | None:
+    """A worker for ``chunk``: (pid, read end of its result pipe); None when none can start."""
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return None
+    # Signals wait until the worker can take them inside its `try`: before that, one would
+    # unwind the worker through this process's stack, its exit handlers and its output.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        pid = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
     if pid == 0:  # the worker: never returns, never runs the parent's exit handlers
         code = 1
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             os.close(read_fd)
             payload = pickle.dumps(work(chunk), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as out:
@@ -73,13 +109,37 @@ def _start(work: Callable[[T], R], chunk: T) -> tuple[int, int]:
             code = 0
         finally:
             os._exit(code)
-    os.close(write_fd)
+    try:
+        os.close(write_fd)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a deferred signal lands here
+    except BaseException:
+        _kill(pid, read_fd)
+        raise
     return pid, read_fd
 
 
 def _reap(pid: int, read_fd: int) -> bytes | None:
-    """A worker's pickled result once it has exited; None when it failed."""
-    with os.fdopen(read_fd, "rb") as handle:
-        payload = handle.read()
-    _, status = os.waitpid(pid, 0)
+    """A worker's pickled result once it has exited; None when it failed. Takes over the
+    pipe: interrupted, it kills and reaps the worker before the error goes on."""
+    try:
+        with os.fdopen(read_fd, "rb") as handle:
+            payload = handle.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        _kill(pid, None)
+        raise
     return payload if os.waitstatus_to_exitcode(status) == 0 and payload else None
+
+
+def _kill(pid: int, read_fd: int | None) -> None:
+    """Stop a worker whose result is no longer wanted, close its pipe, and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if read_fd is not None:
+        os.close(read_fd)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

@@ -101,7 +101,10 @@ def check(session: Session, profile: str | None) -> Comparison:
             return Comparison(prof.name, found, shown)
         except (KeyError, TypeError, ValueError):
             pass
-    # The baseline registry is read after the build, so that it is not held through it.
+    # The baseline registry is read after the build, so that it is not held through it;
+    # a missing one is reported at once, without a build.
+    if not (folder / REGISTRY_FILE).is_file():
+        read_registry(folder / REGISTRY_FILE, shown)
     session.graph_prints = True
     try:
         registry, graph = current_registry(session, profile)

@@ -119,7 +119,7 @@ class Session:
         with paused():
             graph_doc = read_json(folder / "graph.json")
             registry_doc = read_json(folder / "registry.json") if logic_hashes else None
-            memo = memo_from_baselines(graph_doc, registry_doc, lambda file: text_sha(root / file))
+            memo = memo_from_baselines(graph_doc, registry_doc, lambda file: text_sha(root, file))
             if self.graph_prints:
                 self._cache[f"graph-print:{profile}"] = graph_print(graph_doc)
             del graph_doc, registry_doc

@@ -247,10 +247,17 @@ class _IndexedFile:
         records = _parse_spans(lines, text, memo)
         return cls(filename, sha, records, lines=lines if keep_lines else None, complete=True)
 
-    @property
-    def lines(self) -> list[str]:
+    def lines(self) -> list[str] | None:
+        """The file's lines, read again when they were not kept; None when the file can no
+        longer be read or its text is not the text indexed (edited meanwhile)."""
         if self._lines is None:
-            self._lines = split_lines(_read(self.filename))
+            try:
+                text = _read(self.filename)
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                return None
+            if hashlib.sha256(text.encode()).hexdigest() != self.sha:
+                return None
+            self._lines = split_lines(text)
         return self._lines
 
 
@@ -294,10 +301,17 @@ def _balanced(items: list[tuple[str, str, str]], parts: int) -> list[list[tuple[
     return groups
 
 
-def text_sha(filename: str | Path) -> str | None:
-    """sha256 of a source file's text as the index reads it; None when it cannot be read."""
+def text_sha(root: Path, name: str) -> str | None:
+    """sha256 of the text of the project file ``name`` (relative to ``root``) as the index
+    reads it; None when it cannot be read or is not a regular file inside the project (the
+    name may come from a file anyone can edit, such as a baseline)."""
+    import stat
+
+    path = (root / name).resolve()
     try:
-        return hashlib.sha256(_read(str(filename)).encode()).hexdigest()
+        if not path.is_relative_to(root.resolve()) or not stat.S_ISREG(path.stat().st_mode):
+            return None
+        return hashlib.sha256(_read(str(path)).encode()).hexdigest()
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None
 
@@ -430,7 +444,8 @@ class SourceIndex:
         fn, filename, first, indexed, span = found
         if indexed is None or span is None:
             return self._fallback(fn, filename, first, want_source)
-        source = "".join(indexed.lines[span.start - 1 : span.end]) if want_source else None
+        lines = indexed.lines() if want_source else None
+        source = "".join(lines[span.start - 1 : span.end]) if lines is not None else None
         return FunctionSource(
             self._relative_name(filename),
             span.start,
@@ -463,12 +478,14 @@ class SourceIndex:
         if found is None:
             return None
         _, _, _, indexed, span = found
-        if span is None:
+        if span is None or indexed is None:
             return None
         if span.logic_hash is None:
             # The memo had the code hash only (the node was not in the registry before).
-            text = "".join(indexed.lines[span.start - 1 : span.end]) if indexed else ""
-            return hash_pair(ast.parse(text).body[0])[1]
+            lines = indexed.lines()
+            if lines is None:
+                return None
+            return hash_pair(ast.parse("".join(lines[span.start - 1 : span.end])).body[0])[1]
         return span.logic_hash
 
     def _fallback(

@@ -339,6 +339,20 @@ def test_source_index_parses_each_file_once(tmp_path: Path, monkeypatch) -> None
     assert len(calls) == 1
 
 
+def test_source_of_a_file_edited_after_indexing_is_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "edited_later.py"
+    path.write_bytes(AWKWARD_FILES["plain"])
+    module = _import_file(path, "edited_later")
+    index = SourceIndex(str)  # keeps no lines: sources are read again on demand
+    assert index.lookup(module.deco) is not None
+    assert index.lookup(module.deco, with_source=True).source == inspect.getsource(module.deco)
+    fresh = SourceIndex(str)
+    assert fresh.lookup(module.trailing) is not None
+    path.write_bytes(b"# shifted\n" + AWKWARD_FILES["plain"])
+    found = fresh.lookup(module.trailing, with_source=True)
+    assert found is not None and found.source is None  # not the shifted text
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_code_hash_and_source_equal_hamilton_for_every_node(stacks, stack) -> None:
     built = _build(stacks[stack])

@@ -15,6 +15,22 @@ needs_fork = pytest.mark.skipif(
 )
 
 
+@pytest.fixture
+def started(monkeypatch) -> list[int]:
+    """The pids of the workers forked during the test."""
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
+
+
 def square_all(chunk: list[int]) -> list[tuple[int, int, int]]:
     return [(n, n * n, os.getpid()) for n in chunk]
 
@@ -46,28 +62,65 @@ def test_a_failing_worker_has_its_chunk_done_here() -> None:
 
 
 @needs_fork
-def test_an_error_here_still_reaps_the_workers(monkeypatch) -> None:
+def test_an_error_here_still_reaps_the_workers(started: list[int]) -> None:
     def boom(chunk: list[int]) -> list[int]:
         if chunk == [0]:
             raise ValueError("first chunk")
         return chunk
 
-    started: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            started.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
     with pytest.raises(ValueError, match="first chunk"):
         forkpool.fork_map(boom, [[0], [1], [2]])
     assert len(started) == 2
     for pid in started:  # already waited for: no zombie left behind
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@needs_fork
+def test_a_worker_that_cannot_start_has_its_chunk_done_here(monkeypatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError("no more processes")
+
+    before = open_fds()
+    monkeypatch.setattr(os, "fork", no_fork)
+    results = forkpool.fork_map(square_all, [[1], [2], [3]])
+    assert [[(n, sq) for n, sq, _ in part] for part in results] == [[(1, 1)], [(2, 4)], [(3, 9)]]
+    assert open_fds() == before, "the pipes of workers that never started are closed"
+
+
+@needs_fork
+def test_an_error_while_collecting_kills_and_reaps_the_remaining_workers(
+    started: list[int],
+) -> None:
+    parent = os.getpid()
+
+    def slow_elsewhere(chunk: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            if chunk == [1]:
+                raise RuntimeError("the worker fails, so the chunk is redone here")
+            import time
+
+            time.sleep(60)  # never finishes: it must be killed, not waited for
+        if chunk == [1]:
+            raise ValueError("redone here, fails here too")
+        return chunk
+
+    before = open_fds()
+    with pytest.raises(ValueError, match="fails here too"):
+        forkpool.fork_map(slow_elsewhere, [[0], [1], [2]])
+    assert len(started) == 2
+    for pid in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    assert open_fds() == before
+
+
+def test_workers_are_capped() -> None:
+    assert 1 <= forkpool.available_workers() <= forkpool.MAX_WORKERS
 
 
 def test_no_workers_while_another_thread_runs() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_process
 
 RISK = "modules/core/risk_selection.py"
 RISK_TAG = '"function.risk_score.v1", "function", "series", "semantic.function_risk_v1"'
@@ -148,6 +149,31 @@ def test_missing_baseline_is_exit_2_never_no_changes(example):
     assert "snapshots/dev/registry.json: no baseline" in result.stderr
     assert "semdag snapshot update" in result.stderr
     assert "no findings" not in result.stdout
+    # Said before any build: a stack that does not even import gets the same answer.
+    edit(example, RISK, "def ", "def (")
+    again = run_cli(["snapshot", "check", "-p", "dev", "--project-dir", str(example)])
+    assert again.exit_code == 2
+    assert "snapshots/dev/registry.json: no baseline" in again.stderr
+
+
+def test_file_names_in_graph_json_are_never_read_outside_the_project(example, tmp_path):
+    # graph.json is data anyone can edit: a pipe, a device or a path outside the project
+    # listed as a stack file must neither hang the check nor be read.
+    fifo = example / "modules" / "pipe.py"
+    os.mkfifo(fifo)
+    outside = tmp_path / "outside.py"
+    outside.write_text("x = 1\n", encoding="utf-8")
+    path = example / "snapshots/dev/graph.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["files"].update(
+        {"modules/pipe.py": "0" * 64, "/dev/zero": "0" * 64, "../outside.py": "0" * 64}
+    )
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    done = run_process(
+        ["snapshot", "check", "-p", "dev", "--no-cache", "-f", "json"], cwd=example, timeout=120
+    )
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
 
 
 def test_corrupt_and_future_baselines_are_refused(example):

@@ -214,8 +214,13 @@ def command(
     target: typer.Typer | None = None,
     help: str | None = None,
     cacheable: bool = True,
+    runs_nodes: bool = False,
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
-    """Register ``fn(session, **options) -> Outcome`` as a command with the shared options."""
+    """Register ``fn(session, **options) -> Outcome`` as a command with the shared options.
+
+    ``runs_nodes``: the command executes the project's node functions, whose open files and
+    finalizers a normal interpreter exit must close (see :func:`entry`).
+    """
 
     def decorate(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         signature = inspect.signature(fn)
@@ -226,6 +231,8 @@ def command(
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
+            if runs_nodes:
+                _EXIT.fast = False
             common = {k: kwargs.pop(k, None) for k in _COMMON}
             fmt = common["fmt"] or formats[0]
             if fmt not in formats:
@@ -386,27 +393,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+@dataclass
+class _ExitPolicy:
+    # False once a command has run project node functions (see `command(runs_nodes=...)`).
+    fast: bool = True
+
+
+_EXIT = _ExitPolicy()
+# CPython's exit status when flushing the standard streams fails at exit.
+EXIT_FLUSH_FAILED = 120
+
+
 def entry() -> None:
     """The ``semdag`` executable: :func:`main`, then leave without tearing the heap down.
 
     A process that built a large graph would otherwise spend about half a second at exit
     freeing every object one by one, and nothing needs that: exit handlers still run and the
-    standard streams are flushed. A process with a thread still running exits normally, so
-    that the thread is joined as it would be.
+    standard streams are flushed (a failed flush exits with 120, as Python itself does). The
+    interpreter exits normally after a command that ran node functions, whose files and
+    finalizers that teardown closes, and while another thread runs, so it is joined.
     """
     code = main()
     import atexit
 
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     threading = sys.modules.get("threading")
-    if run_exit_handlers is None or (threading is not None and threading.active_count() > 1):
+    running = threading is not None and threading.active_count() > 1
+    if run_exit_handlers is None or running or not _EXIT.fast:
         sys.exit(code)
     run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
-            pass  # a reader that went away or a closed stream: nothing left to deliver
+            code = code or EXIT_FLUSH_FAILED
     os._exit(code)
 
 

@@ -141,7 +141,7 @@ def _run_values(
     return run_inputs, run_overrides
 
 
-@command("execute", formats=("table", "json", "csv", "parquet"), cacheable=False)
+@command("execute", formats=("table", "json", "csv", "parquet"), cacheable=False, runs_nodes=True)
 def execute_cmd(
     session: Session,
     output: Annotated[
@@ -269,7 +269,7 @@ def _print_timings(timings: Any) -> None:
         err.print(f"  {timing.seconds:9.4f}s  {timing.name}{where}{calls}", markup=False)
 
 
-@command("materialize", cacheable=False)
+@command("materialize", cacheable=False, runs_nodes=True)
 def materialize_cmd(
     session: Session,
     only: Annotated[
