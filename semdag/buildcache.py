@@ -23,6 +23,7 @@ from semdag.artifacts import atomic_write, canonical_json, file_sha
 from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo
 from semdag.rules import Finding, Severity
+from semdag.versions import hamilton_version
 
 if TYPE_CHECKING:
     from semdag.builder import Build
@@ -60,17 +61,6 @@ def _semdag_source_hash() -> str:
     return digest.hexdigest()
 
 
-def _hamilton_version() -> str:
-    from importlib import metadata
-
-    for name in ("apache-hamilton", "sf-hamilton"):
-        try:
-            return f"{name}=={metadata.version(name)}"
-        except metadata.PackageNotFoundError:
-            continue
-    return "unknown"
-
-
 def base_key(project: Project, profile: Profile) -> dict[str, Any]:
     """The part of the key known before building: profile files, env, --set, versions."""
     return {
@@ -82,7 +72,7 @@ def base_key(project: Project, profile: Profile) -> dict[str, Any]:
         "python": sys.version,
         "semdag": __version__,
         "semdag_source": _semdag_source_hash(),
-        "hamilton": _hamilton_version(),
+        "hamilton": hamilton_version(),
     }
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo, unknown_node_message
+from semdag.versions import hash_context
 
 if TYPE_CHECKING:
     from hamilton import driver as h_driver
@@ -151,6 +152,7 @@ def export_document(
         "nodes": nodes,
         "edges": [[dep, node] for dep, node in graph.edges(members)],
         "files": _files_of(graph, nodes),
+        "hashed_with": hash_context(),
     }
 
 

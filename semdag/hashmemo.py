@@ -56,12 +56,16 @@ def memo_from_baselines(
     for the functions of every other file, raw-source sha -> (code hash, name-blind hash).
 
     An unchanged file is answered whole from the first, so its functions need no entry in
-    the second: the memo a build holds stays small when little changed.
+    the second: the memo a build holds stays small when little changed. Nothing is taken
+    from baselines whose ``hashed_with`` is not this run's :func:`~semdag.versions.hash_context`.
     """
+    from semdag.versions import hash_context
+
     nodes = graph_doc.get("nodes") if isinstance(graph_doc, dict) else None
     entries = registry_doc.get("entries") if isinstance(registry_doc, dict) else None
     files = graph_doc.get("files") if isinstance(graph_doc, dict) else None
-    if not isinstance(nodes, dict):
+    if not isinstance(nodes, dict) or graph_doc.get("hashed_with") != hash_context():
+        # Hashes made by another Python, Hamilton or semdag may differ for the same text.
         return {}, {}
     recorded: dict[str, str] = {
         file: sha

@@ -112,7 +112,8 @@ def _logic_hash(fn: ast.AST, text: str) -> str:
 
     A rename that keeps the semantic id, or a tag edit (reported by the tag rules), is then
     not mistaken for a change of logic. It reuses the unparsed text: ``ast.unparse`` writes
-    each decorator on a line of its own, ahead of the ``def`` line.
+    each decorator on a line of its own, ahead of the ``def`` line. Any change here must
+    raise :data:`semdag.versions.LOGIC_HASH_VERSION`.
     """
     decorators = getattr(fn, "decorator_list", [])
     lines = text.split("\n")

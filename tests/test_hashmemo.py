@@ -67,3 +67,24 @@ def test_an_edited_file_is_parsed_again(example):
         graph["nodes"]["repo_function_count"]["code_hash"]
         == (baseline["nodes"]["repo_function_count"]["code_hash"])
     )
+
+
+def test_hashes_recorded_under_another_context_are_not_reused(example):
+    path = example / "snapshots/dev/graph.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    real = document["nodes"]["repo_function_count"]["code_hash"]
+    document["nodes"]["repo_function_count"]["code_hash"] = "f" * 64
+
+    def code_hash_after_writing(hashed_with: dict) -> str:
+        path.write_text(json.dumps({**document, "hashed_with": hashed_with}), encoding="utf-8")
+        return json.loads(documents(example)[0])["nodes"]["repo_function_count"]["code_hash"]
+
+    # The same context: the recorded hash is taken as it is (the memo is in use)...
+    assert code_hash_after_writing(document["hashed_with"]) == "f" * 64
+    # ...another Python, Hamilton or semdag hash version: computed again.
+    for key, other in (
+        ("python", "2.7"),
+        ("hamilton", "sf-hamilton==1.0"),
+        ("semdag_logic_hash", "0"),
+    ):
+        assert code_hash_after_writing({**document["hashed_with"], key: other}) == real
