@@ -45,6 +45,19 @@ def run_cli(args: list[str], cwd: Path | None = None) -> Result:
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The bundled example (modules, configs, pyproject) copied, with fresh dev baselines."""
+    root = tmp_path / "example"
+    root.mkdir()
+    for name in ("modules", "configs"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    done = run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
+    return root
+
+
 def run_process(
     args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> Result:

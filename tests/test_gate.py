@@ -11,23 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli, run_process
+from tests.conftest import run_cli, run_process
 
 RISK = "modules/core/risk_selection.py"
 RISK_TAG = '"function.risk_score.v1", "function", "series", "semantic.function_risk_v1"'
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """The example project (modules, configs, pyproject) with fresh dev baselines."""
-    root = tmp_path / "example"
-    root.mkdir()
-    for name in ("modules", "configs"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
-    done = run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)])
-    assert done.exit_code == 0, done.stderr
-    return root
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:

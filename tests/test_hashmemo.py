@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-
-import pytest
 
 from semdag.export import export_document
 from semdag.registry import compile_registry
 from semdag.session import Session
-from tests.conftest import ROOT, run_cli
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    root = tmp_path / "example"
-    root.mkdir()
-    for name in ("modules", "configs"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
-    assert run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)]).exit_code == 0
-    return root
 
 
 def documents(root: Path) -> tuple[str, str]:
