@@ -24,6 +24,8 @@ R = TypeVar("R")
 
 # More workers than this gain little on parsing, and each holds its share of results.
 MAX_WORKERS = 8
+# Where cgroup v2 states this process's CPU quota.
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
 # Signals that would otherwise reach a worker before it is ready to exit on them.
 _DEFERRED = {signal.SIGINT, signal.SIGTERM}
 
@@ -46,7 +48,7 @@ def available_workers() -> int:
 def _cgroup_cpus() -> int | None:
     """The CPU quota of this process's cgroup (v2), rounded up; None when unlimited."""
     try:
-        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as handle:
+        with open(CGROUP_CPU_MAX, encoding="ascii") as handle:
             quota, period = handle.read().split()[:2]
         return None if quota == "max" else max(1, -(-int(quota) // int(period)))
     except (OSError, ValueError):

@@ -73,6 +73,47 @@ def run_process(
     return Result(done.returncode, done.stdout, done.stderr)
 
 
+# Libraries too heavy to import when a command can do without them.
+HEAVY = ("dask", "graphviz", "hamilton", "numpy", "pandas", "polars")
+_PROBE = """
+import json, sys
+from semdag.cli import main
+args, heavy = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+try:
+    code = main(args)
+except SystemExit as done:
+    code = done.code if isinstance(done.code, int) else 1
+loaded = sorted({name.split(".")[0] for name in sys.modules} & heavy)
+print(json.dumps({"code": code, "heavy": loaded}), file=sys.stderr)
+"""
+
+
+@dataclass
+class Probe:
+    """A CLI run in a fresh interpreter: its exit code, its output, and the heavy libraries
+    (top-level names from :data:`HEAVY`) it imported."""
+
+    code: int
+    stdout: str
+    heavy: list[str]
+
+
+def run_probe(args: list[str], cwd: Path | None = None) -> Probe:
+    """Run ``semdag ARGS`` in a fresh interpreter (the build cache on) and see what it
+    imported."""
+    env = {k: v for k, v in os.environ.items() if k != "SEMDAG_NO_BUILD_CACHE"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(args), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return Probe(report["code"], done.stdout, report["heavy"])
+
+
 def write_files(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name

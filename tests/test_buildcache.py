@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_probe
 
 HELPER = "def factor() -> int:\n    return 2\n"
 CORE = '''
@@ -93,15 +93,9 @@ def test_corrupt_cache_is_ignored_and_rewritten(project):
 
 def test_cache_hit_does_not_import_hamilton(project):
     assert cached(project) is False
-    probe = (
-        "import sys\nfrom semdag.cli import main\n"
-        f"main(['validate', '--project-dir', {str(project)!r}, '-f', 'json'])\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hamilton', 'pandas')),"
-        " file=sys.stderr)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(done.stdout)["ok"] is True
-    assert done.stderr.strip().splitlines()[-1] == "[]"
+    probe = run_probe(["validate", "--project-dir", str(project), "-f", "json"])
+    assert json.loads(probe.stdout)["ok"] is True
+    assert probe.heavy == []
 
 
 def test_concurrent_writers_leave_a_valid_cache(project):
@@ -126,15 +120,9 @@ def test_warm_snapshot_check_answers_without_hamilton_and_sees_changes(project):
     assert run_cli(["snapshot", "update", "--project-dir", str(project)]).exit_code == 0
     first = run_cli(["snapshot", "check", "--project-dir", str(project), "-f", "json"])
     assert first.exit_code == 0
-    probe = (
-        "import sys\nfrom semdag.cli import main\n"
-        f"main(['snapshot', 'check', '--project-dir', {str(project)!r}, '-f', 'json'])\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hamilton', 'pandas')),"
-        " file=sys.stderr)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(done.stdout)["data"] == first.json()["data"]
-    assert done.stderr.strip().splitlines()[-1] == "[]"
+    probe = run_probe(["snapshot", "check", "--project-dir", str(project), "-f", "json"])
+    assert json.loads(probe.stdout)["data"] == first.json()["data"]
+    assert probe.heavy == []
     # A new acknowledgement, a changed baseline or a changed module is seen at once.
     (project / "snapshots" / "acknowledged.yaml").write_text(
         "- rule: dtype-changed\n  semantic_id: t.value.v1\n  reason: r\n  expires: 2099-01-01\n"

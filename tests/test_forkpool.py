@@ -119,8 +119,25 @@ def test_an_error_while_collecting_kills_and_reaps_the_remaining_workers(
     assert open_fds() == before
 
 
-def test_workers_are_capped() -> None:
-    assert 1 <= forkpool.available_workers() <= forkpool.MAX_WORKERS
+@needs_fork
+@pytest.mark.parametrize(
+    ("cpus", "quota", "expected"),
+    [
+        (64, "max 100000", forkpool.MAX_WORKERS),  # many CPUs, no quota: capped
+        (64, "150000 100000", 2),  # a quota of 1.5 CPUs, rounded up
+        (3, "800000 100000", 3),  # the affinity is smaller than the quota
+        (4, "garbage", 4),  # an unreadable quota counts as none
+    ],
+)
+def test_workers_follow_affinity_quota_and_cap(
+    monkeypatch, tmp_path, cpus: int, quota: str, expected: int
+) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text(quota + "\n", encoding="ascii")
+    monkeypatch.setattr(forkpool, "CGROUP_CPU_MAX", str(cpu_max))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert forkpool.available_workers() == expected
 
 
 def test_no_workers_while_another_thread_runs() -> None:

@@ -151,6 +151,13 @@ def repo(tmp_path: Path) -> Repo:
     return repo
 
 
+def refused_as_in_the_terminal(repo: Repo, output: str, *args: str) -> None:
+    """The terminal's check fails too, and the hook shows exactly what the terminal shows."""
+    terminal = repo.terminal("snapshot", "check", "--all", *args)
+    assert terminal.exit_code == 1
+    assert terminal.stdout in output
+
+
 def test_commits_are_gated_like_the_terminal(repo: Repo):
     code, output = repo.commit("scaffold")
     assert code == 0, output
@@ -171,9 +178,7 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
     assert "semdag snapshot check" in output and "Failed" in output
     assert "dtype-changed" in output and SID in output
     assert "int -> int64" in output
-    terminal = repo.terminal("snapshot", "check", "--all")
-    assert terminal.exit_code == 1
-    assert terminal.stdout in output  # the hook shows exactly what the terminal shows
+    refused_as_in_the_terminal(repo, output)
 
     # Acknowledged until a future date: reported, not refused, as in the terminal.
     ack = (
@@ -193,9 +198,7 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
     code, output = repo.commit("touch the acknowledgement")
     assert code == 1, output
     assert "acknowledgement-expired" in output and "dtype-changed" in output
-    terminal = repo.terminal("snapshot", "check", "--all")
-    assert terminal.exit_code == 1
-    assert terminal.stdout in output
+    refused_as_in_the_terminal(repo, output)
 
     # --fail-on never in the hook's args lets it through, as it does in the terminal.
     repo.set_hook_args("semdag-snapshot-check", ["--fail-on", "never"])
@@ -212,12 +215,10 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
         METRICS, "return total_units * unit_price", "return round(total_units * unit_price, 2)"
     )
     assert repo.terminal("snapshot", "check", "--all").exit_code == 0
-    terminal = repo.terminal("snapshot", "check", "--all", "--fail-on", "warning")
-    assert terminal.exit_code == 1
     code, output = repo.commit("round revenue")
     assert code == 1, output
     assert "code-changed" in output
-    assert terminal.stdout in output
+    refused_as_in_the_terminal(repo, output, "--fail-on", "warning")
 
     # Accepting the change through the manual hook: it rewrites the baselines (pre-commit
     # reports a hook that modified files as failed), and the commit with them passes.

@@ -26,6 +26,15 @@ SEMANTIC = {"layer": "semantic", "semantic_id": None}
 LAYERS = ("core", "plugins", "overrides")
 
 
+# One cluster per layer, in stack order, then inputs, config and the legend.
+STACK_CLUSTERS = ["layer:core", "layer:plugins", "layer:overrides", "inputs", "config", "legend"]
+
+
+def clusters(dot: str) -> list[str]:
+    """The ids of a DOT picture's clusters, in order."""
+    return re.findall(r'graph \[id="cluster:([^"]+)"', dot)
+
+
 def node(
     name: str,
     requires: tuple[str, ...] = (),
@@ -208,16 +217,7 @@ def test_dot_marks_semantic_overridden_inputs_config_and_layers() -> None:
     assert "overridden by overrides (was core)" in lines["weight"]
     assert 'shape="ellipse"' in lines["seed"] and "dashed" in lines["seed"]
     assert 'shape="note"' in lines["mode"]
-    # One cluster per layer, in stack order, then inputs, config and the legend.
-    clusters = re.findall(r'graph \[id="cluster:([^"]+)"', dot)
-    assert clusters == [
-        "layer:core",
-        "layer:plugins",
-        "layer:overrides",
-        "inputs",
-        "config",
-        "legend",
-    ]
+    assert clusters(dot) == STACK_CLUSTERS
     assert '"legend:semantic"' in dot and '"legend:added"' not in dot
     edges = re.findall(r'^  "node:(\w+)" -> "node:(\w+)"', dot, flags=re.M)
     assert edges == sorted(edges)

@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from semdag.cli import app
+from tests.conftest import run_probe
+from tests.test_render import STACK_CLUSTERS, clusters
 
 REPO = Path(__file__).resolve().parents[1]
 # Module names unique to this file: tests in one process share sys.modules.
@@ -164,15 +166,7 @@ def test_whole_graph_as_dot_on_stdout(project: Path) -> None:
     assert code == 0, err
     assert out.startswith("digraph semdag {\n") and out.endswith("}\n")
     assert drawn(out) == ALL
-    clusters = re.findall(r'graph \[id="cluster:([^"]+)"', out)
-    assert clusters == [
-        "layer:core",
-        "layer:plugins",
-        "layer:overrides",
-        "inputs",
-        "config",
-        "legend",
-    ]
+    assert clusters(out) == STACK_CLUSTERS
     line = {m.group(1): m.group(0) for m in re.finditer(r'^\s+"node:(\w+)" \[.*', out, re.M)}
     assert 'class="semantic"' in line["score"] and "demo.score.v1" in line["score"]
     assert 'class="semantic overridden"' in line["weight"]
@@ -481,30 +475,12 @@ def test_dot_is_byte_identical_across_processes(project: Path, tmp_path: Path) -
 
 # --------------------------------------------------------------------------- build cache
 
-HEAVY = ("hamilton", "pandas", "numpy", "polars", "dask")
-# Runs the CLI in a fresh interpreter and reports, on stderr's last line, the exit code and
-# which heavy libraries the run imported.
-PROBE = """
-import json, sys
-from semdag.cli import main
-code = main({args!r})
-heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}))
-print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
-"""
-
 
 def probe_render(project: Path) -> tuple[dict[str, object], str]:
-    args = ["render", "--project-dir", str(project), "-p", "dev", "-f", "dot"]
-    env = {k: v for k, v in os.environ.items() if k != "SEMDAG_NO_BUILD_CACHE"}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
-        capture_output=True,
-        cwd=project.parent,
-        env=env,
-        check=False,
+    probe = run_probe(
+        ["render", "--project-dir", str(project), "-p", "dev", "-f", "dot"], cwd=project.parent
     )
-    err = done.stderr.decode()
-    return json.loads(err.strip().splitlines()[-1]), done.stdout.decode()
+    return {"code": probe.code, "heavy": probe.heavy}, probe.stdout
 
 
 def test_unchanged_project_renders_from_the_build_cache(tmp_path: Path) -> None:

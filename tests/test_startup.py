@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 
-HEAVY = ("hamilton", "pandas", "graphviz", "dask", "polars", "numpy")
-PROBE = """
-import json, sys
-from semdag.cli import main
-try:
-    main({args!r})
-except SystemExit:
-    pass
-print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})), file=sys.stderr)
-"""
+from tests.conftest import run_probe
 
 
 @pytest.mark.parametrize(
@@ -25,15 +15,10 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))
     [["--help"], ["build", "--help"], ["snapshot", "check", "--help"], ["--version"], ["rules"]],
 )
 def test_help_imports_nothing_heavy(args):
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    loaded = json.loads(done.stderr.strip().splitlines()[-1])
-    assert loaded == []
-    assert done.stdout.strip()
+    probe = run_probe(args)
+    assert probe.code == 0
+    assert probe.heavy == []
+    assert probe.stdout.strip()
 
 
 def test_python_dash_m_version():
@@ -41,3 +26,68 @@ def test_python_dash_m_version():
         [sys.executable, "-m", "semdag", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("semdag ")
+
+
+# --- leaving the process --------------------------------------------------------------------
+
+
+class Left(Exception):
+    """Stands in for the end of the process in these tests."""
+
+
+@pytest.fixture
+def leaving(monkeypatch) -> list[object]:
+    """What entry() does on its way out: exit handlers run, then os._exit(code)."""
+    import atexit
+    import os
+    import threading
+
+    from semdag import cli
+
+    calls: list[object] = []
+
+    def hard_exit(code: int) -> None:
+        calls.append(code)
+        raise Left
+
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: calls.append("exit handlers"))
+    monkeypatch.setattr(os, "_exit", hard_exit)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(cli._EXIT, "fast", True)
+    return calls
+
+
+def test_entry_runs_exit_handlers_then_leaves_with_the_code(monkeypatch, leaving) -> None:
+    from semdag import cli
+
+    monkeypatch.setattr(cli, "main", lambda: 1)
+    with pytest.raises(Left):
+        cli.entry()
+    assert leaving == ["exit handlers", 1]
+
+
+def test_a_failed_final_flush_exits_120(monkeypatch, leaving) -> None:
+    from semdag import cli
+
+    class Full:
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "main", lambda: 0)
+    monkeypatch.setattr(sys, "stdout", Full())
+    with pytest.raises(Left):
+        cli.entry()
+    assert leaving == ["exit handlers", 120]
+
+
+def test_running_nodes_takes_the_normal_exit(monkeypatch, leaving, layered) -> None:
+    from semdag import cli
+    from tests.conftest import run_cli
+
+    done = run_cli(["execute", "--project-dir", str(layered), "--output", "base", "-f", "json"])
+    assert done.exit_code == 0, done.stderr
+    monkeypatch.setattr(cli, "main", lambda: 0)
+    with pytest.raises(SystemExit) as exited:
+        cli.entry()
+    assert exited.value.code == 0
+    assert leaving == []  # neither the early exit handlers nor os._exit

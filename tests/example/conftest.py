@@ -11,7 +11,6 @@ import importlib
 import os
 import re
 import sys
-import textwrap
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -29,6 +28,8 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from hamilton import driver  # noqa: E402
 from hamilton.execution import executors  # noqa: E402
+
+from tests.conftest import write_files  # noqa: E402
 
 PROFILES = ("base", "dev", "prod", "parallel")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -143,15 +144,6 @@ def profile_driver(name: str) -> driver.Driver:
     return build_driver(load_profile(name))
 
 
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    """Writes ``{relative path: source}`` under ``root`` (sources are dedented)."""
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
-
-
 # A 124-line function with 61 branches: far over both budgets, so the caps in
 # modules.core.metrics apply to it.
 BIG_FUNCTION = (
@@ -238,7 +230,7 @@ SAMPLE_TREE: dict[str, str] = {
 @pytest.fixture(scope="session")
 def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample tree (one file does not parse), shared read-only by the session."""
-    return write_tree(tmp_path_factory.mktemp("repos") / "sample", SAMPLE_TREE)
+    return write_files(tmp_path_factory.mktemp("repos") / "sample", SAMPLE_TREE)
 
 
 # Nodes inside a Parallelizable block cannot be requested as outputs.
@@ -297,4 +289,4 @@ def build() -> Callable[..., driver.Driver]:
 @pytest.fixture
 def tree() -> Callable[[Path, dict[str, str]], Path]:
     """``tree(root, {relative path: source})`` writes a source tree and returns ``root``."""
-    return write_tree
+    return write_files
