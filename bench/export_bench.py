@@ -122,7 +122,11 @@ def in_process(root: Path, *, repeat: int = 3, baselines: bool = False) -> Timin
 
     def ours() -> str:
         # A fresh index each time: nothing carries over from the previous run.
-        index = session.source_index(profile.name, with_source=True) if baselines else None
+        index = (
+            session.source_index(profile.name, with_source=True, hamilton=True)
+            if baselines
+            else None
+        )
         return hamilton_export(driver, final_vars, inputs, overrides, index=index)
 
     semdag_times: list[float] = []

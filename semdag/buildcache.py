@@ -2,9 +2,11 @@
 
 The key covers everything a build reads: the bytes of every profile file in the ``extends``
 chain, the environment variables the profile interpolated, ``--set`` values, the versions of
-Python, semdag (and the bytes of its source) and Hamilton, and the bytes of every project file
-the build imported (recorded after a full build, checked again on every lookup). Any change
-is a miss; an unreadable or inconsistent cache file is ignored and rewritten, never trusted.
+Python, semdag (and the bytes of its source) and Hamilton, the bytes of every module file the
+build imported from outside the standard library and installed packages (the project's, and
+any other on ``sys.path``), and the version of every installed distribution it imported
+(recorded after a full build, checked again on every lookup). Any change is a miss; an
+unreadable or inconsistent cache file is ignored and rewritten, never trusted.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
     from semdag.profile import Profile
     from semdag.project import Project
 
-FORMAT = 1
+FORMAT = 2
+CACHE_DIR = "build-cache"
 DISABLE_ENV = "SEMDAG_NO_BUILD_CACHE"
 
 
@@ -78,7 +81,7 @@ def base_key(project: Project, profile: Profile) -> dict[str, Any]:
 
 def _entry_path(project: Project, key: Mapping[str, Any]) -> Path:
     digest = _sha(canonical_json(key).encode())
-    return project.state_path / "build-cache" / f"{key['profile']}-{digest[:32]}.json"
+    return project.state_path / CACHE_DIR / f"{key['profile']}-{digest[:32]}.json"
 
 
 def enabled() -> bool:
@@ -92,55 +95,95 @@ def lookup(project: Project, profile: Profile) -> BuildFacts | None:
     try:
         with paused():
             document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("key") != key:
+        if document.get("key") != key or not _unchanged(project, document["imports"]):
             return None
-        for name, digest in document["files"].items():
-            if file_sha(project.root / name) != digest:
-                return None
         with paused():
             facts = _facts_from(document["facts"])
-        return replace(facts, digest=_digest(key, document["files"]))
+        return replace(facts, digest=_digest(key, document["imports"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def imported_project_files(project: Project) -> dict[str, str | None]:
-    """Every project file now imported, except semdag's own and installed packages'."""
+def imported_files(project: Project) -> dict[str, Any]:
+    """What the modules imported now were read from, to tell later whether any changed.
+
+    ``files``: the sha of every imported module's file outside the standard library and
+    installed packages: the project's (by project-relative name) and any other, such as a
+    stack module found on ``PYTHONPATH`` (by absolute path: the cache is local). semdag's own
+    source is in the key already. ``distributions``: the version of each installed
+    distribution a module was imported from (a stacked library's upgrade is a change).
+    """
     root = project.root
-    excluded = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(__file__).parent]
+    own = Path(__file__).parent
+    stdlib = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
     files: dict[str, str | None] = {}
-    for module in list(sys.modules.values()):
+    installed: set[str] = set()
+    for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not file:
+        if not file or not isinstance(file, str):
             continue
         path = Path(file).resolve()
-        if any(path.is_relative_to(e) for e in excluded) or "site-packages" in path.parts:
+        if path.is_relative_to(own):
             continue
+        if "site-packages" in path.parts or "dist-packages" in path.parts:
+            installed.add(name.partition(".")[0])
+            continue
+        if any(path.is_relative_to(prefix) for prefix in stdlib):
+            continue
+        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        files[shown] = file_sha(path)
+    return {"files": dict(sorted(files.items())), "distributions": _distributions(installed)}
+
+
+def _distributions(packages: set[str]) -> dict[str, str]:
+    """Installed distribution -> version, for the top-level import names ``packages``."""
+    from importlib import metadata
+
+    owners = metadata.packages_distributions()
+    names = sorted({dist for top in packages for dist in owners.get(top, ())})
+    out: dict[str, str] = {}
+    for name in names:
         try:
-            rel = path.relative_to(root).as_posix()
-        except ValueError:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             continue
-        files[rel] = file_sha(path)
-    return dict(sorted(files.items()))
+    return out
 
 
-def _digest(key: Mapping[str, Any], files: Mapping[str, Any]) -> str:
-    return _sha(canonical_json({"key": key, "files": files}).encode())
+def _unchanged(project: Project, imports: Mapping[str, Any]) -> bool:
+    """Whether every file and distribution recorded by :func:`imported_files` is as it was."""
+    from importlib import metadata
+
+    for name, digest in imports["files"].items():
+        if file_sha(project.root / name) != digest:
+            return False
+    for name, version in imports["distributions"].items():
+        try:
+            if metadata.version(name) != version:
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    return True
+
+
+def _digest(key: Mapping[str, Any], imports: Mapping[str, Any]) -> str:
+    return _sha(canonical_json({"key": key, "imports": imports}).encode())
 
 
 def store(project: Project, profile: Profile, facts: BuildFacts) -> BuildFacts:
     """Write the facts of a full build (failing to write is no error: it is a cache);
     returns them with their digest."""
     key = base_key(project, profile)
-    files = imported_project_files(project)
-    document = {"key": key, "files": files, "facts": _facts_to(facts)}
+    imports = imported_files(project)
+    document = {"key": key, "imports": imports, "facts": _facts_to(facts)}
     try:
         # Compact and unindented: the C encoder, several times faster than canonical_json's.
         text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        project.state_dir(CACHE_DIR)
         entry = _entry_path(project, key)
         atomic_write(entry, text)
-        digest = _digest(key, files)
-        index = {"key": key, "files": files, "digest": digest}
+        digest = _digest(key, imports)
+        index = {"key": key, "imports": imports, "digest": digest}
         atomic_write(_index_path(entry), json.dumps(index, sort_keys=True, separators=(",", ":")))
     except (OSError, ValueError):
         return facts
@@ -157,14 +200,11 @@ def lookup_digest(project: Project, profile: Profile) -> str | None:
     key = base_key(project, profile)
     try:
         index = json.loads(_index_path(_entry_path(project, key)).read_text(encoding="utf-8"))
-        if index.get("key") != key:
+        if index.get("key") != key or not _unchanged(project, index["imports"]):
             return None
-        for name, digest in index["files"].items():
-            if file_sha(project.root / name) != digest:
-                return None
         digest = index["digest"]
         return (
-            digest if isinstance(digest, str) and digest == _digest(key, index["files"]) else None
+            digest if isinstance(digest, str) and digest == _digest(key, index["imports"]) else None
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -174,7 +214,7 @@ def load_verdict(project: Project, digest: str | None, name: str) -> Any:
     """A result derived from exactly the build ``digest``, stored by :func:`store_verdict`."""
     if digest is None:
         return None
-    path = project.state_path / "build-cache" / f"{name}-{digest[:32]}.json"
+    path = project.state_path / CACHE_DIR / f"{name}-{digest[:32]}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -185,7 +225,7 @@ def store_verdict(project: Project, digest: str | None, name: str, value: Any) -
     """Remember a result derived from the build ``digest`` (only builds that are cached)."""
     if digest is None:
         return
-    path = project.state_path / "build-cache" / f"{name}-{digest[:32]}.json"
+    path = project.state_dir(CACHE_DIR) / f"{name}-{digest[:32]}.json"
     try:
         atomic_write(path, json.dumps(value, sort_keys=True, separators=(",", ":")))
     except (OSError, ValueError):
@@ -216,7 +256,6 @@ def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -
 def _facts_to(facts: BuildFacts) -> dict[str, Any]:
     return {
         "profile": facts.graph.profile,
-        "files": dict(facts.graph.files),
         "nodes": [asdict(n) for n in facts.graph.nodes.values()],
         "modules": [list(m) for m in facts.modules],
         "ledger": [dict(e) for e in facts.ledger],
@@ -239,7 +278,6 @@ def _facts_from(raw: Mapping[str, Any]) -> BuildFacts:
         profile=raw["profile"],
         nodes={k: nodes[k] for k in sorted(nodes)},
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
-        files=dict(raw["files"]),
     )
     findings = [finding_from_dict(item) for item in raw["findings"]]
     return BuildFacts(

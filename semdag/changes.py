@@ -90,15 +90,19 @@ def compare(
     ``scope`` is the set of nodes a fresh graph snapshot would hold (a graph export covers
     the profile's execution graph, not always every node): only those can count as added.
     """
+    # Schema version 1 made its code hashes another way: they say nothing about today's.
+    codes = baseline.get("schema_version") != 1
     if baseline.get("kind") == "semdag.registry":
-        return _compare_registry(graph, baseline["entries"], tag_filter, source)
-    return _compare_graph(graph, baseline, source, scope)
+        return _compare_registry(graph, baseline["entries"], tag_filter, source, codes)
+    return _compare_graph(graph, baseline, source, scope, codes)
 
 
-def _differences(current: NodeInfo, old: Mapping[str, Any], tags: Mapping[str, Any]) -> list[str]:
+def _differences(
+    current: NodeInfo, old: Mapping[str, Any], tags: Mapping[str, Any], codes: bool
+) -> list[str]:
     reasons = []
     # A baseline that lacks a field says nothing about it: only compare what it records.
-    if "code_hash" in old and old["code_hash"] != current.code_hash:
+    if codes and "code_hash" in old and old["code_hash"] != current.code_hash:
         reasons.append("code")
     if "tags" in old and _recorded_user_tags(current, old["tags"]) != tags:
         reasons.append("tags")
@@ -153,7 +157,11 @@ def _ghost(
 
 
 def _compare_graph(
-    graph: GraphModel, baseline: Mapping[str, Any], source: str, scope: Collection[str] | None
+    graph: GraphModel,
+    baseline: Mapping[str, Any],
+    source: str,
+    scope: Collection[str] | None,
+    codes: bool,
 ) -> ChangeSet:
     old_nodes: Mapping[str, Any] = baseline["nodes"]
     old_edges: dict[str, list[str]] = {}
@@ -165,7 +173,7 @@ def _compare_graph(
     changed: dict[str, tuple[str, ...]] = {}
     for name, info in graph.nodes.items():
         if name in old_nodes:
-            reasons = _differences(info, old_nodes[name], info.user_tags())
+            reasons = _differences(info, old_nodes[name], info.user_tags(), codes)
             if reasons:
                 changed[name] = tuple(reasons)
     removed = tuple(
@@ -183,7 +191,11 @@ def _semantic_id(old: Mapping[str, Any]) -> str | None:
 
 
 def _compare_registry(
-    graph: GraphModel, old_entries: Mapping[str, Any], tag_filter: Mapping[str, Any], source: str
+    graph: GraphModel,
+    old_entries: Mapping[str, Any],
+    tag_filter: Mapping[str, Any],
+    source: str,
+    codes: bool,
 ) -> ChangeSet:
     current = compile_registry(graph, tag_filter).entries
     added = frozenset(e.node for sid, e in current.items() if sid not in old_entries)
@@ -192,7 +204,7 @@ def _compare_registry(
         old = old_entries.get(sid)
         if old is None:
             continue
-        reasons = _differences(graph.nodes[entry.node], old, dict(entry.tags))
+        reasons = _differences(graph.nodes[entry.node], old, dict(entry.tags), codes)
         if old.get("node", entry.node) != entry.node:
             reasons.append(f"renamed from {old['node']}")
         if reasons:

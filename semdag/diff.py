@@ -110,7 +110,12 @@ def find_changes(
     old_lineage: Lineage | None = None,
     new_lineage: Lineage | None = None,
 ) -> list[Finding]:
-    """Every difference between ``old`` and ``new``, sorted by (semantic id, rule)."""
+    """Every difference between ``old`` and ``new``, sorted by (semantic id, rule).
+
+    Code hashes are compared only when both registries made them the same way (a baseline
+    written by an older semdag is compared on everything else until it is rewritten).
+    """
+    comparable = old.hash_scheme == new.hash_scheme
     found: list[Finding] = []
     for sid in sorted(set(old.entries) | set(new.entries)):
         before, after = old.entries.get(sid), new.entries.get(sid)
@@ -137,13 +142,16 @@ def find_changes(
                 )
             )
         else:
-            for item in compare_entries(sid, before, after):
+            for item in compare_entries(sid, before, after, codes=comparable):
                 found.append(_blast(item, new_lineage, after.node))
     return sorted(found, key=Finding.sort_key)
 
 
-def compare_entries(sid: str, before: Entry, after: Entry) -> Iterator[Finding]:
-    """Findings for one semantic id present on both sides."""
+def compare_entries(
+    sid: str, before: Entry, after: Entry, *, codes: bool = True
+) -> Iterator[Finding]:
+    """Findings for one semantic id present on both sides; ``codes=False`` leaves the code
+    hashes uncompared (they were made in different ways)."""
     where = {"node": after.node, "file": after.file, "line": after.line}
 
     def make(rule: str, message: str, old: Any, new: Any) -> Finding:
@@ -184,8 +192,10 @@ def compare_entries(sid: str, before: Entry, after: Entry) -> Iterator[Finding]:
             list(before.dependencies),
             list(after.dependencies),
         )
-    if _code_changed(before, after) and _same(
-        before.tags.get("version"), after.tags.get("version")
+    if (
+        codes
+        and before.code_hash != after.code_hash
+        and _same(before.tags.get("version"), after.tags.get("version"))
     ):
         yield make(
             "code-changed",
@@ -193,14 +203,6 @@ def compare_entries(sid: str, before: Entry, after: Entry) -> Iterator[Finding]:
             before.code_hash,
             after.code_hash,
         )
-
-
-def _code_changed(before: Entry, after: Entry) -> bool:
-    # A rename changes the Hamilton hash (it covers the def line); the name-blind hash,
-    # when both sides have it, tells a pure rename from a change of logic.
-    if before.logic_hash and after.logic_hash:
-        return before.logic_hash != after.logic_hash
-    return before.code_hash != after.code_hash
 
 
 def _same(a: Any, b: Any) -> bool:

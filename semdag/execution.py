@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from semdag.errors import (
+    CheckFailed,
     ConfigError,
     ExecutionError,
     MissingToolError,
@@ -187,7 +188,7 @@ def resolve_cache(project: Project, profile: Profile, flag: bool | None) -> Cach
     if not enabled:
         return None
     path_text = raw.get("path")
-    path = Path(path_text) if path_text else project.state_path / "cache"
+    path = Path(path_text) if path_text else project.state_dir("cache")
     if not path.is_absolute():
         path = project.root / path
     lists: dict[str, bool | tuple[str, ...]] = {}
@@ -714,6 +715,7 @@ class Runner:
         """Check outputs, overrides and inputs; call before :meth:`started`."""
         for name in (*final_vars, *overrides):
             graph.get(name)
+        _refuse_cycles(graph, final_vars, overrides)
         self._dry_run(
             lambda: build.driver.validate_execution(
                 list(final_vars), inputs=dict(inputs), overrides=dict(overrides)
@@ -756,6 +758,7 @@ class Runner:
         """Hamilton's dry run of the materializers (inputs included); runs nothing."""
         for name in overrides:
             graph.get(name)
+        _refuse_cycles(graph, list(graph.nodes), overrides)
         self._dry_run(
             lambda: build.driver.validate_materialization(
                 *materializers, inputs=dict(inputs), overrides=dict(overrides)
@@ -857,6 +860,27 @@ class Runner:
             f"node {name}{origin} raised {detail}", file=node.file, line=node.line, hint=hint
         )
         return error
+
+
+def _refuse_cycles(
+    graph: GraphModel, final_vars: Sequence[str], overrides: Mapping[str, Any]
+) -> None:
+    """A run over a dependency cycle would recurse until the interpreter gives up: name the
+    cycle instead (the walk stops at overridden nodes, as a run does)."""
+    from semdag.checks import find_cycles
+    from semdag.export import execution_closure
+
+    reached = execution_closure(graph, final_vars, inputs={}, overrides=overrides, config={})
+    cycles = find_cycles(graph, reached)
+    if cycles:
+        first = graph.nodes[cycles[0][0]]
+        error = CheckFailed(
+            f"cannot run: dependency cycle {' -> '.join([*cycles[0], cycles[0][0]])}",
+            file=first.file,
+            line=first.line,
+        )
+        error.code = "cycle"
+        raise error
 
 
 def failed_node(exc: BaseException, graph: GraphModel) -> str | None:

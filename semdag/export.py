@@ -6,8 +6,10 @@ optional dependency on an external input that has no value is left out).
 
 - :func:`export_document` is semdag's form (``kind: semdag.graph``): nodes keyed by name
   with their stack layer, module, file:line and code hash, the edges, and the build-time
-  config. It is a pure function of a :class:`~semdag.graph.GraphModel` and a profile, and is
-  what ``snapshots/<profile>/graph.json`` holds.
+  config. It is a pure function of a :class:`~semdag.graph.GraphModel` and a profile.
+- :func:`baseline_document` is what ``snapshots/<profile>/graph.json`` holds: the same
+  document for every node, less whatever moves when nothing a reviewer cares about changed
+  (file:line, docstrings, the outputs list).
 - :func:`hamilton_export` returns, node for node and byte for byte, the string that
   ``Driver.export_execution`` returns, without its cost: each source file is parsed once and
   each function hashed once (see :mod:`semdag.sourceinfo`), where Hamilton reads the source of
@@ -28,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo, unknown_node_message
-from semdag.versions import hash_context
 
 if TYPE_CHECKING:
     from hamilton import driver as h_driver
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from semdag.sourceinfo import SourceIndex
 
 EXPORT_KIND = "semdag.graph"
-SCHEMA_VERSION = 1
+# 2: semdag's interpreter-independent code hash; no file shas, source shas or hash context.
+SCHEMA_VERSION = 2
 
 
 # --- which nodes -------------------------------------------------------------------------------
@@ -138,45 +140,66 @@ def export_document(
         )
     nodes: dict[str, Any] = {}
     for name in sorted(members):
-        entry = node_entry(graph.nodes[name])
+        n = graph.nodes[name]
+        entry = node_entry(n)
+        entry.update(file=portable_path(n.file), line=n.line, end_line=n.end_line, doc=n.doc)
         if include_source:
             assert sources is not None
             entry["source"] = sources.get(name)
         nodes[name] = entry
     return {
+        **_header(graph, profile, members),
+        "outputs": sorted(set(chosen)),
+        "nodes": nodes,
+    }
+
+
+def baseline_document(graph: GraphModel, profile: Profile) -> dict[str, Any]:
+    """``graph.json``: every node as :func:`node_entry` records it, the edges and the config.
+
+    Only what a reviewer should see change: nothing here moves when a comment, a docstring
+    or a function's place in its file changes, or with the interpreter that wrote it.
+    """
+    return {
+        **_header(graph, profile, graph.nodes),
+        "nodes": {name: node_entry(node) for name, node in graph.nodes.items()},
+    }
+
+
+def _header(graph: GraphModel, profile: Profile, members: Iterable[str]) -> dict[str, Any]:
+    return {
         "kind": EXPORT_KIND,
         "schema_version": SCHEMA_VERSION,
         "profile": profile.name,
         "config": jsonable(dict(profile.config)),
-        "outputs": sorted(set(chosen)),
-        "nodes": nodes,
         "edges": [[dep, node] for dep, node in graph.edges(members)],
-        "files": _files_of(graph, nodes),
-        "hashed_with": hash_context(),
     }
 
 
-def _files_of(graph: GraphModel, nodes: Mapping[str, Any]) -> dict[str, str]:
-    """sha256 of the text of each project file defining an exported node: a later build can
-    take the spans and hashes of an unchanged file from this document instead of parsing it."""
-    used = {entry["file"] for entry in nodes.values()}
-    return {name: sha for name, sha in sorted(graph.files.items()) if name in used}
+# The fields of a graph node that the baseline records: the contract, nothing positional.
+BASELINE_NODE_FIELDS = (
+    "code_hash",
+    "is_config",
+    "is_input",
+    "module",
+    "name",
+    "optional_dependencies",
+    "output_type",
+    "required_dependencies",
+    "stack_layer",
+    "tags",
+)
 
 
 def node_entry(n: NodeInfo) -> dict[str, Any]:
-    """A node as ``graph.json`` records it."""
+    """A node as ``graph.json`` records it (:data:`BASELINE_NODE_FIELDS`)."""
     return {
         "name": n.name,
         "output_type": n.type,
         "tags": jsonable(dict(n.tags)),
         "stack_layer": n.layer,
         "module": n.module,
-        "file": portable_path(n.file),
-        "line": n.line,
-        "end_line": n.end_line,
-        "doc": n.doc,
         "code_hash": n.code_hash,
-        "source_sha": n.source_sha,
         "required_dependencies": sorted(n.required),
         "optional_dependencies": sorted(n.optional),
         "is_input": n.is_input,
@@ -325,7 +348,7 @@ def hamilton_export(
     from semdag.sourceinfo import SourceIndex
 
     if index is None:
-        index = SourceIndex(str, with_source=True)
+        index = SourceIndex(str, with_source=True, hamilton=True)
     with paused():
         return _hamilton_rows(driver, final_vars, inputs, overrides, index)
 
@@ -355,7 +378,7 @@ def _hamilton_rows(
         fns = n.originating_functions
         found = index.lookup(fns[0], with_source=True) if fns else None
         if fns:
-            version = found.code_hash if found else None
+            version = found.hamilton_hash if found else None
         else:
             version = n.name if n.user_defined else None
         required: list[str] = []

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,11 @@ from semdag.diff import (
     lineage_from_graph_document,
     lineage_from_registry,
 )
-from semdag.errors import BaselineError, SemdagError, UsageError
+from semdag.errors import BaselineError, CheckFailed, SemdagError, UsageError
 from semdag.graph import GraphModel
 from semdag.project import Project
 from semdag.registry import Registry, compile_registry
-from semdag.rules import Finding, apply_severities, finding
+from semdag.rules import Finding, Severity, apply_severities, finding
 from semdag.session import Session
 from semdag.snapshot import (
     GRAPH_FILE,
@@ -60,31 +61,46 @@ def current_registry(session: Session, profile: str | None) -> tuple[Registry, G
     return compile_registry(graph, session.load_profile(profile).tag_filter), graph
 
 
-def graph_document(session: Session, profile: str | None) -> dict[str, Any]:
-    """The graph export that ``graph.json`` holds."""
-    from semdag.export import export_document
-
-    graph = session.graph(profile)
-    prof = session.load_profile(profile)
-    # The whole graph, not the outputs' closure: blast radius needs every edge.
-    return export_document(graph, prof, None, whole_graph=True)
-
-
 def update(session: Session, profile: str | None) -> list[str]:
-    """Write a profile's baselines; returns the project-relative paths written."""
+    """Write a profile's baselines; returns the project-relative paths written.
+
+    A graph that cannot run is never accepted as a baseline: with any error that validate
+    reports, nothing is written and :class:`~semdag.errors.CheckFailed` says why.
+    """
+    from semdag.export import baseline_document
     from semdag.gctools import paused
 
-    registry, _ = current_registry(session, profile)
-    session.release_build(profile)  # the documents below reuse the driver's memory
     prof = session.load_profile(profile)
+    errors = _graph_errors(session, profile)
+    if errors:
+        shown = session.project.relative(snapshot_dir(session.project, prof.name))
+        listed = "; ".join(f"{f.rule}: {f.message}" for f in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise CheckFailed(
+            f"{shown}/ left as it was: the {prof.name} graph has {len(errors)} "
+            f"error{'s' if len(errors) != 1 else ''}: {listed}{more}",
+            hint=f"fix them (`semdag validate -p {prof.name}` lists them), then update again",
+        )
+    registry, graph = current_registry(session, profile)
+    session.release_build(profile)  # the documents below reuse the driver's memory
     with paused():
-        document = graph_document(session, profile)
+        document = baseline_document(graph, prof)
     paths = write_snapshot(session.project, prof.name, registry, document)
     return [session.project.relative(p) for p in paths]
 
 
+def _graph_errors(session: Session, profile: str | None) -> list[Finding]:
+    """validate's error-severity findings for the profile as configured: the graph cannot
+    run (cycle, missing input, type mismatch, illegal override, invalid tag)."""
+    return [f for f in session.facts(profile).findings if f.severity is Severity.ERROR]
+
+
 def check(session: Session, profile: str | None) -> Comparison:
-    """Compare a profile's current build with its committed baselines."""
+    """Compare a profile's current build with its committed baselines.
+
+    The comparison also carries every error validate reports for the current graph, so the
+    gate never passes a graph that cannot run, whatever the registry says.
+    """
     from semdag import buildcache
 
     project = session.project
@@ -101,11 +117,9 @@ def check(session: Session, profile: str | None) -> Comparison:
             return Comparison(prof.name, found, shown)
         except (KeyError, TypeError, ValueError):
             pass
-    # The baseline registry is read after the build, so that it is not held through it;
-    # a missing one is reported at once, without a build.
+    # A missing baseline is reported at once, without a build.
     if not (folder / REGISTRY_FILE).is_file():
         read_registry(folder / REGISTRY_FILE, shown)
-    session.graph_prints = True
     try:
         registry, graph = current_registry(session, profile)
         session.release_build(profile)
@@ -114,6 +128,8 @@ def check(session: Session, profile: str | None) -> Comparison:
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
     baseline = read_registry(folder / REGISTRY_FILE, shown)
+    if baseline.hash_scheme != registry.hash_scheme:
+        registry = legacy_registry(project, registry, graph)
     graph_shown = project.relative(folder / GRAPH_FILE)
     new_lineage = lineage_from_graph(graph.dependents, registry)
     findings = find_changes(baseline, registry, new_lineage=new_lineage)
@@ -132,12 +148,33 @@ def check(session: Session, profile: str | None) -> Comparison:
     graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
     findings += _graph_drift(session, profile, graph_sha, graph_shown)
     findings = _acknowledge(session, findings)
+    # Added after the acknowledgements: a graph that cannot run is not a change to accept.
+    findings += _graph_errors(session, profile)
     comparison = Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
     if stamp:
         stored = [buildcache.finding_to_dict(f) for f in comparison.findings]
         digest = session.facts(profile).digest
         buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
     return comparison
+
+
+def legacy_registry(project: Project, registry: Registry, graph: GraphModel) -> Registry:
+    """``registry`` with the code hashes a schema-version-1 baseline recorded (name-blind
+    ``ast.unparse`` hashes), so that such a baseline compares without false findings until
+    the next ``snapshot update`` rewrites it."""
+    from dataclasses import replace
+
+    from semdag.registry import LEGACY_HASH_SCHEME
+    from semdag.sourceinfo import legacy_hash_at
+
+    entries = {}
+    for sid, entry in registry.entries.items():
+        node = graph.nodes.get(entry.node)
+        code = None
+        if node is not None and node.file and node.line and node.end_line:
+            code = legacy_hash_at(project.root / node.file, node.line, node.end_line)
+        entries[sid] = replace(entry, code_hash=code)
+    return Registry(registry.profile, entries, hash_scheme=LEGACY_HASH_SCHEME)
 
 
 def _check_stamp(project: Project, folder: Path) -> dict[str, str | None] | None:
@@ -188,11 +225,24 @@ def _graph_drift(
 
 def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
     """graph-changed when the current graph's nodes or edges differ from graph.json's,
-    compared through fingerprints (see :mod:`semdag.hashmemo`) rather than whole documents."""
-    from semdag.artifacts import fingerprint
-    from semdag.export import node_entry
+    compared through fingerprints (see :mod:`semdag.hashmemo`) rather than whole documents.
 
-    old = session.baseline_print(session.load_profile(profile).name)
+    A graph.json written by an older semdag (schema version 1) is compared on everything
+    but the code hashes, which it made another way (the registry compares those)."""
+    from semdag.artifacts import fingerprint
+    from semdag.export import BASELINE_NODE_FIELDS, node_entry
+    from semdag.hashmemo import graph_print, read_json
+
+    folder = snapshot_dir(session.project, session.load_profile(profile).name)
+    document = read_json(folder / GRAPH_FILE)
+    legacy = isinstance(document, dict) and document.get("schema_version") == 1
+    fields = [f for f in BASELINE_NODE_FIELDS if not (legacy and f == "code_hash")]
+
+    def entry(node: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: node.get(key) for key in fields}
+
+    old = graph_print(document, entry)
+    del document
     if old is None:
         return [
             finding(
@@ -203,7 +253,7 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
             )
         ]
     graph = session.graph(profile)
-    new_nodes = {name: fingerprint(node_entry(node)) for name, node in graph.nodes.items()}
+    new_nodes = {name: fingerprint(entry(node_entry(node))) for name, node in graph.nodes.items()}
     old_nodes = old.nodes
     added = sorted(set(new_nodes) - set(old_nodes))
     removed = sorted(set(old_nodes) - set(new_nodes))

@@ -11,7 +11,7 @@ from semdag.errors import UnknownNodeError
 
 if TYPE_CHECKING:
     from semdag.builder import Build
-    from semdag.sourceinfo import FileMemo, HashMemo
+    from semdag.sourceinfo import SourceIndex
 
 # Tags Hamilton adds for its own bookkeeping: kept on the node, left out of registries.
 BOOKKEEPING_TAG_PREFIXES = ("hamilton.", "module")
@@ -31,14 +31,12 @@ class NodeInfo:
     line: int | None
     end_line: int | None
     doc: str
+    # semdag's code hash (see semdag.codehash); an input's is its name.
     code_hash: str | None
     required: tuple[str, ...]
     optional: tuple[str, ...]
     is_input: bool
     is_config: bool
-    # Name-blind code hash, computed for registry nodes only (see semdag.sourceinfo).
-    logic_hash: str | None = None
-    source_sha: str | None = None
 
     @property
     def dependencies(self) -> tuple[str, ...]:
@@ -63,8 +61,6 @@ class GraphModel:
     profile: str
     nodes: Mapping[str, NodeInfo]
     dependents: Mapping[str, tuple[str, ...]] = field(repr=False)
-    # sha256 of the text of each project file that defines a node (see semdag.hashmemo).
-    files: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> NodeInfo:
         """The node called ``name``; an error listing near matches otherwise."""
@@ -109,31 +105,23 @@ def unknown_node_message(name: str, known: Iterable[str]) -> str:
     return f"unknown node {name!r}{hint}"
 
 
-def model_from_build(
-    build: Build, *, memo: HashMemo | None = None, file_memo: FileMemo | None = None
-) -> GraphModel:
+def model_from_build(build: Build, index: SourceIndex | None = None) -> GraphModel:
     """Read every node of the built driver into a :class:`GraphModel` (see ``_model``)."""
     from semdag.gctools import paused
+    from semdag.sourceinfo import SourceIndex
 
+    if index is None:
+        index = SourceIndex(build.project.relative)
     with paused():
-        return _model(build, memo, file_memo)
+        return _model(build, index)
 
 
-def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> GraphModel:
-    """Read every node of the built driver into a :class:`GraphModel`.
-
-    ``memo`` holds hashes known from an earlier record (the baseline graph.json), so that
-    functions whose text is unchanged are not unparsed again.
-    """
+def _model(build: Build, index: SourceIndex) -> GraphModel:
+    """Read every node of the built driver into a :class:`GraphModel`, with the span and code
+    hash of each node's function from ``index`` (which may know them from a memo)."""
     from hamilton import htypes
     from hamilton import node as h_node
 
-    from semdag.registry import matches
-    from semdag.sourceinfo import SourceIndex
-
-    project = build.project
-    index = SourceIndex(project.relative, memo=memo, file_memo=file_memo)
-    tag_filter = build.profile.tag_filter
     layer_of = build.layer_of_module()
     config = build.profile.config
     nodes: dict[str, NodeInfo] = {}
@@ -153,7 +141,6 @@ def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> G
         definition = build.final_definition(name)
         module = definition.module if definition else (n.tags.get("module") if fns else None)
         is_input = bool(n.user_defined)
-        semantic = bool(fns) and not is_input and matches(n.tags, tag_filter)
         nodes[name] = NodeInfo(
             name=name,
             type=htypes.get_type_as_string(n.type) or str(n.type),
@@ -170,13 +157,10 @@ def _model(build: Build, memo: HashMemo | None, file_memo: FileMemo | None) -> G
             optional=tuple(sorted(optional)),
             is_input=is_input,
             is_config=is_input and name in config,
-            logic_hash=index.logic_hash(fns[0]) if semantic else None,
-            source_sha=src.source_sha if src else None,
         )
     ordered = {k: nodes[k] for k in sorted(nodes)}
     return GraphModel(
         profile=build.profile.name,
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
-        files={k: v for k, v in index.file_shas().items() if not k.startswith("/")},
     )

@@ -46,6 +46,8 @@ class Profile:
     outputs: tuple[str, ...]
     tag_filter: Mapping[str, Any]
     required_tags: tuple[str, ...]
+    # The project's own dtype names -> the scalar output types each fits (None: any).
+    dtypes: Mapping[str, tuple[str, ...] | None]
     rules: Mapping[str, str]
     execution: Mapping[str, Any]
     cache: Mapping[str, Any]
@@ -363,7 +365,7 @@ def _validate(
     outputs = check.strings(data.get("outputs"), ("outputs",), allow_one=False)
 
     registry = check.mapping(data.get("registry"), ("registry",))
-    check.known_keys(registry, ("registry",), ("tag_filter", "required_tags"))
+    check.known_keys(registry, ("registry",), ("tag_filter", "required_tags", "dtypes"))
     tag_filter = registry.get("tag_filter", DEFAULT_TAG_FILTER)
     tag_filter = check.mapping(tag_filter, ("registry", "tag_filter"))
     for key, wanted in tag_filter.items():
@@ -374,6 +376,7 @@ def _validate(
             )
     required = registry.get("required_tags", list(DEFAULT_REQUIRED_TAGS))
     required_tags = check.strings(required, ("registry", "required_tags"), allow_one=False)
+    dtypes = _dtypes(check, registry.get("dtypes"))
 
     rules = check.mapping(data.get("rules"), ("rules",))
     for rule_id, severity in rules.items():
@@ -403,6 +406,7 @@ def _validate(
         outputs=outputs,
         tag_filter=tag_filter,
         required_tags=required_tags,
+        dtypes=dtypes,
         rules=rules,
         execution=execution,
         cache=cache,
@@ -411,6 +415,21 @@ def _validate(
         sets=sets,
         lines=lines,
     )
+
+
+def _dtypes(check: _Checker, value: Any) -> dict[str, tuple[str, ...] | None]:
+    """``registry.dtypes``: a list of names (each fits any output type), or a mapping of
+    name -> the scalar output types it fits (an empty list or null: any)."""
+    path = ("registry", "dtypes")
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        return {name: None for name in check.strings(value, path, allow_one=False)}
+    out: dict[str, tuple[str, ...] | None] = {}
+    for name, fits in check.mapping(value, path).items():
+        types = check.strings(fits, (*path, name))
+        out[name] = types or None
+    return dict(sorted(out.items()))
 
 
 def _execution(check: _Checker, execution: dict[str, Any]) -> dict[str, Any]:

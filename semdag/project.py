@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import tomllib
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from semdag.errors import ConfigError
 
+STATE_DIR = ".semdag"
+STATE_GITIGNORE = "# Written by semdag: local state, never committed.\n*\n"
 DEFAULTS = {"configs_dir": "configs", "snapshots_dir": "snapshots", "default_profile": "dev"}
 
 
@@ -31,8 +34,23 @@ class Project:
 
     @property
     def state_path(self) -> Path:
-        """Per-project working state (build cache, execution cache)."""
-        return self.root / ".semdag"
+        """Per-project working state (build cache, hash memo, execution cache): local to the
+        machine, never committed (see :meth:`state_dir`)."""
+        return self.root / STATE_DIR
+
+    def state_dir(self, *parts: str) -> Path:
+        """A folder under :attr:`state_path`, made on demand. The state folder ignores
+        itself in git (a ``.gitignore`` of ``*``, as pytest's and mypy's caches do), so that
+        ``git add -A`` never commits it."""
+        base = self.state_path
+        ignore = base / ".gitignore"
+        if not ignore.is_file():
+            base.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                ignore.write_text(STATE_GITIGNORE, encoding="utf-8")
+        folder = base.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def profile_path(self, profile: str) -> Path:
         return self.configs_path / f"{profile}.yaml"

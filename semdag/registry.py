@@ -7,34 +7,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semdag.dtypes import dtype_problem
 from semdag.graph import GraphModel, NodeInfo
 from semdag.rules import Finding, finding
 
 REGISTRY_KIND = "semdag.registry"
-SCHEMA_VERSION = 1
+# 2: code_hash is semdag's interpreter-independent hash (semdag.codehash); no logic_hash.
+SCHEMA_VERSION = 2
+# How an entry's code hash was made; hashes of different schemes are never compared.
+CODE_HASH_SCHEME = "semdag"
+# Registries of schema version 1 recorded a name-blind hash of ``ast.unparse`` text.
+LEGACY_HASH_SCHEME = "legacy-logic"
 SEMANTIC_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 STABILITY = ("experimental", "stable", "deprecated")
 PII = ("none", "possible", "yes")
-# dtype vocabulary, each with the Python output types it is consistent with (None: any).
-DTYPES: dict[str, tuple[str, ...] | None] = {
-    "int": ("int",),
-    "int64": ("int", "Series", "ndarray"),
-    "int32": ("int", "Series", "ndarray"),
-    "float": ("float",),
-    "float64": ("float", "Series", "ndarray"),
-    "float32": ("float", "Series", "ndarray"),
-    "str": ("str", "Series"),
-    "string": ("str", "Series"),
-    "bool": ("bool", "Series"),
-    "datetime": ("datetime", "Timestamp", "Series"),
-    "date": ("date", "Series"),
-    "json": None,
-    "dict": ("dict",),
-    "list": ("list",),
-    "series": ("Series",),
-    "dataframe": ("DataFrame", "LazyFrame"),
-    "any": None,
-}
 
 
 @dataclass(frozen=True)
@@ -48,19 +34,15 @@ class Entry:
     output_type: str
     tags: Mapping[str, Any]
     dependencies: tuple[str, ...]
+    # semdag's code hash (blind to the function's name, docstrings and tag decorators, so a
+    # rename or a tag edit is not mistaken for a change of logic).
     code_hash: str | None
-    logic_hash: str | None = None
     file: str | None = None
     line: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The entry as stored in ``registry.json`` (no file:line: they churn on every edit).
-
-        ``logic_hash`` is the code hash with the function's own name blanked, so a rename
-        that keeps the semantic id is reported as ``node-renamed`` alone.
-        """
+        """The entry as stored in ``registry.json`` (no file:line: they churn on every edit)."""
         return {
-            "logic_hash": self.logic_hash,
             "node": self.node,
             "stack_layer": self.stack_layer,
             "module": self.module,
@@ -77,6 +59,8 @@ class Registry:
 
     profile: str
     entries: Mapping[str, Entry]
+    # How the entries' code hashes were made (see CODE_HASH_SCHEME).
+    hash_scheme: str = CODE_HASH_SCHEME
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -128,7 +112,6 @@ def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Regist
             tags=n.user_tags(),
             dependencies=n.dependencies,
             code_hash=n.code_hash,
-            logic_hash=n.logic_hash,
             file=n.file,
             line=n.line,
         )
@@ -136,9 +119,13 @@ def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Regist
 
 
 def registry_findings(
-    graph: GraphModel, tag_filter: Mapping[str, Any], required_tags: tuple[str, ...]
+    graph: GraphModel,
+    tag_filter: Mapping[str, Any],
+    required_tags: tuple[str, ...],
+    dtypes: Mapping[str, tuple[str, ...] | None] | None = None,
 ) -> Iterator[Finding]:
-    """Baseline-free registry rules: duplicate ids, missing and invalid tags."""
+    """Baseline-free registry rules: duplicate ids, missing and invalid tags (``dtypes``:
+    the project's own dtype names, see :mod:`semdag.dtypes`)."""
     by_id: dict[str, list[NodeInfo]] = {}
     for n in semantic_nodes(graph, tag_filter):
         where = {"node": n.name, "file": n.file, "line": n.line}
@@ -151,7 +138,7 @@ def registry_findings(
                 yield finding(
                     "missing-required-tag", subject, f"{n.name} has no {tag!r} tag", **where
                 )
-        yield from _invalid_tags(n, subject, where)
+        yield from _invalid_tags(n, subject, where, dtypes or {})
     for sid, nodes in sorted(by_id.items()):
         if len(nodes) > 1:
             places = ", ".join(f"{n.name} ({n.where()})" for n in nodes)
@@ -167,7 +154,12 @@ def registry_findings(
             )
 
 
-def _invalid_tags(n: NodeInfo, subject: str, where: dict[str, Any]) -> Iterator[Finding]:
+def _invalid_tags(
+    n: NodeInfo,
+    subject: str,
+    where: dict[str, Any],
+    dtypes: Mapping[str, tuple[str, ...] | None],
+) -> Iterator[Finding]:
     tags = n.tags
 
     def bad(message: str) -> Finding:
@@ -186,12 +178,6 @@ def _invalid_tags(n: NodeInfo, subject: str, where: dict[str, Any]) -> Iterator[
         if value is not None and value not in allowed:
             yield bad(f"{tag} {value!r} must be one of {', '.join(allowed)}")
     dtype = tags.get("dtype")
-    if dtype is None:
-        return
-    if dtype not in DTYPES:
-        yield bad(f"dtype {dtype!r} is not in the vocabulary ({', '.join(sorted(DTYPES))})")
-        return
-    consistent = DTYPES[dtype]
-    base = n.type.split("[")[0].rsplit(".", 1)[-1]
-    if consistent is not None and base not in consistent and base not in ("Any", "object"):
-        yield bad(f"dtype {dtype!r} does not fit the output type {n.type}")
+    problem = dtype_problem(dtype, n.type, dtypes) if dtype is not None else None
+    if problem:
+        yield bad(problem)

@@ -78,7 +78,7 @@ from hamilton.function_modifiers import tag
     grain="per_store",
     entity_keys="store_id",
     join_keys="store_id",
-    dtype="int",
+    dtype="int64",
     schema_ref="example.store_metrics_v1",
     version="1",
     owner="analytics",

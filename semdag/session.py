@@ -11,10 +11,9 @@ if TYPE_CHECKING:
     from semdag.buildcache import BuildFacts
     from semdag.builder import Build
     from semdag.graph import GraphModel
-    from semdag.hashmemo import GraphPrint
     from semdag.profile import Profile
     from semdag.project import Project
-    from semdag.sourceinfo import FileMemo, HashMemo, SourceIndex
+    from semdag.sourceinfo import SourceIndex
 
 
 @dataclass
@@ -29,8 +28,6 @@ class Session:
     fmt: str = "text"
     debug: bool = False
     build_cache: bool = True
-    # Keep fingerprints of each baseline graph.json read for a cold build (a drift check).
-    graph_prints: bool = False
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
@@ -81,6 +78,7 @@ class Session:
         from semdag import buildcache
         from semdag.checks import validate
         from semdag.graph import model_from_build
+        from semdag.hashmemo import store_memo
 
         profile = self.load_profile(name)
         use_cache = self.build_cache and buildcache.enabled()
@@ -88,50 +86,32 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
-        # Read before the build: the memo is small, the parsed graph.json is not, and its
-        # memory is then reused by the driver instead of adding to it.
-        memo, file_memo = self.baseline_memo(profile.name)
+        index = self.source_index(profile.name)
         build = self.build(name)
-        graph = model_from_build(build, memo=memo, file_memo=file_memo)
+        graph = model_from_build(build, index)
         facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
+            store_memo(self.project, profile.name, index)
             facts = buildcache.store(self.project, profile, facts)
         return facts
 
-    def baseline_memo(
-        self, profile: str, *, logic_hashes: bool = True
-    ) -> tuple[HashMemo, FileMemo]:
-        """Hashes recorded in a profile's baselines for source text that is unchanged (see
-        :mod:`semdag.hashmemo`); keeps the baseline graph's fingerprints when asked to.
-
-        The name-blind hashes come from registry.json, read only when ``logic_hashes``. The
-        parsed documents are not kept: a 20,000-node graph.json outweighs the rest of a
-        check's state.
-        """
-        from semdag.gctools import paused
-        from semdag.hashmemo import graph_print, memo_from_baselines, read_json
-        from semdag.sourceinfo import text_sha
-
-        root = self.project.root
-        folder = self.project.snapshots_path / profile
-        # Tens of thousands of small acyclic records: no collection needs to look at them,
-        # and the documents are dropped before collections resume.
-        with paused():
-            graph_doc = read_json(folder / "graph.json")
-            registry_doc = read_json(folder / "registry.json") if logic_hashes else None
-            memo = memo_from_baselines(graph_doc, registry_doc, lambda file: text_sha(root, file))
-            if self.graph_prints:
-                self._cache[f"graph-print:{profile}"] = graph_print(graph_doc)
-            del graph_doc, registry_doc
-        return memo
-
-    def source_index(self, profile: str, *, with_source: bool = False) -> SourceIndex:
-        """A source index that takes unchanged functions' code hashes from the baselines."""
+    def source_index(
+        self, profile: str, *, with_source: bool = False, hamilton: bool = False
+    ) -> SourceIndex:
+        """A source index that takes unchanged functions' hashes from the local hash memo
+        (see :mod:`semdag.hashmemo`), unless caches are off."""
+        from semdag import buildcache
+        from semdag.hashmemo import load_memo
         from semdag.sourceinfo import SourceIndex
 
-        memo, file_memo = self.baseline_memo(profile, logic_hashes=False)
+        use_cache = self.build_cache and buildcache.enabled()
+        memo, file_memo = load_memo(self.project, profile) if use_cache else ({}, {})
         return SourceIndex(
-            self.project.relative, with_source=with_source, memo=memo, file_memo=file_memo
+            self.project.relative,
+            with_source=with_source,
+            hamilton=hamilton,
+            memo=memo,
+            file_memo=file_memo,
         )
 
     def release_build(self, name: str | None = None) -> None:
@@ -140,17 +120,6 @@ class Session:
 
         for key in [k for k in self._cache if k.startswith(f"build:{name}:")]:
             dismantle(self._cache.pop(key))
-
-    def baseline_print(self, profile: str) -> GraphPrint | None:
-        """Fingerprints of a profile's baseline graph.json (None when unreadable): those kept
-        from the cold build when there was one, else read now."""
-        from semdag.hashmemo import graph_print, read_json
-
-        key = f"graph-print:{profile}"
-        if key not in self._cache:
-            path = self.project.snapshots_path / profile / "graph.json"
-            self._cache[key] = graph_print(read_json(path))
-        return self._cache[key]  # type: ignore[no-any-return]
 
     def graph(self, name: str | None = None) -> GraphModel:
         """The graph model of the selected profile's build."""

@@ -12,7 +12,7 @@ from typing import Any
 from semdag.artifacts import atomic_write_chunks, canonical_chunks
 from semdag.errors import BaselineError, UsageError, show_key
 from semdag.project import Project
-from semdag.registry import REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
+from semdag.registry import LEGACY_HASH_SCHEME, REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
 
 REGISTRY_FILE = "registry.json"
 GRAPH_FILE = "graph.json"
@@ -56,8 +56,7 @@ def write_snapshot(
     folder = snapshot_dir(project, profile)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    project.state_path.mkdir(parents=True, exist_ok=True)
-    lock_path = project.state_path / LOCK_FILE
+    lock_path = project.state_dir() / LOCK_FILE
     lock = FileLock(str(lock_path))
     try:
         lock.acquire(timeout=LOCK_PATIENCE)
@@ -166,6 +165,7 @@ def registry_from_document(document: Any, shown: str) -> Registry:
         raise bad("profile must be a string")
     if not isinstance(entries, dict):
         raise bad("entries must be an object")
+    legacy = version < 2
     out: dict[str, Entry] = {}
     for sid, raw in entries.items():
         if not isinstance(raw, dict):
@@ -178,6 +178,11 @@ def registry_from_document(document: Any, shown: str) -> Registry:
                 raise bad(f"entries.{show_key(sid)}.{key} must be a string or null")
         if not all(isinstance(d, str) for d in raw["dependencies"]):
             raise bad(f"entries.{show_key(sid)}.dependencies must be a list of strings")
+        code = raw.get("code_hash")
+        if legacy:
+            # Version 1 compared logic through its name-blind `logic_hash`.
+            logic = raw.get("logic_hash")
+            code = logic if isinstance(logic, str) else None
         out[sid] = Entry(
             semantic_id=sid,
             node=raw["node"],
@@ -186,10 +191,12 @@ def registry_from_document(document: Any, shown: str) -> Registry:
             output_type=raw["output_type"],
             tags=raw["tags"],
             dependencies=tuple(raw["dependencies"]),
-            code_hash=raw.get("code_hash"),
-            logic_hash=raw.get("logic_hash") if isinstance(raw.get("logic_hash"), str) else None,
+            code_hash=code,
         )
-    return Registry(profile, {k: out[k] for k in sorted(out)})
+    ordered = {k: out[k] for k in sorted(out)}
+    if legacy:
+        return Registry(profile, ordered, hash_scheme=LEGACY_HASH_SCHEME)
+    return Registry(profile, ordered)
 
 
 def read_registry(path: Path, shown: str | None = None) -> Registry:

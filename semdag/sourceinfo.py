@@ -1,16 +1,17 @@
-"""Where a node's function lives, its source and its code hash, from one parse per file.
+"""Where a node's function lives, its source and its code hashes, from one parse per file.
 
-Two results must equal what Hamilton computes, because users compare them with Hamilton's
-own output:
+Each function gets semdag's code hash (:mod:`semdag.codehash`: stable across layout and
+interpreters, what the baselines record) and, on request, two results that must equal what
+Hamilton computes, because users compare them with Hamilton's own output:
 
 - the source text equals ``inspect.getsource(fn)``: the lines from the first decorator (found
   the way ``inspect.findsource`` finds it) to the end of the block as ``inspect.getblock``
   ends it, which includes trailing comments indented at least as deep as the body;
-- the code hash equals ``HamiltonNode.version``: sha256 of ``ast.unparse`` of that source
+- Hamilton's hash equals ``HamiltonNode.version``: sha256 of ``ast.unparse`` of that source
   with every function docstring removed.
 
 Hamilton gets there through ``inspect.getsource`` (twice) and a fresh parse per node. Here each
-file is read and parsed once, spans come from the syntax tree, and each function is unparsed
+file is read and parsed once, spans come from the syntax tree, and each function is hashed
 once. The parsed trees are dropped as soon as a file is indexed: keeping tens of thousands of
 AST objects alive makes every later garbage collection pass walk them, which costs more than
 the parse itself. Functions that are not defined at column 0 of their file (closures,
@@ -41,9 +42,11 @@ _Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 @dataclass(frozen=True)
 class FunctionSource:
-    """A function's span in its file, its code hash and (on demand) its source.
+    """A function's span in its file, its code hashes and (on demand) its source.
 
     ``line`` and ``end_line`` bound exactly the text ``inspect.getsource`` returns.
+    ``code_hash`` is semdag's (see :mod:`semdag.codehash`); ``hamilton_hash`` equals
+    ``HamiltonNode.version`` and is only computed by an index asked for it.
     """
 
     file: str
@@ -53,12 +56,14 @@ class FunctionSource:
     source: str | None
     # sha256 of the raw source text: the hashes are a pure function of it (see HashMemo).
     source_sha: str | None = None
+    hamilton_hash: str | None = None
 
 
-# Raw-source sha -> (code hash, name-blind hash or None). Any record of earlier hashes, such
-# as the committed graph.json, is a sound memo: the hashes depend on the source text alone.
+# Raw-source sha -> (code hash, Hamilton's hash or None). Any record of earlier hashes is a
+# sound memo: the hashes depend on the source text alone (Hamilton's also on the Python that
+# unparses it, which the local memo's context records).
 HashMemo = Mapping[str, tuple[str, str | None]]
-# Project-relative file -> (sha of its text, {first line: (end line, code hash, name-blind
+# Project-relative file -> (sha of its text, {first line: (end line, code hash, Hamilton's
 # hash or None, raw-source sha)}). A file whose text is unchanged needs no parse at all.
 FileMemo = Mapping[str, tuple[str, Mapping[int, tuple[int, str, str | None, str]]]]
 
@@ -74,14 +79,9 @@ def _docstring_owner(node: ast.AST) -> bool:
     )
 
 
-def hash_pair(fn: ast.AST, *, nested: bool = True) -> tuple[str, str]:
-    """Hamilton-compatible code hash of a parsed function definition.
-
-    Docstrings of the function and of any function nested in it are left out. The tree is
-    restored before returning (callers may keep using it); no deep copy is made.
-    ``nested=False`` promises that ``fn`` holds no nested function, which spares a walk of
-    the whole tree. Returns (code hash, name-blind hash).
-    """
+def _unparsed_without_docstrings(fn: ast.AST, nested: bool) -> str:
+    """``ast.unparse`` of ``fn`` with every function docstring left out, as Hamilton hashes
+    it. The tree is restored before returning; no deep copy is made."""
     stripped: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]] = []
     for node in ast.walk(fn) if nested else (fn,):
         if _docstring_owner(node):
@@ -89,45 +89,47 @@ def hash_pair(fn: ast.AST, *, nested: bool = True) -> tuple[str, str]:
             stripped.append((node, node.body))
             node.body = node.body[1:]
     try:
-        text = ast.unparse(fn)
+        return ast.unparse(fn)
     finally:
         for node, body in stripped:
             node.body = body
-    return hashlib.sha256(text.encode()).hexdigest(), _logic_hash(fn, text)
 
 
-# Decorators that only describe a node; editing them changes no value it computes.
-_METADATA_DECORATORS = frozenset({"tag", "tag_outputs"})
+def hamilton_hash(fn: ast.AST, *, nested: bool = True) -> str:
+    """``HamiltonNode.version`` of a parsed function definition: sha256 of its unparsed text
+    without docstrings. ``nested=False`` promises that ``fn`` holds no nested function, which
+    spares a walk of the whole tree."""
+    return hashlib.sha256(_unparsed_without_docstrings(fn, nested).encode()).hexdigest()
 
 
-def _decorator_name(expr: ast.expr) -> str:
-    target = expr.func if isinstance(expr, ast.Call) else expr
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    return target.id if isinstance(target, ast.Name) else ""
+def legacy_logic_hash(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The name-blind hash that registry baselines of schema version 1 recorded as
+    ``logic_hash``: read only to compare with such a baseline until it is rewritten."""
+    from semdag.codehash import METADATA_DECORATORS, decorator_name
 
-
-def _logic_hash(fn: ast.AST, text: str) -> str:
-    """A hash blind to the function's own name and to its tag decorators.
-
-    A rename that keeps the semantic id, or a tag edit (reported by the tag rules), is then
-    not mistaken for a change of logic. It reuses the unparsed text: ``ast.unparse`` writes
-    each decorator on a line of its own, ahead of the ``def`` line. Any change here must
-    raise :data:`semdag.versions.LOGIC_HASH_VERSION`.
-    """
-    decorators = getattr(fn, "decorator_list", [])
-    lines = text.split("\n")
+    lines = _unparsed_without_docstrings(fn, True).split("\n")
+    decorators = fn.decorator_list
     kept = [
         line
         for index, line in enumerate(lines)
-        if index >= len(decorators)
-        or _decorator_name(decorators[index]) not in _METADATA_DECORATORS
+        if index >= len(decorators) or decorator_name(decorators[index]) not in METADATA_DECORATORS
     ]
-    blind = "\n".join(kept)
-    name = getattr(fn, "name", "")
-    if name:
-        blind = blind.replace(f"def {name}(", "def _(", 1)
+    blind = "\n".join(kept).replace(f"def {fn.name}(", "def _(", 1)
     return hashlib.sha256(("logic:" + blind).encode()).hexdigest()
+
+
+def function_node(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The first function defined in ``source`` (dedented); None when there is none."""
+    import textwrap
+
+    try:
+        body = ast.parse(textwrap.dedent(source)).body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+    return None
 
 
 def split_lines(text: str) -> list[str]:
@@ -181,17 +183,22 @@ class _Span:
     start: int
     end: int
     code_hash: str
-    logic_hash: str | None
+    hamilton_hash: str | None
     source_sha: str
 
 
-# A span as plain values, to cross a process boundary: (start, end, code hash, name-blind
-# hash, raw-source sha).
+# A span as plain values, to cross a process boundary: (start, end, code hash, Hamilton's
+# hash or None, raw-source sha).
 _SpanRecord = tuple[int, int, str, str | None, str]
 
 
-def _parse_spans(lines: list[str], text: str, memo: HashMemo) -> list[_SpanRecord]:
-    """The span and hashes of each function defined at column 0 of a file's text."""
+def _parse_spans(
+    lines: list[str], text: str, memo: HashMemo, *, hamilton: bool = False
+) -> list[_SpanRecord]:
+    """The span and hashes of each function defined at column 0 of a file's text; Hamilton's
+    hash too when ``hamilton`` (it costs an ``ast.unparse`` per function)."""
+    from semdag.codehash import code_hash
+
     records: list[_SpanRecord] = []
     for node in ast.parse(text).body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -203,14 +210,18 @@ def _parse_spans(lines: list[str], text: str, memo: HashMemo) -> list[_SpanRecor
         end = _block_end(lines, node)
         raw = hashlib.sha256("".join(lines[key - 1 : end]).encode()).hexdigest()
         hit = memo.get(raw)
-        if hit is not None:
-            # Unchanged text: the unparse (most of the cost) would give the same hashes.
+        if hit is not None and (hit[1] is not None or not hamilton):
+            # Unchanged text: hashing it again would give the same hashes.
             records.append((key, end, hit[0], hit[1], raw))
             continue
-        # A nested function needs a second `def` in the text; without one the hash need
-        # not walk the tree looking for nested docstrings.
-        nested = _DEF_WORD.search("".join(lines[node.lineno : end])) is not None
-        records.append((key, end, *hash_pair(node, nested=nested), raw))
+        ours = hit[0] if hit is not None else code_hash(node)
+        theirs = None
+        if hamilton:
+            # A nested function needs a second `def` in the text; without one the hash need
+            # not walk the tree looking for nested docstrings.
+            nested = _DEF_WORD.search("".join(lines[node.lineno : end])) is not None
+            theirs = hamilton_hash(node, nested=nested)
+        records.append((key, end, ours, theirs, raw))
     return records
 
 
@@ -219,11 +230,10 @@ class _IndexedFile:
 
     The lines are kept only when ``keep_lines`` (sources will be asked for); otherwise they
     are read again on the rare demand, so that indexing a large stack does not hold every
-    line of it at once. ``complete`` is false for a file known only from a baseline, which
-    recorded its node functions and no others.
+    line of it at once.
     """
 
-    __slots__ = ("_lines", "complete", "filename", "sha", "spans")
+    __slots__ = ("_lines", "filename", "sha", "spans")
 
     def __init__(
         self,
@@ -232,21 +242,26 @@ class _IndexedFile:
         records: Iterable[_SpanRecord],
         *,
         lines: list[str] | None,
-        complete: bool,
     ) -> None:
         self.filename = filename
         self.sha = sha
         self.spans = {record[0]: _Span(*record) for record in records}
         self._lines = lines
-        self.complete = complete
 
     @classmethod
     def parsed(
-        cls, filename: str, text: str, sha: str, memo: HashMemo, *, keep_lines: bool
+        cls,
+        filename: str,
+        text: str,
+        sha: str,
+        memo: HashMemo,
+        *,
+        keep_lines: bool,
+        hamilton: bool,
     ) -> _IndexedFile:
         lines = split_lines(text)
-        records = _parse_spans(lines, text, memo)
-        return cls(filename, sha, records, lines=lines if keep_lines else None, complete=True)
+        records = _parse_spans(lines, text, memo, hamilton=hamilton)
+        return cls(filename, sha, records, lines=lines if keep_lines else None)
 
     def lines(self) -> list[str] | None:
         """The file's lines, read again when they were not kept; None when the file can no
@@ -302,70 +317,65 @@ def _balanced(items: list[tuple[str, str, str]], parts: int) -> list[list[tuple[
     return groups
 
 
-def text_sha(root: Path, name: str) -> str | None:
-    """sha256 of the text of the project file ``name`` (relative to ``root``) as the index
-    reads it; None when it cannot be read or is not a regular file inside the project (the
-    name may come from a file anyone can edit, such as a baseline)."""
-    import stat
-
-    path = (root / name).resolve()
-    try:
-        if not path.is_relative_to(root.resolve()) or not stat.S_ISREG(path.stat().st_mode):
-            return None
-        return hashlib.sha256(_read(str(path)).encode()).hexdigest()
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-        return None
-
-
 class SourceIndex:
-    """Reads and parses each file once and answers for any function defined in it."""
+    """Reads and parses each file once and answers for any function defined in it.
+
+    ``hamilton`` asks for Hamilton's hash of each function too (an ``ast.unparse`` each):
+    only Hamilton's export form needs it.
+    """
 
     def __init__(
         self,
         relative: Callable[[str], str],
         *,
         with_source: bool = False,
+        hamilton: bool = False,
         memo: HashMemo | None = None,
         file_memo: FileMemo | None = None,
     ) -> None:
         self._relative = relative
         self._with_source = with_source
+        self._hamilton = hamilton
         self._memo: HashMemo = memo or {}
         self._file_memo: FileMemo = file_memo or {}
         self._files: dict[str, _IndexedFile | None] = {}
         self._names: dict[str, str] = {}
 
-    def _indexed(self, filename: str, *, parse: bool = False) -> _IndexedFile | None:
-        """The indexed file; ``parse`` forces a real parse of a file known from the memo."""
-        current = self._files.get(filename)
-        if filename in self._files and (current is None or current.complete or not parse):
-            return current
+    def _indexed(self, filename: str) -> _IndexedFile | None:
+        """The indexed file (None when it cannot be read or parsed)."""
+        if filename in self._files:
+            return self._files[filename]
         try:
             text = _read(filename)
             sha = hashlib.sha256(text.encode()).hexdigest()
-            known = None if parse else self._known(filename, text, sha)
+            known = self._known(filename, text, sha)
             # Parsing allocates many short-lived, acyclic syntax-tree objects.
             with paused():
                 self._files[filename] = known or _IndexedFile.parsed(
-                    filename, text, sha, self._memo, keep_lines=self._with_source
+                    filename,
+                    text,
+                    sha,
+                    self._memo,
+                    keep_lines=self._with_source,
+                    hamilton=self._hamilton,
                 )
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
             self._files[filename] = None
         return self._files[filename]
 
     def _known(self, filename: str, text: str, sha: str) -> _IndexedFile | None:
-        """The file as a baseline recorded it, when its text is still the same."""
+        """The file as the local memo recorded it, when its text is still the same."""
         recorded = self._file_memo.get(self._relative_name(filename))
         if not recorded or recorded[0] != sha:
             return None
         records = ((start, *rest) for start, rest in recorded[1].items())
         lines = split_lines(text) if self._with_source else None
-        return _IndexedFile(filename, sha, records, lines=lines, complete=False)
+        return _IndexedFile(filename, sha, records, lines=lines)
 
     def prefetch(self, functions: Iterable[Callable[..., Any]]) -> None:
         """Index, ahead of their lookups, the files that define ``functions``.
 
-        Files a baseline answers are indexed at once; the rest are parsed and hashed in
+        Files the memo answers are indexed at once; the rest are parsed and hashed in
         forked workers when there is enough of them to gain from it (see
         :mod:`semdag.forkpool`), and otherwise left to be indexed lookup by lookup.
         """
@@ -399,9 +409,7 @@ class SourceIndex:
                         self._files[filename] = None
                         continue
                     lines = split_lines(texts[filename]) if self._with_source else None
-                    self._files[filename] = _IndexedFile(
-                        filename, sha, records, lines=lines, complete=True
-                    )
+                    self._files[filename] = _IndexedFile(filename, sha, records, lines=lines)
 
     def _index_chunk(
         self, chunk: list[tuple[str, str, str]]
@@ -411,15 +419,26 @@ class SourceIndex:
         with paused():
             for filename, text, sha in chunk:
                 try:
-                    out.append((filename, sha, _parse_spans(split_lines(text), text, self._memo)))
+                    records = _parse_spans(
+                        split_lines(text), text, self._memo, hamilton=self._hamilton
+                    )
                 except (SyntaxError, ValueError, RecursionError):
                     out.append((filename, sha, None))
+                else:
+                    out.append((filename, sha, records))
         return out
 
-    def file_shas(self) -> dict[str, str]:
-        """sha256 of the text of every file indexed so far, by project-relative name."""
+    def file_memo(self) -> dict[str, tuple[str, dict[int, tuple[int, str, str | None, str]]]]:
+        """What this index learnt, as a :data:`FileMemo` for a later index: each file by its
+        relative name, with its text sha and its functions' spans and hashes."""
         return {
-            self._relative_name(name): indexed.sha
+            self._relative_name(name): (
+                indexed.sha,
+                {
+                    span.start: (span.end, span.code_hash, span.hamilton_hash, span.source_sha)
+                    for span in indexed.spans.values()
+                },
+            )
             for name, indexed in sorted(self._files.items())
             if indexed is not None
         }
@@ -433,7 +452,7 @@ class SourceIndex:
     def lookup(
         self, fn: Callable[..., Any], *, with_source: bool | None = None
     ) -> FunctionSource | None:
-        """Span, hash and optionally source of ``fn``; None for objects with no code.
+        """Span, hashes and optionally source of ``fn``; None for objects with no code.
 
         ``with_source`` defaults to the index's setting. Like ``inspect.getsource``, a
         function wrapped with ``functools.wraps`` is looked up through ``__wrapped__``.
@@ -445,16 +464,25 @@ class SourceIndex:
         fn, filename, first, indexed, span = found
         if indexed is None or span is None:
             return self._fallback(fn, filename, first, want_source)
-        lines = indexed.lines() if want_source else None
+        lines = indexed.lines() if want_source or self._missing_hamilton(span) else None
         source = "".join(lines[span.start - 1 : span.end]) if lines is not None else None
+        theirs = span.hamilton_hash
+        if self._missing_hamilton(span) and source is not None:
+            # The memo recorded semdag's hash only: Hamilton's is computed now.
+            parsed = function_node(source)
+            theirs = hamilton_hash(parsed) if parsed is not None else None
         return FunctionSource(
             self._relative_name(filename),
             span.start,
             span.end,
             span.code_hash,
-            source,
+            source if want_source else None,
             span.source_sha,
+            theirs,
         )
+
+    def _missing_hamilton(self, span: _Span) -> bool:
+        return self._hamilton and span.hamilton_hash is None
 
     def _find(
         self, fn: Callable[..., Any]
@@ -467,27 +495,7 @@ class SourceIndex:
         filename, first = code.co_filename, code.co_firstlineno
         indexed = self._indexed(filename)
         span = indexed.spans.get(first) if indexed else None
-        if indexed is not None and span is None and not indexed.complete:
-            # The baseline knew this file but not this function: parse it after all.
-            indexed = self._indexed(filename, parse=True)
-            span = indexed.spans.get(first) if indexed else None
         return unwrapped, filename, first, indexed, span
-
-    def logic_hash(self, fn: Callable[..., Any]) -> str | None:
-        """The name-blind hash of ``fn`` (None where its source is not indexed)."""
-        found = self._find(fn)
-        if found is None:
-            return None
-        _, _, _, indexed, span = found
-        if span is None or indexed is None:
-            return None
-        if span.logic_hash is None:
-            # The memo had the code hash only (the node was not in the registry before).
-            lines = indexed.lines()
-            if lines is None:
-                return None
-            return hash_pair(ast.parse("".join(lines[span.start - 1 : span.end])).body[0])[1]
-        return span.logic_hash
 
     def _fallback(
         self, fn: Callable[..., Any], filename: str, first: int, with_source: bool
@@ -496,16 +504,31 @@ class SourceIndex:
 
         from hamilton.graph_types import hash_source_code
 
+        from semdag.codehash import code_hash
+
         try:
             lines, start = inspect.getsourcelines(fn)
         except (OSError, TypeError):
             return FunctionSource(self._relative_name(filename), first, first, None, None)
         source = "".join(lines)
         start = max(start, 1)
+        parsed = function_node(source)
         return FunctionSource(
             self._relative_name(filename),
             start,
             start + len(lines) - 1,
-            hash_source_code(source, strip=True),
+            code_hash(parsed) if parsed is not None else None,
             source if with_source else None,
+            hamilton_hash=hash_source_code(source, strip=True) if self._hamilton else None,
         )
+
+
+def legacy_hash_at(path: Path, start: int, end: int) -> str | None:
+    """:func:`legacy_logic_hash` of the function on lines ``start``..``end`` of ``path``;
+    None when the file cannot be read or those lines hold no function."""
+    try:
+        lines = split_lines(_read(str(path)))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    parsed = function_node("".join(lines[start - 1 : end]))
+    return legacy_logic_hash(parsed) if parsed is not None else None

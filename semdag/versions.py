@@ -1,12 +1,8 @@
-"""The versions semdag's recorded hashes depend on, read without importing Hamilton."""
+"""The versions semdag's local speed records depend on, read without importing Hamilton."""
 
 from __future__ import annotations
 
 import sys
-
-# The version of semdag's name-blind hash (semdag.sourceinfo._logic_hash): raise it whenever
-# that function changes, so that hashes recorded before are not reused.
-LOGIC_HASH_VERSION = 1
 
 
 def hamilton_version() -> str:
@@ -22,11 +18,13 @@ def hamilton_version() -> str:
 
 
 def hash_context() -> dict[str, str]:
-    """What the code hashes depend on besides the source text: ``ast.unparse`` (so the
-    Python version), Hamilton's hashing, and semdag's name-blind hash. Hashes recorded under
-    another context are never reused (see :mod:`semdag.hashmemo`)."""
+    """What recorded hashes depend on besides the source text: semdag's hash version, and
+    for Hamilton's hash, the Python that unparses (``ast.unparse``) and Hamilton's version.
+    The local hash memo is not reused under another context (see :mod:`semdag.hashmemo`)."""
+    from semdag.codehash import HASH_VERSION
+
     return {
         "hamilton": hamilton_version(),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "semdag_logic_hash": str(LOGIC_HASH_VERSION),
+        "semdag_code_hash": str(HASH_VERSION),
     }

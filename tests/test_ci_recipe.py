@@ -52,7 +52,7 @@ def changed_project(tmp_path: Path) -> Path:
     assert run_cli(["init", str(root)]).exit_code == 0
     metrics = root / "modules/core/metrics.py"
     text = metrics.read_text(encoding="utf-8")
-    metrics.write_text(text.replace('dtype="int",', 'dtype="int64",', 1), encoding="utf-8")
+    metrics.write_text(text.replace('dtype="int64",', 'dtype="json",', 1), encoding="utf-8")
     return root
 
 
@@ -106,7 +106,7 @@ def test_workflow_commands_run_as_on_github(changed_project: Path, tmp_path: Pat
     (dtype,) = [a for a in annotations if "dtype-changed" in a]
     assert WITH_LINE.match(dtype)
     assert dtype.startswith("::error file=modules/core/metrics.py,line=")
-    assert dtype.endswith("::tag dtype changed: int -> int64")
+    assert dtype.endswith("::tag dtype changed: int64 -> json")
     non_annotations = [line for line in gate.stdout.splitlines() if not line.startswith("::")]
     assert non_annotations == ["semdag dev: 1 breaking, 0 warning, 0 additive, 1 info"]
 
@@ -114,7 +114,7 @@ def test_workflow_commands_run_as_on_github(changed_project: Path, tmp_path: Pat
     assert report.startswith("## semdag: dev\n")
     assert "| severity | rule | semantic id | change | where |" in report
     assert re.search(
-        r"^\| breaking \| `dtype-changed` \| `example.total_units.v1` \| int -> int64 \| "
+        r"^\| breaking \| `dtype-changed` \| `example.total_units.v1` \| int64 -> json \| "
         r"modules/core/metrics.py:\d+ \|$",
         report,
         re.MULTILINE,

@@ -94,7 +94,8 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     shutil.copy(first / "snapshots" / "dev" / "registry.json", first / "reports" / "old.json")
     core = first / "stack" / "core.py"
     text = core.read_text()
-    text = text.replace('dtype="float", version="1", owner="core-team"', 'dtype="int", version="1"')
+    old, new = 'dtype="float", version="1", owner="core-team"', 'dtype="json", version="1"'
+    text = text.replace(old, new)
     text = text.replace('owner="risk-team"', 'owner="risk-ops", stability="stable"')
     text = text.replace("return raw_value * 1.5", "return raw_value * 2.5")
     core.write_text(text)

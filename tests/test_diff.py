@@ -37,7 +37,6 @@ def entry(**changes) -> Entry:
         tags=dict(TAGS),
         dependencies=("loc", "cyclo"),
         code_hash="h1",
-        logic_hash="l1",
     )
     tags = dict(base.tags)
     tags.update(changes.pop("tags", {}))
@@ -91,19 +90,19 @@ ROWS = [
     (
         "code",
         reg(entry()),
-        reg(entry(code_hash="h2", logic_hash="l2")),
+        reg(entry(code_hash="h2")),
         [("code-changed", "warning")],
     ),
     (
         "version-bump",
         reg(entry()),
-        reg(entry(code_hash="h2", logic_hash="l2", tags={"version": "2"})),
+        reg(entry(code_hash="h2", tags={"version": "2"})),
         [("version-bumped", "info")],
     ),
     (
         "rename",
         reg(entry()),
-        reg(entry(node="risk_score", code_hash="h9")),
+        reg(entry(node="risk_score")),
         [("node-renamed", "info")],
     ),
     (
@@ -239,26 +238,11 @@ def test_acknowledgement_is_keyed_by_rule_and_id_not_rule_alone():
     assert unused.severity is Severity.WARNING and unused.line == 3
 
 
-def test_logic_hash_ignores_name_docstring_and_tags_but_not_logic():
-    import ast
+def test_code_hashes_of_different_schemes_are_not_compared():
+    from semdag.registry import LEGACY_HASH_SCHEME
 
-    from semdag.sourceinfo import hash_pair
-
-    def pair(src: str) -> tuple[str, str]:
-        return hash_pair(ast.parse(src).body[0])
-
-    base = (
-        '@tag(dtype="int")\n@inject(x=value(1))\n'
-        'def f(x: int) -> int:\n    """Doc."""\n    return x\n'
-    )
-    code, logic = pair(base)
-    renamed = pair(base.replace("def f(", "def g("))
-    retagged = pair(base.replace('dtype="int"', 'dtype="int64"'))
-    redoc = pair(base.replace("Doc.", "Other doc."))
-    rewired = pair(base.replace("value(1)", "value(2)"))
-    changed = pair(base.replace("return x", "return x + 1"))
-    assert renamed[1] == logic and renamed[0] != code
-    assert retagged[1] == logic and retagged[0] != code
-    assert redoc == (code, logic)
-    assert rewired[1] != logic
-    assert changed[1] != logic
+    legacy = Registry("dev", {"f.risk.v1": entry(code_hash="old")}, hash_scheme=LEGACY_HASH_SCHEME)
+    assert find_changes(legacy, reg(entry(code_hash="new"))) == []
+    assert [f.rule for f in find_changes(reg(entry(code_hash="old")), reg(entry()))] == [
+        "code-changed"
+    ]

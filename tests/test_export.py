@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hamilton.graph_types import HamiltonNode, hash_source_code
 from bench.generate import generate
 from semdag.artifacts import canonical_json
 from semdag.builder import Build, build
+from semdag.codehash import source_code_hash
 from semdag.export import (
     export_document,
     hamilton_export,
@@ -314,14 +316,15 @@ def test_source_and_hash_equal_inspect_and_hamilton(tmp_path: Path, variant: str
     ]
     functions.append(module.Holder.method)
     assert len(functions) == 12
-    index = SourceIndex(str, with_source=True)
+    index = SourceIndex(str, with_source=True, hamilton=True)
     for fn in functions:
         found = index.lookup(fn)
         assert found is not None, fn.__name__
         lines, start = inspect.getsourcelines(fn)
         assert found.source == inspect.getsource(fn), fn.__name__
         assert (found.line, found.end_line) == (start, start + len(lines) - 1), fn.__name__
-        assert found.code_hash == hash_source_code(fn, strip=True), fn.__name__
+        assert found.hamilton_hash == hash_source_code(fn, strip=True), fn.__name__
+        assert found.code_hash == source_code_hash(textwrap.dedent(found.source)), fn.__name__
 
 
 def test_source_index_parses_each_file_once(tmp_path: Path, monkeypatch) -> None:
@@ -356,14 +359,18 @@ def test_source_of_a_file_edited_after_indexing_is_not_guessed(tmp_path: Path) -
 @pytest.mark.parametrize("stack", STACKS)
 def test_code_hash_and_source_equal_hamilton_for_every_node(stacks, stack) -> None:
     built = _build(stacks[stack])
-    index = SourceIndex(str, with_source=True)
+    index = SourceIndex(str, with_source=True, hamilton=True)
     for name, n in built.driver.graph.nodes.items():
         expected = HamiltonNode.from_node(n)
-        assert built.graph.nodes[name].code_hash == expected.version, name
         fns = n.originating_functions
         if fns:
             found = index.lookup(fns[0])
             assert found is not None and found.source == inspect.getsource(fns[0]), name
+            assert found.hamilton_hash == expected.version, name
+            ours = source_code_hash(textwrap.dedent(found.source))
+            assert built.graph.nodes[name].code_hash == ours, name
+        else:
+            assert built.graph.nodes[name].code_hash == expected.version == name
 
 
 def test_generated_stack_has_the_decorated_shapes(stacks) -> None:
@@ -455,7 +462,7 @@ def test_document_fields_on_the_layered_fixture(stacks) -> None:
     built = _build(stacks["layered"])
     doc = _document(built)
     assert doc["kind"] == "semdag.graph"
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["profile"] == "dev"
     assert doc["config"] == {}
     assert doc["outputs"] == ["base", "bonus", "raw_value", "score", "weight"]
@@ -510,7 +517,10 @@ def test_document_covers_the_same_nodes_as_hamilton(stacks, stack) -> None:
     assert sorted(doc["nodes"]) == [n["name"] for n in hamilton["nodes"]]
     for row in hamilton["nodes"]:
         node = doc["nodes"][row["name"]]
-        assert node["code_hash"] == row["version"]
+        if row["source"] is None:
+            assert node["code_hash"] == row["version"]
+        else:
+            assert node["code_hash"] == source_code_hash(textwrap.dedent(row["source"]))
         assert node["required_dependencies"] == row["required_dependencies"]
         assert node["optional_dependencies"] == row["optional_dependencies"]
     members = set(doc["nodes"])

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, run_process
+from tests.conftest import run_cli
 
 RISK = "modules/core/risk_selection.py"
-RISK_TAG = '"function.risk_score.v1", "function", "series", "semantic.function_risk_v1"'
+RISK_TAG = '"function.risk_score.v1", "function", "float", "semantic.function_risk_v1"'
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:
@@ -42,7 +41,7 @@ def rules_for(document: dict, subject: str) -> list[str]:
 
 
 def test_github_annotations_name_file_and_line(example):
-    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"float"', '"json"'))
     args = ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "github"]
     result = run_cli(args)
     assert result.exit_code == 1
@@ -59,7 +58,7 @@ def test_unchanged_project_passes(example):
 
 
 def test_dtype_change_fails_then_acknowledged_then_expired(example):
-    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"float"', '"json"'))
     code, document = check(example)
     assert code == 1
     finding = next(
@@ -67,7 +66,7 @@ def test_dtype_change_fails_then_acknowledged_then_expired(example):
     )
     assert (finding["subject"], finding["old"], finding["new"]) == (
         "function.risk_score.v1",
-        "series",
+        "float",
         "json",
     )
     assert finding["file"] == RISK and finding["line"] > 0
@@ -97,7 +96,7 @@ def test_added_node_is_additive_and_fails_only_with_fail_on_any(example):
     path = example / "modules/core/repo_rollup.py"
     path.write_text(
         path.read_text()
-        + '\n\n@tag(**semantic_tags("repo.answer.v1", "repo", "int", SCHEMA))\n'
+        + '\n\n@tag(**semantic_tags("repo.answer.v1", "repo", "int64", SCHEMA))\n'
         + 'def repo_answer() -> int:\n    """The answer."""\n    return 42\n'
     )
     code, document = check(example)
@@ -143,26 +142,6 @@ def test_missing_baseline_is_exit_2_never_no_changes(example):
     assert "snapshots/dev/registry.json: no baseline" in again.stderr
 
 
-def test_file_names_in_graph_json_are_never_read_outside_the_project(example, tmp_path):
-    # graph.json is data anyone can edit: a pipe, a device or a path outside the project
-    # listed as a stack file must neither hang the check nor be read.
-    fifo = example / "modules" / "pipe.py"
-    os.mkfifo(fifo)
-    outside = tmp_path / "outside.py"
-    outside.write_text("x = 1\n", encoding="utf-8")
-    path = example / "snapshots/dev/graph.json"
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document["files"].update(
-        {"modules/pipe.py": "0" * 64, "/dev/zero": "0" * 64, "../outside.py": "0" * 64}
-    )
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    done = run_process(
-        ["snapshot", "check", "-p", "dev", "--no-cache", "-f", "json"], cwd=example, timeout=120
-    )
-    assert done.exit_code == 0, done.stderr
-    assert json.loads(done.stdout)["ok"] is True
-
-
 def test_corrupt_and_future_baselines_are_refused(example):
     path = example / "snapshots" / "dev" / "registry.json"
     document = json.loads(path.read_text())
@@ -187,7 +166,7 @@ def test_diff_two_files_and_formats(example, tmp_path):
     old = example / "snapshots" / "dev" / "registry.json"
     saved = tmp_path / "old.json"
     shutil.copy(old, saved)
-    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"float"', '"json"'))
     assert (
         run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(example)]).exit_code == 0
     )
@@ -202,7 +181,7 @@ def test_diff_two_files_and_formats(example, tmp_path):
     assert suite.find(".//failure").get("type") == "dtype-changed"
     markdown = run_cli(["diff", str(saved), str(old), "-f", "markdown", "--fail-on", "never"])
     assert markdown.exit_code == 0
-    assert "| breaking | `dtype-changed` | `function.risk_score.v1` | series -> json |" in (
+    assert "| breaking | `dtype-changed` | `function.risk_score.v1` | float -> json |" in (
         markdown.stdout
     )
 
@@ -215,7 +194,7 @@ def test_diff_against_git_head(example):
     git("init", "-q")
     git("-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
     git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
-    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"series"', '"json"'))
+    edit(example, RISK, RISK_TAG, RISK_TAG.replace('"float"', '"json"'))
     result = run_cli(
         ["diff", "--against", "git:HEAD", "-p", "dev", "--project-dir", str(example), "-f", "json"]
     )
@@ -241,17 +220,20 @@ def graph_findings(document: dict) -> list[dict]:
 
 @pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cached", "cold"])
 def test_graph_drift_names_the_nodes_that_changed(example, cache):
-    # A comment line above every function shifts their lines: info only, exit 0.
+    # Moving functions down the file is no drift at all: the baselines hold no positions.
     edit(example, "modules/core/repo_rollup.py", '"""', '# moved down\n"""')
+    code, document = check(example, *cache, "--fail-on", "any")
+    assert code == 0 and graph_findings(document) == []
+    # A change of logic in a node outside the registry: info only, exit 0.
+    edit(example, "modules/core/risk.py", "return 10.0", "return 12.0")
     code, document = check(example, *cache)
     assert code == 0
     (found,) = graph_findings(document)
     assert found["severity"] == "info"
     assert found["new"]["added"] == [] and found["new"]["removed"] == []
-    assert "repo_function_count" in found["new"]["changed"]
-    assert all(name.startswith("repo_") for name in found["new"]["changed"])
+    assert found["new"]["changed"] == ["complexity_warn_threshold"]
     # Unchanged again: no drift, and the same answer from a warm cache.
-    edit(example, "modules/core/repo_rollup.py", '# moved down\n"""', '"""')
+    edit(example, "modules/core/risk.py", "return 12.0", "return 10.0")
     assert graph_findings(check(example, *cache)[1]) == []
 
 

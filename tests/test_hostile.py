@@ -36,7 +36,7 @@ PATH_IDS = GOOD.replace('semantic_id="t.b.v1"', 'semantic_id="a/b"') + (
 )
 BASELINE = {
     "kind": "semdag.registry",
-    "schema_version": 1,
+    "schema_version": 2,
     "profile": "dev",
     "entries": {},
 }
@@ -360,7 +360,7 @@ CASES = [
         project(**baseline(json.dumps({**BASELINE, "schema_version": 99}))),
         ["snapshot", "check"],
         2,
-        "schema_version 99 is newer than this semdag understands (1): upgrade semdag",
+        "schema_version 99 is newer than this semdag understands (2): upgrade semdag",
     ),
     Case(
         "snapshot-nan",
@@ -422,8 +422,8 @@ CASES = [
         "semantic-id-with-path-characters-update",
         module("paths", PATH_IDS),
         ["snapshot", "update"],
-        0,
-        "snapshots/dev/registry.json",
+        1,
+        "snapshots/dev/ left as it was",
     ),
     # --- acknowledgement file ---
     Case(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semdag.registry import DTYPES
+from semdag.dtypes import dtype_problem
 from semdag.scaffold import baseline_paths, project_files, write_project
 from tests.conftest import run_cli
 
@@ -112,7 +112,7 @@ def test_two_semantic_nodes_with_the_full_taxonomy(scaffolded):
         assert tags["layer"] == "semantic"
         assert tags["semantic_id"] == sid
         assert tags["version"] == "1"
-        assert entry["output_type"] in DTYPES[tags["dtype"]]  # dtype fits the return type
+        assert dtype_problem(tags["dtype"], entry["output_type"]) is None
     assert entries["example.total_revenue.v1"]["dependencies"] == ["total_units", "unit_price"]
 
 

@@ -171,13 +171,13 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
     assert repo.commits() == 2
 
     # A dtype change is refused, with the finding in the hook's output.
-    repo.edit(METRICS, 'dtype="int",', 'dtype="int64",')
+    repo.edit(METRICS, 'dtype="int64",', 'dtype="json",')
     code, output = repo.commit("widen total_units")
     assert code == 1, output
     assert repo.commits() == 2
     assert "semdag snapshot check" in output and "Failed" in output
     assert "dtype-changed" in output and SID in output
-    assert "int -> int64" in output
+    assert "int64 -> json" in output
     refused_as_in_the_terminal(repo, output)
 
     # Acknowledged until a future date: reported, not refused, as in the terminal.

@@ -273,7 +273,6 @@ def entry_bodies(draw: st.DrawFn) -> dict[str, Any]:
         "tags": draw(tags),
         "dependencies": tuple(draw(st.lists(NODES, max_size=4))),
         "code_hash": draw(st.sampled_from([None, "h1", "h2"])),
-        "logic_hash": draw(st.sampled_from([None, "l1", "l2"])),
         "file": draw(st.sampled_from([None, "m/core.py"])),
         "line": draw(st.sampled_from([None, 1, 12])),
     }
@@ -350,7 +349,7 @@ raw_entries = st.fixed_dictionaries(
         ),
         "dependencies": st.one_of(st.lists(st.text(max_size=4), max_size=3), json_values),
     },
-    optional={k: json_values for k in ("stack_layer", "module", "code_hash", "logic_hash")},
+    optional={k: json_values for k in ("stack_layer", "module", "code_hash")},
 )
 
 

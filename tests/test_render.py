@@ -289,7 +289,7 @@ def test_graphviz_accepts_awkward_names_and_tags() -> None:
 
 
 def graph_doc(nodes: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "semdag.graph", "schema_version": 1, "profile": "dev", "nodes": nodes}
+    return {"kind": "semdag.graph", "schema_version": 2, "profile": "dev", "nodes": nodes}
 
 
 def test_compare_graph_snapshot() -> None:
@@ -341,7 +341,7 @@ def test_compare_registry_snapshot() -> None:
             "tags": {},
         },
     }
-    doc = {"kind": "semdag.registry", "schema_version": 1, "profile": "dev", "entries": old_entries}
+    doc = {"kind": "semdag.registry", "schema_version": 2, "profile": "dev", "entries": old_entries}
     changes = compare(g, doc, SEMANTIC, "registry.json")
     assert changes.added == {"score"}
     assert changes.changed == {"base": ("code",), "weight": ("renamed from old_weight",)}

@@ -272,7 +272,7 @@ def test_collapse_can_be_forced(project: Path) -> None:
 def test_changed_since_graph_snapshot(project: Path, tmp_path: Path) -> None:
     baseline = {
         "kind": "semdag.graph",
-        "schema_version": 1,
+        "schema_version": 2,
         "profile": "dev",
         "nodes": {
             **{name: {} for name in ALL - {"größe", "unrelated"}},
@@ -310,7 +310,7 @@ def test_changed_since_registry_snapshot(project: Path, tmp_path: Path) -> None:
     }
     path = tmp_path / "registry.json"
     path.write_text(
-        json.dumps({"kind": "semdag.registry", "schema_version": 1, "entries": entries}),
+        json.dumps({"kind": "semdag.registry", "schema_version": 2, "entries": entries}),
         encoding="utf-8",
     )
     code, out, err = render(project, "--changed-since", str(path))

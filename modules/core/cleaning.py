@@ -50,9 +50,7 @@ def _canonical_order(frame: pd.DataFrame) -> pd.DataFrame:
     namespace="prep",
 )
 @tag(
-    **semantic_tags(
-        "function.inventory.v1", "function", "dataframe", "semantic.function_inventory_v1"
-    )
+    **semantic_tags("function.inventory.v1", "function", "record", "semantic.function_inventory_v1")
 )
 def functions_df(raw_functions_df: pd.DataFrame) -> pd.DataFrame:
     """The cleaned function inventory: one row per function, unique on (repo, path, symbol).

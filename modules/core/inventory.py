@@ -41,7 +41,7 @@ def unparsed_files(scan_result: astscan.ScanResult) -> list[str]:
     return list(scan_result.unparsed)
 
 
-@tag(**semantic_tags("repo.unparsed_file_count.v1", "repo", "int", "semantic.repo_summary_v1"))
+@tag(**semantic_tags("repo.unparsed_file_count.v1", "repo", "int64", "semantic.repo_summary_v1"))
 def unparsed_file_count(unparsed_files: list[str]) -> int:
     """Number of source files skipped because they do not parse (the scan never fails on them)."""
     return len(unparsed_files)

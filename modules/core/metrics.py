@@ -32,14 +32,14 @@ SOURCE_COLUMNS = {
     function_module=internal_tags("intermediate"),
     function_has_docstring=internal_tags("intermediate"),
     function_is_public=internal_tags("intermediate"),
-    function_loc=contract_tags("function.loc.v1", "series", SCHEMA),
-    function_complexity=contract_tags("function.complexity.v1", "series", SCHEMA),
-    function_size_pressure=contract_tags("function.size_pressure.v1", "series", SCHEMA),
-    function_complexity_pressure=contract_tags("function.complexity_pressure.v1", "series", SCHEMA),
+    function_loc=contract_tags("function.loc.v1", "int64", SCHEMA),
+    function_complexity=contract_tags("function.complexity.v1", "int64", SCHEMA),
+    function_size_pressure=contract_tags("function.size_pressure.v1", "float", SCHEMA),
+    function_complexity_pressure=contract_tags("function.complexity_pressure.v1", "float", SCHEMA),
     # Only some profiles feed parameter count into risk; it is not published on its own.
     function_param_pressure=internal_tags("intermediate"),
     function_doc_debt=contract_tags(
-        "function.doc_debt.v1", "series", SCHEMA, stability="experimental"
+        "function.doc_debt.v1", "float", SCHEMA, stability="experimental"
     ),
 )
 # target_=None: the extracted columns get the entity tags, the frame itself does not.

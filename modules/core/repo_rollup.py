@@ -19,7 +19,7 @@ from modules.lib.taxonomy import contract_tags, entity_tags, semantic_tags
 SCHEMA = "semantic.repo_summary_v1"
 
 
-@tag(**semantic_tags("repo.function_count.v1", "repo", "int", SCHEMA))
+@tag(**semantic_tags("repo.function_count.v1", "repo", "int64", SCHEMA))
 def repo_function_count(functions_df: pd.DataFrame) -> int:
     """Number of functions and methods in the cleaned inventory."""
     return len(functions_df)
@@ -57,7 +57,7 @@ def repo_share(flags: pd.Series) -> float:
     return round(float(flags.mean()), 6)
 
 
-@tag(**semantic_tags("repo.high_risk_function_count.v1", "repo", "int", SCHEMA))
+@tag(**semantic_tags("repo.high_risk_function_count.v1", "repo", "int64", SCHEMA))
 def repo_high_risk_count(function_is_high_risk: pd.Series) -> int:
     """Number of functions flagged high-risk."""
     return int(function_is_high_risk.sum())

@@ -30,11 +30,11 @@ RISK_VARIANTS = pd.DataFrame(
 
 
 @tag_outputs(
-    risk_size_weighted=contract_tags("function.risk_size_weighted.v1", "series", RISK_SCHEMA),
+    risk_size_weighted=contract_tags("function.risk_size_weighted.v1", "float", RISK_SCHEMA),
     risk_complexity_weighted=contract_tags(
-        "function.risk_complexity_weighted.v1", "series", RISK_SCHEMA
+        "function.risk_complexity_weighted.v1", "float", RISK_SCHEMA
     ),
-    risk_balanced=contract_tags("function.risk_balanced.v1", "series", RISK_SCHEMA),
+    risk_balanced=contract_tags("function.risk_balanced.v1", "float", RISK_SCHEMA),
 )
 @tag(**entity_tags("function"), target_=None)
 @parameterize_frame(RISK_VARIANTS)
@@ -83,7 +83,7 @@ def complexity_band_edges(edges: list[float]) -> list[float]:
 
 @tag(
     **semantic_tags(
-        "function.complexity_band.v1", "function", "series", "semantic.function_metrics_v1"
+        "function.complexity_band.v1", "function", "str", "semantic.function_metrics_v1"
     )
 )
 def function_complexity_band(
@@ -100,7 +100,7 @@ def risk_alert_threshold() -> float:
     return 1.0
 
 
-@tag(**semantic_tags("function.is_high_risk.v1", "function", "series", RISK_SCHEMA))
+@tag(**semantic_tags("function.is_high_risk.v1", "function", "bool", RISK_SCHEMA))
 def function_is_high_risk(function_risk_score: pd.Series, risk_alert_threshold: float) -> pd.Series:
     """True where the function's risk score reaches the alert threshold."""
     return (function_risk_score >= risk_alert_threshold).rename("function_is_high_risk")

@@ -37,7 +37,7 @@ def _inject_risk_features(risk_features: list[str]) -> inject:
 
 
 @resolve_from_config(decorate_with=_inject_risk_features)
-@tag(**semantic_tags("function.risk_score.v1", "function", "series", "semantic.function_risk_v1"))
+@tag(**semantic_tags("function.risk_score.v1", "function", "float", "semantic.function_risk_v1"))
 def function_risk_score(components: list[pd.Series]) -> pd.Series:
     """Risk per function: the mean of the pressures named by config ``risk_features``."""
     return pd.concat(components, axis=1).mean(axis=1).rename("function_risk_score")

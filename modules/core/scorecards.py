@@ -31,7 +31,7 @@ SCORECARD_KEYS = ["repo", "path", "symbol"]
         is_high_risk=source("function_is_high_risk"),
     )
 )
-@tag(**semantic_tags("function.scorecard.v1", "function", "dataframe", "semantic.function_risk_v1"))
+@tag(**semantic_tags("function.scorecard.v1", "function", "record", "semantic.function_risk_v1"))
 def function_scorecard(columns: dict[str, pd.Series]) -> pd.DataFrame:
     """One row per function: keys (repo, path, symbol), module, loc, complexity, band, risk.
 
@@ -51,10 +51,10 @@ def _round_to(measure: pd.Series, ndigits: int) -> pd.Series:
     on_output=["module_mean_complexity", "module_mean_risk", "module_high_risk_share"],
 )
 @tag_outputs(
-    module_function_count=contract_tags("module.function_count.v1", "series", MODULE_SCHEMA),
-    module_mean_complexity=contract_tags("module.mean_complexity.v1", "series", MODULE_SCHEMA),
-    module_mean_risk=contract_tags("module.mean_risk.v1", "series", MODULE_SCHEMA),
-    module_high_risk_share=contract_tags("module.high_risk_share.v1", "series", MODULE_SCHEMA),
+    module_function_count=contract_tags("module.function_count.v1", "int64", MODULE_SCHEMA),
+    module_mean_complexity=contract_tags("module.mean_complexity.v1", "float", MODULE_SCHEMA),
+    module_mean_risk=contract_tags("module.mean_risk.v1", "float", MODULE_SCHEMA),
+    module_high_risk_share=contract_tags("module.high_risk_share.v1", "float", MODULE_SCHEMA),
 )
 @tag(**entity_tags("module"), target_=None)
 @tag(**internal_tags("intermediate"), target_="module_summary")
@@ -85,7 +85,7 @@ def module_summary(function_scorecard: pd.DataFrame) -> pd.DataFrame:
         high_risk_share=source("module_high_risk_share"),
     )
 )
-@tag(**semantic_tags("module.scorecard.v1", "module", "dataframe", MODULE_SCHEMA))
+@tag(**semantic_tags("module.scorecard.v1", "module", "record", MODULE_SCHEMA))
 def module_scorecard(columns: dict[str, pd.Series]) -> pd.DataFrame:
     """One row per module: keys (repo, module), function count and the rounded mean measures."""
     return pd.DataFrame(columns).rename_axis(["repo", "module"]).reset_index()

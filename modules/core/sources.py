@@ -45,7 +45,7 @@ def source_files(resolved_repo_root: str) -> list[str]:
     return astscan.list_python_files(Path(resolved_repo_root))
 
 
-@tag(**semantic_tags("repo.source_file_count.v1", "repo", "int", "semantic.repo_summary_v1"))
+@tag(**semantic_tags("repo.source_file_count.v1", "repo", "int64", "semantic.repo_summary_v1"))
 def scanned_file_count(source_files: list[str]) -> int:
     """Number of Python source files found under the repository root (parsed or not)."""
     return len(source_files)

@@ -12,9 +12,9 @@ import re
 OWNER = "code-intel"
 
 SEMANTIC_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-DTYPES = frozenset(
-    {"int64", "float64", "float", "int", "str", "bool", "json", "dataframe", "series"}
-)
+# Element types: what one value is (a scalar, or each element of a Series); "record" is one
+# row of a table whose columns schema_ref describes.
+DTYPES = frozenset({"int64", "float", "str", "bool", "json", "record"})
 STABILITIES = frozenset({"experimental", "stable", "deprecated"})
 PII_LEVELS = frozenset({"none", "possible", "yes"})
 LAYERS = frozenset({"raw", "intermediate", "semantic"})

@@ -27,7 +27,7 @@ def functions_pl(functions_df: pd.DataFrame) -> pl.DataFrame:
     **semantic_tags(
         "function.shape_features.v1",
         "function",
-        "dataframe",
+        "record",
         "semantic.function_shape_v1",
         stability="experimental",
     )

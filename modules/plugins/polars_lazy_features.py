@@ -32,7 +32,7 @@ def function_doc_flags(functions_lazy: pl.LazyFrame) -> pl.LazyFrame:
     **semantic_tags(
         "function.public_undocumented.v1",
         "function",
-        "dataframe",
+        "record",
         "semantic.function_inventory_v1",
         stability="experimental",
     )

@@ -64,9 +64,8 @@ def export_cmd(
     if session.fmt == "hamilton":
         from semdag.export import hamilton_export
 
-        # Hashes of unchanged functions come from the committed baselines, as for a build
-        # (read first: the parsed baseline is then dropped before the driver exists).
-        index = session.source_index(profile.name, with_source=True)
+        # Hashes of unchanged functions come from the local hash memo, as for a build.
+        index = session.source_index(profile.name, with_source=True, hamilton=True)
         driver = session.build().driver
         nodes = driver.graph.nodes
         inputs_ = {k for k, n in nodes.items() if n.user_defined}

@@ -17,7 +17,7 @@ from semdag.cli import (
     parse_tag_filter,
 )
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from semdag.rules import counts
+from semdag.rules import Severity, counts
 from semdag.session import Session
 
 
@@ -46,10 +46,12 @@ def _summary(session: Session) -> dict[str, Any]:
             "config": sum(1 for n in nodes if n.is_config),
         },
         "ledger": [dict(entry) for entry in facts.ledger],
+        # Every error (the graph cannot run as it is) and the warnings about the stack.
         "warnings": [
             f.as_dict()
             for f in facts.findings
-            if f.rule in ("config-shadows-node", "override-not-allowed")
+            if f.severity is Severity.ERROR
+            or f.rule in ("config-shadows-node", "override-not-allowed")
         ],
         "cached": facts.from_cache,
     }
@@ -92,7 +94,13 @@ def build_cmd(session: Session) -> Outcome:
                 f"{warning['severity']}: [{warning['rule']}] {warning['message']}", markup=False
             )
 
-    return Outcome(data=data, render=render)
+    errors = [
+        {"code": w["rule"], "message": w["message"], "file": w["file"], "line": w["line"]}
+        for w in data["warnings"]
+        if w["severity"] == Severity.ERROR.value
+    ]
+    code = EXIT_CHECK_FAILED if errors else EXIT_OK
+    return Outcome(data=data, render=render, exit_code=code, errors=errors)
 
 
 @command("validate", formats=("text", "json", "github"))

@@ -26,15 +26,18 @@ FULL_TAXONOMY = {
     "schema_ref", "version", "owner", "stability", "pii",
 }  # fmt: skip
 # dtype tag -> Python types a node of that dtype may declare and return
+# Element dtype -> the scalar types of one value; a Series holds values of it (checked by
+# its pandas dtype kind) and a frame holds records.
 DTYPE_TYPES: dict[str, tuple[type, ...]] = {
-    "series": (pd.Series,),
-    "dataframe": (pd.DataFrame, pl.DataFrame),
-    "int": (int,),
+    "int64": (int,),
     "float": (float,),
     "json": (dict, list),
     "str": (str,),
     "bool": (bool,),
+    "record": (pd.DataFrame, pl.DataFrame),
 }
+DTYPE_KINDS = {"int64": "i", "float": "f", "str": "O", "bool": "b"}
+CONTAINERS = (pd.Series, pd.DataFrame, pl.DataFrame)
 
 
 def semantic_nodes(dr: driver.Driver) -> list[Any]:
@@ -80,16 +83,22 @@ def test_every_semantic_node_has_the_full_taxonomy(name: str, dr_for: Any) -> No
         assert tags["version"].isdigit() and int(tags["version"]) >= 1
         assert tags["schema_ref"].startswith("semantic.")
         assert tags["semantic_id"].split(".")[0] == tags["entity"]
-        assert issubclass(declared_type(var), DTYPE_TYPES[tags["dtype"]]), var.name
+        declared = declared_type(var)
+        assert issubclass(declared, (*DTYPE_TYPES[tags["dtype"]], *CONTAINERS)), var.name
+        if not issubclass(declared, CONTAINERS):
+            assert issubclass(declared, DTYPE_TYPES[tags["dtype"]]), var.name
 
 
 @pytest.mark.parametrize("name", PROFILES)
 def test_semantic_values_match_their_dtype(name: str, dr_for: Any, sample_run: Any) -> None:
     results = sample_run(name)
     for var in semantic_nodes(dr_for(name)):
-        value = results[var.name]
-        assert isinstance(value, DTYPE_TYPES[var.tags["dtype"]]), var.name
-        assert not isinstance(value, bool) or var.tags["dtype"] == "bool", var.name
+        value, dtype = results[var.name], var.tags["dtype"]
+        if isinstance(value, pd.Series):
+            assert value.dtype.kind == DTYPE_KINDS[dtype], var.name
+            continue
+        assert isinstance(value, DTYPE_TYPES[dtype]), var.name
+        assert not isinstance(value, bool) or dtype == "bool", var.name
         if var.tags["dtype"] == "json":
             json.dumps(value)
 
