@@ -83,6 +83,24 @@ def update(session: Session, profile: str | None) -> list[str]:
     return [session.project.relative(p) for p in paths]
 
 
+def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...] | None:
+    """What writing a profile's baselines now would accept: the findings between its
+    committed baselines and the current build (without acknowledgements: they do not change
+    what is written). None when there is no readable baseline to compare with."""
+    project = session.project
+    prof = session.load_profile(profile)
+    folder = snapshot_dir(project, prof.name)
+    try:
+        baseline = read_registry(folder / REGISTRY_FILE, project.relative(folder / REGISTRY_FILE))
+    except BaselineError:
+        return None
+    registry, _ = current_registry(session, profile)
+    findings = find_changes(baseline, registry)
+    if (folder / GRAPH_FILE).is_file():
+        findings += _compare_graph(session, profile, project.relative(folder / GRAPH_FILE))
+    return tuple(apply_severities(findings, prof.rules))
+
+
 def check(session: Session, profile: str | None) -> Comparison:
     """Compare a profile's current build with its committed baselines."""
     from semdag import buildcache
@@ -198,7 +216,7 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
             finding(
                 "graph-changed",
                 "(graph)",
-                f"{shown} is missing or unreadable: run `semdag snapshot update`",
+                f"{Path(shown).name} is missing or unreadable: run `semdag snapshot update`",
                 file=shown,
             )
         ]
@@ -210,16 +228,66 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
     changed = sorted(n for n in set(new_nodes) & set(old_nodes) if new_nodes[n] != old_nodes[n])
     if not (added or removed or changed or old.edges != fingerprint(graph.edges())):
         return []
+    reasons = _node_changes(session, graph, changed, session.load_profile(profile).name)
     return [
         finding(
             "graph-changed",
             "(graph)",
-            f"the execution graph differs from {shown}: {len(added)} added, "
-            f"{len(removed)} removed, {len(changed)} changed nodes",
-            new={"added": added, "removed": removed, "changed": changed},
+            f"the execution graph differs from {Path(shown).name}: "
+            + _drift_summary(added, removed, changed, reasons),
+            new={"added": added, "removed": removed, "changed": changed, "reasons": reasons},
             file=shown,
         )
     ]
+
+
+def _node_changes(
+    session: Session, graph: GraphModel, names: list[str], profile: str
+) -> dict[str, list[str]]:
+    """What changed in each of ``names`` since graph.json (read again: only the
+    fingerprints were kept)."""
+    from semdag.changes import entry_changes
+    from semdag.export import node_entry
+
+    if not names:
+        return {}
+    document = _baseline_graph(session, profile) or {}
+    recorded = document.get("nodes")
+    old = recorded if isinstance(recorded, dict) else {}
+    return {
+        name: list(entry_changes(old.get(name) or {}, node_entry(graph.nodes[name])))
+        for name in names
+    }
+
+
+def _drift_summary(
+    added: list[str], removed: list[str], changed: list[str], reasons: dict[str, list[str]]
+) -> str:
+    """``1 added: a; 2 changed: b (tag owner), c (code); 3 only moved or re-documented: …``:
+    nodes whose computation may differ first, each with what changed."""
+    from semdag.changes import COSMETIC
+
+    def listed(names: list[str], why: bool = False, limit: int = 8) -> str:
+        shown = [
+            f"{name} ({', '.join(reasons[name])})" if why and reasons.get(name) else name
+            for name in names[:limit]
+        ]
+        more = f" and {len(names) - limit} more" if len(names) > limit else ""
+        return ", ".join(shown) + more
+
+    real = [n for n in changed if not set(reasons.get(n) or ["?"]) <= COSMETIC]
+    cosmetic = [n for n in changed if n not in real]
+    parts = [
+        f"{len(names)} {label}: {listed(names, why)}"
+        for label, names, why in (
+            ("added", added, False),
+            ("removed", removed, False),
+            ("changed", real, True),
+            ("only moved or re-documented", cosmetic, False),
+        )
+        if names
+    ]
+    return "; ".join(parts) or "the same nodes, other edges"
 
 
 def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:
