@@ -248,7 +248,13 @@ def merge_pyproject(existing_text: str, table: str, *, force: bool = False) -> s
         following = _ANY_HEADER.search(existing_text, header.end())
         end = following.start() if following else len(existing_text)
         rest = existing_text[end:]
-        merged = existing_text[: header.start()] + table + ("\n" + rest if rest else "")
+        # The comment the table comes with replaces the same comment above the old one.
+        start = header.start()
+        own = _TABLE_HEADER.search(table)
+        comment = table[: own.start()] if own else ""
+        if comment and existing_text[:start].endswith(comment):
+            start -= len(comment)
+        merged = existing_text[:start] + table + ("\n" + rest if rest else "")
     after = _parse_toml(merged)
     if _without_tool_semdag(after) != _without_tool_semdag(before):
         raise UsageError(f"{PYPROJECT}: cannot add [tool.semdag] without changing other tables")
