@@ -70,8 +70,10 @@ def checked_inputs(build: Build, graph: GraphModel, given: Mapping[str, Any]) ->
     driver_nodes = build.driver.graph.nodes
     for name, value in inputs.items():
         node = driver_nodes.get(name)
-        problem = _type_problem(name, node, value) if node is not None else None
-        if problem is None or name in profile.config:
+        if node is None or name in profile.config:
+            continue  # a config value: Hamilton takes it from the config
+        problem = _type_problem(name, node, value)
+        if problem is None:
             continue
         if name in given:
             raise UsageError(f"--input {name}: {problem}")

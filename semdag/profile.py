@@ -74,7 +74,7 @@ def _where(
     return file, None
 
 
-def set_origin(
+def _set_origin(
     sets: Sequence[str], path: KeyPath, lines: Mapping[KeyPath, Any] | None = None
 ) -> str | None:
     """The ``--set`` assignment that gave the value at ``path``: the last one naming it or a
@@ -101,7 +101,7 @@ def _blame(
 ) -> SemdagError:
     """``message`` about the value at ``path`` as an error where the value was given;
     ``keyed`` puts the key path in front of the message (the ``--set`` names its own key)."""
-    origin = set_origin(sets, path, lines)
+    origin = _set_origin(sets, path, lines)
     if origin is not None:
         key = tuple(_set_path(origin.partition("=")[0]))
         below = ".".join(map(show_key, path[len(key) :])) if keyed else ""
@@ -273,16 +273,9 @@ def _check_contained(project: Project, data: Mapping[str, Any], lines: dict, fil
     """Refuse file paths read from profile YAML that leave the project: a profile from a
     pull request must not import code from, cache to or write files anywhere on the machine."""
 
-    def where(*path: str) -> tuple[str, int | None]:
-        for end in range(len(path), 0, -1):
-            hit = lines.get(tuple(path[:end]))
-            if hit:
-                return hit  # type: ignore[no-any-return]
-        return file, None
-
     def check(value: Any, *path: str) -> None:
         if isinstance(value, str) and value:
-            at, line = where(*path)
+            at, line = _where(lines, file, path)
             project.contained(value, key=".".join(map(show_key, path)), file=at, line=line)
 
     stack = data.get("stack")

@@ -156,16 +156,12 @@ def registry_findings(
     by_id: dict[str, list[NodeInfo]] = {}
     for n in semantic_nodes(graph, tag_filter):
         where = {"node": n.name, "file": n.file, "line": n.line}
-        sid = n.tags.get("semantic_id")
-        subject = sid if isinstance(sid, str) else n.name
-        if isinstance(sid, str):
-            by_id.setdefault(sid, []).append(n)
+        sid = n.tags["semantic_id"]
+        by_id.setdefault(sid, []).append(n)
         for tag in required_tags:
             if tag not in n.tags:
-                yield finding(
-                    "missing-required-tag", subject, f"{n.name} has no {tag!r} tag", **where
-                )
-        yield from _invalid_tags(n, subject, where)
+                yield finding("missing-required-tag", sid, f"{n.name} has no {tag!r} tag", **where)
+        yield from _invalid_tags(n, sid, where)
     yield from _unlisted(graph, tag_filter)
     for sid, nodes in sorted(by_id.items()):
         if len(nodes) > 1:
@@ -188,7 +184,10 @@ def _unlisted(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Iterator[Find
     rest = {k: v for k, v in tag_filter.items() if k != "semantic_id"}
     if not rest:
         return
-    shown = ", ".join(k if v is None else f"{k}={v}" for k, v in rest.items())
+    shown = ", ".join(
+        k if v is None else f"{k}={'|'.join(v) if isinstance(v, list) else v}"
+        for k, v in rest.items()
+    )
     for n in graph.nodes.values():
         sid = n.tags.get("semantic_id")
         if n.is_input or isinstance(sid, str) or not matches(n.tags, rest):
