@@ -11,6 +11,8 @@ from semdag.errors import ConfigError, show_key
 from semdag.rules import RULES_BY_ID, Finding, finding
 
 ACK_FILE = "acknowledged.yaml"
+# The reason in an entry that a report suggests: refused until someone replaces it.
+REASON_PLACEHOLDER = "TODO: why consumers can take this change"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def _parse_item(item: object, shown: str, line: int | None) -> Acknowledgement:
         raise bad("semantic_id must be a non-empty string")
     if not isinstance(reason, str) or not reason.strip():
         raise bad("reason must say why the change is accepted")
+    if reason.strip() == REASON_PLACEHOLDER:
+        raise bad("reason is still the suggested placeholder: say why the change is accepted")
     if isinstance(expires, str):
         try:
             expires = dt.date.fromisoformat(expires)

@@ -112,6 +112,36 @@ def _differences(
     return reasons
 
 
+# What a difference in each field of a graph.json node means, in a report.
+_ENTRY_FIELDS = {
+    "code_hash": "code",
+    "required_dependencies": "dependencies",
+    "optional_dependencies": "dependencies",
+    "output_type": "type",
+    "stack_layer": "provider",
+    "module": "provider",
+    "is_input": "kind",
+    "is_config": "kind",
+}
+
+
+def entry_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+    """What differs between two records of one node (graph.json entries): ``tag K`` for each
+    tag, else ``code``, ``dependencies``, ``type``, ``provider``, ``kind`` or the field's own
+    name."""
+    reasons: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        was, now = old.get(key), new.get(key)
+        if was == now:
+            continue
+        if key == "tags" and isinstance(was, Mapping) and isinstance(now, Mapping):
+            tags = sorted(t for t in set(was) | set(now) if was.get(t) != now.get(t))
+            reasons += [f"tag {t}" for t in tags]
+        else:
+            reasons.append(_ENTRY_FIELDS.get(key, key))
+    return tuple(dict.fromkeys(sorted(reasons)))
+
+
 def _recorded_user_tags(current: NodeInfo, recorded: Any) -> dict[str, Any]:
     # A graph.json records every tag; leave out Hamilton's bookkeeping exactly as the current
     # node's user_tags() does, by asking the same method about the recorded tags.

@@ -6,24 +6,93 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from semdag.builder import Build
-from semdag.errors import ConfigError
-from semdag.graph import GraphModel, unknown_node_message
+from semdag.errors import UnknownNodeError, UsageError, did_you_mean
+from semdag.graph import GraphModel
+from semdag.profile import Profile
 from semdag.registry import registry_findings
 from semdag.rules import Finding, apply_severities, finding
 
 
 def final_vars(build: Build, graph: GraphModel) -> list[str]:
     """The profile's outputs, or every computed node when it names none."""
-    outputs = list(build.profile.outputs)
-    if not outputs:
+    if not build.profile.outputs:
         return [n.name for n in graph.nodes.values() if not n.is_input]
-    for index, name in enumerate(outputs):
+    return profile_outputs(build.profile, graph)
+
+
+def profile_outputs(profile: Profile, graph: GraphModel) -> list[str]:
+    """The node names of the profile's ``outputs`` (each a node name or a semantic id); an
+    unknown one is an error at its line, or on the ``--set`` that gave it."""
+    names: list[str] = []
+    for index, name in enumerate(profile.outputs):
+        try:
+            names.append(graph.get(name).name)
+        except UnknownNodeError as exc:
+            raise profile.error(f"outputs: {exc.message}", "outputs", str(index)) from None
+    return list(dict.fromkeys(names))
+
+
+def check_input_names(profile: Profile, graph: GraphModel, given: Mapping[str, Any]) -> None:
+    """Every input name, from the profile's ``inputs:`` (or ``--set inputs.NAME``) and from
+    ``--input`` (``given``), must be an external input of the graph: a typo would otherwise
+    leave the real input unset without a word. The error names where the name was given."""
+    known = [n.name for n in graph.nodes.values() if n.is_input and not n.is_config]
+    hint = f"the graph's inputs: {', '.join(known[:10])}{' …' if len(known) > 10 else ''}"
+    hint = hint if known else "the graph takes no external input"
+    for name in profile.inputs:
+        if name not in given and name not in graph.nodes:
+            raise profile.error(_unknown_input(name, known), "inputs", name, hint=hint)
+    for name in given:
         if name not in graph.nodes:
-            file, line = build.profile.where("outputs", str(index))
-            raise ConfigError(
-                f"outputs: {unknown_node_message(name, graph.nodes)}", file=file, line=line
+            raise UsageError(f"--input {name}: {_unknown_input(name, known)}", hint=hint)
+    for name in [*profile.inputs, *given]:
+        if not graph.nodes[name].is_input:
+            message = (
+                f"{name!r} is computed by the graph, not an input: "
+                f"replace its value with --override {name}=VALUE or the profile's overrides:"
             )
-    return outputs
+            if name in given:
+                raise UsageError(f"--input {name}: {message}")
+            raise profile.error(message, "inputs", name)
+
+
+def _unknown_input(name: str, known: list[str]) -> str:
+    return f"no node takes an input {name!r}{did_you_mean(name, known)}"
+
+
+def checked_inputs(build: Build, graph: GraphModel, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs of a run: the profile's, then ``given`` (``--input``) over them; each name
+    checked (see :func:`check_input_names`) and each value of its input's type, an error
+    naming where it was given otherwise (Hamilton's own message names no origin)."""
+    profile = build.profile
+    check_input_names(profile, graph, given)
+    inputs = {**profile.inputs, **given}
+    driver_nodes = build.driver.graph.nodes
+    for name, value in inputs.items():
+        node = driver_nodes.get(name)
+        if node is None or name in profile.config:
+            continue  # a config value: Hamilton takes it from the config
+        problem = _type_problem(name, node, value)
+        if problem is None:
+            continue
+        if name in given:
+            raise UsageError(f"--input {name}: {problem}")
+        raise profile.error(problem, "inputs", name)
+    return inputs
+
+
+def _type_problem(name: str, node: Any, value: Any) -> str | None:
+    """Why ``value`` cannot be the input ``node`` (a Hamilton node), or None when it can."""
+    from hamilton import htypes
+
+    if htypes.check_input_type(node.type, value):
+        return None
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return (
+        f"input {name!r} must be {htypes.get_type_as_string(node.type)}, "
+        f"got {type(value).__name__} {shown}"
+    )
 
 
 def validate(
@@ -109,12 +178,12 @@ def _execution_findings(
             continue
         if name in inputs:
             value = inputs[name]
-            if not htypes.check_input_type(user.type, value):
+            problem = _type_problem(name, user, value)
+            if problem is not None:
                 yield finding(
                     "type-mismatch",
                     name,
-                    f"input {name!r} must be {htypes.get_type_as_string(user.type)}, "
-                    f"got {type(value).__name__}",
+                    problem,
                     node=name,
                     old=htypes.get_type_as_string(user.type),
                     new=type(value).__name__,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -14,6 +16,14 @@ def show_key(key: object) -> str:
     plain printable text (a key holding a newline must not break the message in two)."""
     text = str(key)
     return text if text and text.isprintable() and text.strip() == text else repr(text)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean: a, b?)`` naming the near matches of ``name`` in ``known``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
 
 
 class SemdagError(Exception):

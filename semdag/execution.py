@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from semdag.errors import (
     CheckFailed,
-    ConfigError,
     ExecutionError,
     MissingToolError,
+    SemdagError,
     UnknownNodeError,
     UsageError,
 )
@@ -99,9 +99,8 @@ class ExecutionSettings:
         }
 
 
-def _fail(profile: Profile, path: Sequence[str], message: str) -> ConfigError:
-    file, line = profile.where(*path)
-    return ConfigError(message, file=file, line=line)
+def _fail(profile: Profile, path: Sequence[str], message: str) -> SemdagError:
+    return profile.error(message, *path)
 
 
 def resolve_settings(
@@ -113,8 +112,9 @@ def resolve_settings(
 ) -> ExecutionSettings:
     """Combine the profile's ``execution:``/``cache:`` with ``--executor`` and ``--cache``.
 
-    Raises ``ConfigError`` for combinations Hamilton cannot run and ``MissingToolError`` when
-    the Dask extra is needed but not installed.
+    Raises a ``ConfigError`` (a ``UsageError`` for a ``--set`` value) for combinations
+    Hamilton cannot run and ``MissingToolError`` when the Dask extra is needed but not
+    installed.
     """
     execution = dict(profile.execution or {})
     if executor is not None and executor not in EXECUTORS:
@@ -231,14 +231,14 @@ def parallel_nodes(graph: GraphModel) -> list[str]:
 
 def execution_config_errors(
     profile: Profile, graph: GraphModel, settings: ExecutionSettings | None = None
-) -> list[ConfigError]:
+) -> list[SemdagError]:
     """Every reason the execution and cache settings cannot run this graph.
 
     Without ``settings`` the profile's own ``execution:`` is checked (for ``validate``).
     """
     from semdag.graph import unknown_node_message
 
-    errors: list[ConfigError] = []
+    errors: list[SemdagError] = []
     execution = profile.execution or {}
     dynamic = settings.dynamic if settings else bool(execution.get("dynamic", False))
     executor = settings.executor if settings else (execution.get("executor") or "sync")
@@ -664,15 +664,15 @@ class Runner:
             try:
                 client = Client(dask.address, timeout=f"{dask.timeout}s", set_as_default=False)
             except (OSError, TimeoutError) as exc:
-                file, line = self.profile.where("execution", "dask", "address")
                 reason = (
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 )
-                raise ConfigError(
+                raise self.profile.error(
                     f"cannot reach the Dask scheduler at {dask.address} "
                     f"within {dask.timeout:g}s ({reason})",
-                    file=file,
-                    line=line,
+                    "execution",
+                    "dask",
+                    "address",
                     hint="start the scheduler, or drop execution.dask.address "
                     "to run a local cluster",
                 ) from None

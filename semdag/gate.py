@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,26 @@ def _graph_errors(session: Session, profile: str | None) -> list[Finding]:
     """validate's error-severity findings for the profile as configured: the graph cannot
     run (cycle, missing input, type mismatch, illegal override, invalid tag)."""
     return [f for f in session.facts(profile).findings if f.severity is Severity.ERROR]
+
+
+def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...] | None:
+    """What writing a profile's baselines now would accept: the findings between its
+    committed baselines and the current build (without acknowledgements: they do not change
+    what is written). None when there is no readable baseline to compare with."""
+    project = session.project
+    prof = session.load_profile(profile)
+    folder = snapshot_dir(project, prof.name)
+    try:
+        baseline = read_registry(folder / REGISTRY_FILE, project.relative(folder / REGISTRY_FILE))
+    except BaselineError:
+        return None
+    registry, graph = current_registry(session, profile)
+    if baseline.hash_scheme != registry.hash_scheme:
+        registry = legacy_registry(project, registry, graph)
+    findings = find_changes(baseline, registry)
+    if (folder / GRAPH_FILE).is_file():
+        findings += _compare_graph(session, profile, project.relative(folder / GRAPH_FILE))
+    return tuple(apply_severities(findings, prof.rules))
 
 
 def check(session: Session, profile: str | None) -> Comparison:
@@ -248,7 +268,7 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
             finding(
                 "graph-changed",
                 "(graph)",
-                f"{shown} is missing or unreadable: run `semdag snapshot update`",
+                f"{Path(shown).name} is missing or unreadable: run `semdag snapshot update`",
                 file=shown,
             )
         ]
@@ -260,16 +280,65 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
     changed = sorted(n for n in set(new_nodes) & set(old_nodes) if new_nodes[n] != old_nodes[n])
     if not (added or removed or changed or old.edges != fingerprint(graph.edges())):
         return []
+    reasons = _node_changes(session, graph, changed, entry)
     return [
         finding(
             "graph-changed",
             "(graph)",
-            f"the execution graph differs from {shown}: {len(added)} added, "
-            f"{len(removed)} removed, {len(changed)} changed nodes",
-            new={"added": added, "removed": removed, "changed": changed},
+            f"the execution graph differs from {Path(shown).name}: "
+            + _drift_summary(added, removed, changed, reasons),
+            new={"added": added, "removed": removed, "changed": changed, "reasons": reasons},
             file=shown,
         )
     ]
+
+
+def _node_changes(
+    session: Session,
+    graph: GraphModel,
+    names: list[str],
+    entry: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> dict[str, list[str]]:
+    """What changed in each of ``names`` since graph.json (read again: only the
+    fingerprints were kept), over the fields ``entry`` keeps."""
+    from semdag.changes import entry_changes
+    from semdag.export import node_entry
+
+    if not names:
+        return {}
+    document = _baseline_graph(session, graph.profile) or {}
+    recorded = document.get("nodes")
+    old = recorded if isinstance(recorded, dict) else {}
+    return {
+        name: list(entry_changes(entry(old.get(name) or {}), entry(node_entry(graph.nodes[name]))))
+        for name in names
+    }
+
+
+def _drift_summary(
+    added: list[str], removed: list[str], changed: list[str], reasons: dict[str, list[str]]
+) -> str:
+    """``1 added: a; 2 changed: b (tag owner), c (code)``: each changed node with what
+    changed."""
+
+    def listed(names: list[str], why: bool = False, limit: int = 8) -> str:
+        shown = [
+            f"{name} ({', '.join(reasons[name])})" if why and reasons.get(name) else name
+            for name in names[:limit]
+        ]
+        more = f" and {len(names) - limit} more" if len(names) > limit else ""
+        return ", ".join(shown) + more
+
+    parts = [
+        f"{len(names)} {label}: {listed(names, why)}"
+        for label, names, why in (
+            ("added", added, False),
+            ("removed", removed, False),
+            ("changed", changed, True),
+        )
+        if names
+    ]
+    return "; ".join(parts) or "the same nodes, other edges"
 
 
 def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from semdag.errors import UnknownNodeError
+from semdag.errors import UnknownNodeError, did_you_mean
 
 if TYPE_CHECKING:
     from semdag.builder import Build
@@ -37,6 +38,8 @@ class NodeInfo:
     optional: tuple[str, ...]
     is_input: bool
     is_config: bool
+    # The id the registry lists the node under (see semdag.registry.registry_id), else None.
+    semantic_id: str | None = None
 
     @property
     def dependencies(self) -> tuple[str, ...]:
@@ -63,11 +66,26 @@ class GraphModel:
     dependents: Mapping[str, tuple[str, ...]] = field(repr=False)
 
     def get(self, name: str) -> NodeInfo:
-        """The node called ``name``; an error listing near matches otherwise."""
-        try:
-            return self.nodes[name]
-        except KeyError:
-            raise UnknownNodeError(unknown_node_message(name, self.nodes)) from None
+        """The node called ``name``, else the node whose semantic id is ``name`` (the public
+        key: node names may change); an error listing near matches of both otherwise."""
+        node = self.nodes.get(name)
+        if node is None:
+            by_id = self.by_semantic_id.get(name)
+            if by_id is None:
+                known = (*self.nodes, *self.by_semantic_id)
+                raise UnknownNodeError(unknown_node_message(name, known))
+            node = self.nodes[by_id]
+        return node
+
+    @functools.cached_property
+    def by_semantic_id(self) -> Mapping[str, str]:
+        """Semantic id -> node name, as the registry pairs them (the first node by name wins
+        a duplicated id, which validate reports)."""
+        index: dict[str, str] = {}
+        for node in self.nodes.values():
+            if node.semantic_id is not None:
+                index.setdefault(node.semantic_id, node.name)
+        return index
 
     def upstream(self, names: Iterable[str], depth: int | None = None) -> set[str]:
         return self._walk(names, lambda n: self.nodes[n].dependencies, depth)
@@ -98,11 +116,7 @@ class GraphModel:
 
 
 def unknown_node_message(name: str, known: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
-    hint = f" (did you mean: {', '.join(close)}?)" if close else ""
-    return f"unknown node {name!r}{hint}"
+    return f"unknown node {name!r}{did_you_mean(name, known)}"
 
 
 def model_from_build(build: Build, index: SourceIndex | None = None) -> GraphModel:
@@ -122,6 +136,9 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
     from hamilton import htypes
     from hamilton import node as h_node
 
+    from semdag.registry import registry_id
+
+    tag_filter = build.profile.tag_filter
     layer_of = build.layer_of_module()
     config = build.profile.config
     nodes: dict[str, NodeInfo] = {}
@@ -141,6 +158,7 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
         definition = build.final_definition(name)
         module = definition.module if definition else (n.tags.get("module") if fns else None)
         is_input = bool(n.user_defined)
+        semantic_id = registry_id(n.tags, tag_filter, is_input=is_input)
         nodes[name] = NodeInfo(
             name=name,
             type=htypes.get_type_as_string(n.type) or str(n.type),
@@ -157,6 +175,7 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
             optional=tuple(sorted(optional)),
             is_input=is_input,
             is_config=is_input and name in config,
+            semantic_id=semantic_id,
         )
     ordered = {k: nodes[k] for k in sorted(nodes)}
     return GraphModel(

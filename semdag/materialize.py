@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from semdag.errors import ConfigError, UsageError
+from semdag.errors import SemdagError, UnknownNodeError, UsageError
 from semdag.profile import MATERIALIZER_PATH_KEYS
 from semdag.project import Project
 
@@ -84,10 +84,9 @@ class Materialized:
         }
 
 
-def _error(profile: Profile, index: int, ident: str, key: str | None, message: str) -> ConfigError:
+def _error(profile: Profile, index: int, ident: str, key: str | None, message: str) -> SemdagError:
     path = ("materializers", str(index), *((key,) if key else ()))
-    file, line = profile.where(*path)
-    return ConfigError(f"materializers[{index}] ({ident}): {message}", file=file, line=line)
+    return profile.error(f"materializers[{index}] ({ident}): {message}", *path)
 
 
 def parse_materializers(
@@ -97,8 +96,6 @@ def parse_materializers(
     from hamilton import registry
     from hamilton.function_modifiers.adapters import resolve_adapter_class
 
-    from semdag.graph import unknown_node_message
-
     hamilton_nodes = build.driver.graph.nodes
     specs: list[MaterializerSpec] = []
     seen: dict[str, int] = {}
@@ -107,7 +104,7 @@ def parse_materializers(
 
         def fail(
             key: str | None, message: str, index: int = index, ident: str = ident
-        ) -> ConfigError:
+        ) -> SemdagError:
             return _error(profile, index, ident, key, message)
 
         if ident in seen:
@@ -135,16 +132,14 @@ def parse_materializers(
                 or not all(isinstance(d, str) and d for d in raw_deps)
             ):
                 raise fail("dependencies", "a saver needs `dependencies:`, a list of node names")
+            # Node names or semantic ids; Hamilton takes node names.
+            resolved: list[str] = []
             for position, dep in enumerate(raw_deps):
-                if dep not in graph.nodes:
-                    raise _error(
-                        profile,
-                        index,
-                        ident,
-                        "dependencies",
-                        f"dependencies[{position}]: {unknown_node_message(dep, graph.nodes)}",
-                    )
-            dependencies = tuple(raw_deps)
+                try:
+                    resolved.append(graph.get(dep).name)
+                except UnknownNodeError as exc:
+                    raise fail("dependencies", f"dependencies[{position}]: {exc.message}") from None
+            dependencies = tuple(resolved)
             if combine is not None and combine not in COMBINE:
                 raise fail(
                     "combine", f"combine must be one of {', '.join(COMBINE)}, got {combine!r}"
@@ -165,8 +160,10 @@ def parse_materializers(
                     None, "a loader (`from:`) takes `target:`, not `dependencies:`/`combine:`"
                 )
             target = entry.get("target", ident)
-            if not isinstance(target, str) or target not in graph.nodes:
-                raise fail("target", f"target: {unknown_node_message(str(target), graph.nodes)}")
+            try:
+                target = graph.get(str(target)).name
+            except UnknownNodeError as exc:
+                raise fail("target", f"target: {exc.message}") from None
             value_type = hamilton_nodes[target].type
             subject = f"node {target}"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from semdag.errors import ConfigError, UsageError, show_key
+from semdag.errors import ConfigError, SemdagError, UsageError, did_you_mean, show_key
 from semdag.project import Project
 from semdag.yamlio import KeyPath, parse_scalar, read_yaml
 
@@ -57,12 +57,61 @@ class Profile:
     lines: Mapping[KeyPath, tuple[str, int]] = field(default_factory=dict, compare=False)
 
     def where(self, *path: str) -> tuple[str, int | None]:
-        """File and line of a key path, for messages."""
-        for end in range(len(path), 0, -1):
-            hit = self.lines.get(tuple(map(str, path[:end])))
-            if hit:
-                return hit
-        return self.file, None
+        """File and line of a key path in the YAML, for messages."""
+        return _where(self.lines, self.file, tuple(map(str, path)))
+
+    def error(self, message: str, *path: str, hint: str | None = None) -> SemdagError:
+        """An error about the value at ``path``, blamed on where it was given: the ``--set``
+        that set it (a usage error), else its file and line in the YAML (a config error)."""
+        return _blame(tuple(map(str, path)), message, self.file, self.lines, self.sets, hint=hint)
+
+
+def _where(
+    lines: Mapping[KeyPath, tuple[str, int]], file: str, path: KeyPath
+) -> tuple[str, int | None]:
+    for end in range(len(path), 0, -1):
+        hit = lines.get(path[:end])
+        if hit:
+            return hit
+    return file, None
+
+
+def _set_origin(
+    sets: Sequence[str], path: KeyPath, lines: Mapping[KeyPath, Any] | None = None
+) -> str | None:
+    """The ``--set`` assignment that gave the value at ``path``: the last one naming it or a
+    key above it, or one below it when the YAML has no such key (the ``--set`` made it);
+    None when the value comes from the YAML."""
+    found = None
+    for assignment in sets:
+        key = tuple(_set_path(assignment.partition("=")[0]))
+        made = key[: len(path)] == path and path not in (lines or {})
+        if path[: len(key)] == key or made:
+            found = assignment
+    return found
+
+
+def _blame(
+    path: KeyPath,
+    message: str,
+    file: str,
+    lines: Mapping[KeyPath, tuple[str, int]],
+    sets: Sequence[str],
+    *,
+    keyed: bool = False,
+    hint: str | None = None,
+) -> SemdagError:
+    """``message`` about the value at ``path`` as an error where the value was given;
+    ``keyed`` puts the key path in front of the message (the ``--set`` names its own key)."""
+    origin = _set_origin(sets, path, lines)
+    if origin is not None:
+        key = tuple(_set_path(origin.partition("=")[0]))
+        below = ".".join(map(show_key, path[len(key) :])) if keyed else ""
+        return UsageError(f"--set {origin}: {below + ': ' if below else ''}{message}", hint=hint)
+    at, line = _where(lines, file, path)
+    # YAML keys may be numbers, booleans or null: show them, never crash on them.
+    shown = f"{'.'.join(map(show_key, path))}: " if keyed else ""
+    return ConfigError(f"{shown}{message}", file=at, line=line, hint=hint)
 
 
 class _Loader:
@@ -151,14 +200,20 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def _set_path(key: str) -> list[str]:
+    """The key path a ``--set`` key names: dotted, except below a free-form map."""
+    parts = key.strip().split(".")
+    if parts[0] in _FREE_FORM and len(parts) > 1:
+        parts = [parts[0], ".".join(parts[1:])]
+    return parts
+
+
 def apply_set(data: dict[str, Any], assignment: str) -> dict[str, Any]:
     """Apply one ``--set dotted.key=VALUE`` to merged profile data."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
         raise UsageError(f"--set {assignment!r}: expected KEY=VALUE (for example outputs=[a,b])")
-    parts = key.strip().split(".")
-    if parts[0] in _FREE_FORM and len(parts) > 1:
-        parts = [parts[0], ".".join(parts[1:])]
+    parts = _set_path(key)
     out = dict(data)
     cursor = out
     for index, part in enumerate(parts[:-1]):
@@ -198,9 +253,10 @@ def load_profile(
             )
         path = project.profile_path(profile_name)
         if not path.is_file():
-            available = ", ".join(project.profiles()) or "none"
+            profiles = project.profiles()
             raise ConfigError(
-                f"unknown profile {profile_name!r} (available: {available})",
+                f"unknown profile {profile_name!r}{did_you_mean(profile_name, profiles)} "
+                f"(available: {', '.join(profiles) or 'none'})",
                 file=project.relative(path),
             )
     data, lines = loader.load(path, ())
@@ -219,16 +275,9 @@ def _check_contained(project: Project, data: Mapping[str, Any], lines: dict, fil
     """Refuse file paths read from profile YAML that leave the project: a profile from a
     pull request must not import code from, cache to or write files anywhere on the machine."""
 
-    def where(*path: str) -> tuple[str, int | None]:
-        for end in range(len(path), 0, -1):
-            hit = lines.get(tuple(path[:end]))
-            if hit:
-                return hit  # type: ignore[no-any-return]
-        return file, None
-
     def check(value: Any, *path: str) -> None:
         if isinstance(value, str) and value:
-            at, line = where(*path)
+            at, line = _where(lines, file, path)
             project.contained(value, key=".".join(map(show_key, path)), file=at, line=line)
 
     stack = data.get("stack")
@@ -255,19 +304,13 @@ def _check_contained(project: Project, data: Mapping[str, Any], lines: dict, fil
 
 
 class _Checker:
-    def __init__(self, file: str, lines: dict) -> None:
+    def __init__(self, file: str, lines: dict, sets: tuple[str, ...]) -> None:
         self.file = file
         self.lines = lines
+        self.sets = sets
 
-    def fail(self, path: KeyPath, message: str) -> ConfigError:
-        file, line = self.file, None
-        for end in range(len(path), 0, -1):
-            hit = self.lines.get(tuple(map(str, path[:end])))
-            if hit:
-                file, line = hit
-                break
-        # YAML keys may be numbers, booleans or null: show them, never crash on them.
-        return ConfigError(f"{'.'.join(map(show_key, path))}: {message}", file=file, line=line)
+    def fail(self, path: KeyPath, message: str) -> SemdagError:
+        return _blame(tuple(map(str, path)), message, self.file, self.lines, self.sets, keyed=True)
 
     def mapping(self, value: Any, path: KeyPath) -> dict[str, Any]:
         if value is None:
@@ -333,7 +376,7 @@ def _validate(
     name: str, loader: _Loader, data: dict[str, Any], lines: dict, sets: tuple[str, ...]
 ) -> Profile:
     file = loader.files[0]
-    check = _Checker(file, lines)
+    check = _Checker(file, lines, sets)
     check.known_keys(data, (), (*_TOP, "extends"))
 
     stack = check.mapping(data.get("stack"), ("stack",))

@@ -86,13 +86,27 @@ def matches(tags: Mapping[str, Any], tag_filter: Mapping[str, Any]) -> bool:
     return True
 
 
+def registry_id(
+    tags: Mapping[str, Any], tag_filter: Mapping[str, Any], *, is_input: bool
+) -> str | None:
+    """The semantic id the registry lists a node under, or None: the one meaning of
+    "semantic" (a computed node that the profile's tag filter selects and that has a
+    ``semantic_id``), shared by the registry, build counts, ``ls --semantic``, render and
+    the resolution of semantic ids given for node names."""
+    sid = tags.get("semantic_id")
+    if is_input or not isinstance(sid, str) or not matches(tags, tag_filter):
+        return None
+    return sid
+
+
 def semantic_nodes(graph: GraphModel, tag_filter: Mapping[str, Any]) -> list[NodeInfo]:
-    """Nodes the filter selects, never inputs or config, sorted by name."""
-    return [
-        n
-        for n in graph.nodes.values()
-        if not n.is_input and not n.is_config and matches(n.tags, tag_filter)
-    ]
+    """The nodes the registry lists (see :func:`registry_id`), sorted by name."""
+    return [n for n in graph.nodes.values() if is_semantic(n, tag_filter)]
+
+
+def is_semantic(node: NodeInfo, tag_filter: Mapping[str, Any]) -> bool:
+    """Whether the registry lists ``node`` (see :func:`registry_id`)."""
+    return registry_id(node.tags, tag_filter, is_input=node.is_input) is not None
 
 
 def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Registry:
@@ -100,8 +114,8 @@ def compile_registry(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Regist
     (validate reports the duplicate)."""
     entries: dict[str, Entry] = {}
     for n in semantic_nodes(graph, tag_filter):
-        sid = n.tags.get("semantic_id")
-        if not isinstance(sid, str) or sid in entries:
+        sid = n.tags["semantic_id"]
+        if sid in entries:
             continue
         entries[sid] = Entry(
             semantic_id=sid,
@@ -129,16 +143,13 @@ def registry_findings(
     by_id: dict[str, list[NodeInfo]] = {}
     for n in semantic_nodes(graph, tag_filter):
         where = {"node": n.name, "file": n.file, "line": n.line}
-        sid = n.tags.get("semantic_id")
-        subject = sid if isinstance(sid, str) else n.name
-        if isinstance(sid, str):
-            by_id.setdefault(sid, []).append(n)
+        sid = n.tags["semantic_id"]
+        by_id.setdefault(sid, []).append(n)
         for tag in required_tags:
             if tag not in n.tags:
-                yield finding(
-                    "missing-required-tag", subject, f"{n.name} has no {tag!r} tag", **where
-                )
-        yield from _invalid_tags(n, subject, where, dtypes or {})
+                yield finding("missing-required-tag", sid, f"{n.name} has no {tag!r} tag", **where)
+        yield from _invalid_tags(n, sid, where, dtypes or {})
+    yield from _unlisted(graph, tag_filter)
     for sid, nodes in sorted(by_id.items()):
         if len(nodes) > 1:
             places = ", ".join(f"{n.name} ({n.where()})" for n in nodes)
@@ -152,6 +163,31 @@ def registry_findings(
                 line=first.line,
                 new=[n.name for n in nodes],
             )
+
+
+def _unlisted(graph: GraphModel, tag_filter: Mapping[str, Any]) -> Iterator[Finding]:
+    """Nodes tagged for the registry that it leaves out for want of a ``semantic_id``: those
+    the tag filter's other conditions select (when it has any)."""
+    rest = {k: v for k, v in tag_filter.items() if k != "semantic_id"}
+    if not rest:
+        return
+    shown = ", ".join(
+        k if v is None else f"{k}={'|'.join(v) if isinstance(v, list) else v}"
+        for k, v in rest.items()
+    )
+    for n in graph.nodes.values():
+        sid = n.tags.get("semantic_id")
+        if n.is_input or isinstance(sid, str) or not matches(n.tags, rest):
+            continue
+        what = "no semantic_id" if sid is None else f"semantic_id {sid!r}, which is not one string"
+        yield finding(
+            "missing-required-tag",
+            n.name,
+            f"{n.name} is tagged {shown} but has {what}: the registry leaves it out",
+            node=n.name,
+            file=n.file,
+            line=n.line,
+        )
 
 
 def _invalid_tags(

@@ -20,7 +20,7 @@ from typing import Any
 from semdag.changes import ChangeSet, Ghost
 from semdag.export import jsonable
 from semdag.graph import GraphModel, NodeInfo
-from semdag.registry import matches
+from semdag.registry import is_semantic
 
 # Above this many nodes a picture is unreadable and `dot` slow: draw one box per module.
 COLLAPSE_THRESHOLD = 300
@@ -149,10 +149,7 @@ class _Context:
         for entry in options.ledger:
             self.overrides.setdefault(entry["node"], []).append(entry)
         self.semantic = {
-            name
-            for name in selected
-            if not graph.nodes[name].is_input
-            and matches(graph.nodes[name].tags, options.semantic_filter)
+            name for name in selected if is_semantic(graph.nodes[name], options.semantic_filter)
         }
         self.ghosts = self._ghosts()
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from semdag.artifacts import atomic_write
-from semdag.errors import UsageError
+from semdag.errors import ConfigError, UsageError
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # The hooks every scaffolded project runs on commit; `.pre-commit-hooks.yaml` publishes the same.
@@ -157,7 +159,9 @@ def _precommit_config() -> str:
     return "".join(lines)
 
 
-def project_files(profile: str = "dev") -> dict[str, str]:
+def project_files(
+    profile: str = "dev", *, configs_dir: str = "configs", snapshots_dir: str = "snapshots"
+) -> dict[str, str]:
     """The files ``semdag init`` writes, as project-relative POSIX path -> text.
 
     The baselines under ``snapshots/<profile>/`` are not here: they are computed from these
@@ -171,18 +175,21 @@ def project_files(profile: str = "dev") -> dict[str, str]:
     return {
         ".gitignore": _GITIGNORE,
         ".pre-commit-config.yaml": _precommit_config(),
-        f"configs/{profile}.yaml": _PROFILE.format(profile=profile, default=default),
+        f"{configs_dir}/{profile}.yaml": _PROFILE.format(profile=profile, default=default),
         "modules/__init__.py": _PACKAGE_INIT,
         "modules/core/__init__.py": _CORE_INIT,
         "modules/core/metrics.py": _METRICS,
-        "pyproject.toml": _PYPROJECT.format(profile=profile),
-        "snapshots/acknowledged.yaml": _ACKNOWLEDGED,
+        PYPROJECT: _PYPROJECT.format(profile=profile),
+        f"{snapshots_dir}/acknowledged.yaml": _ACKNOWLEDGED,
     }
 
 
-def baseline_paths(profile: str = "dev") -> list[str]:
+PYPROJECT = "pyproject.toml"
+
+
+def baseline_paths(profile: str = "dev", *, snapshots_dir: str = "snapshots") -> list[str]:
     """The baselines ``init`` generates after writing :func:`project_files`."""
-    return [f"snapshots/{profile}/graph.json", f"snapshots/{profile}/registry.json"]
+    return [f"{snapshots_dir}/{profile}/graph.json", f"{snapshots_dir}/{profile}/registry.json"]
 
 
 def existing(root: Path, paths: Iterable[str]) -> list[str]:
@@ -190,27 +197,111 @@ def existing(root: Path, paths: Iterable[str]) -> list[str]:
     return sorted(p for p in paths if (root / p).exists() or (root / p).is_symlink())
 
 
-def write_project(
-    root: Path, files: Mapping[str, str], *, force: bool = False, generated: Iterable[str] = ()
-) -> list[str]:
-    """Write ``files`` under ``root`` (created if missing); returns the paths written.
+def tool_table(root: Path) -> dict[str, Any] | None:
+    """The ``[tool.semdag]`` table of ``root``'s pyproject.toml; None when it has none."""
+    text = _read_pyproject(root)
+    if text is None:
+        return None
+    table = _parse_toml(text).get("tool", {}).get("semdag")
+    return table if isinstance(table, dict) else None
 
-    Without ``force``, nothing is written when any of ``files`` or ``generated`` (paths the
-    caller writes afterwards) exists: a half-scaffolded directory is harder to recover from
-    than a refusal.
-    """
+
+def _read_pyproject(root: Path) -> str | None:
+    path = root / PYPROJECT
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {PYPROJECT}: {exc}") from None
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=PYPROJECT) from None
+
+
+_TABLE_HEADER = re.compile(r"^\[\s*tool\s*\.\s*semdag\s*\]\s*(#.*)?$", re.MULTILINE)
+_ANY_HEADER = re.compile(r"^[ \t]*\[[^\]\n]*\][ \t]*(#.*)?$", re.MULTILINE)
+
+
+def merge_pyproject(existing_text: str, table: str, *, force: bool = False) -> str | None:
+    """``existing_text`` (a pyproject.toml) with ``table`` (the ``[tool.semdag]`` table)
+    added, or with ``force`` put in place of the one it has; every other table is kept as
+    written. None when it already has the table and ``force`` is not given, or when its
+    table is not a ``[tool.semdag]`` section that can be replaced."""
+    before = _parse_toml(existing_text)
+    has_table = isinstance(before.get("tool", {}).get("semdag"), dict)
+    if has_table and not force:
+        return None
+    if not has_table:
+        body = existing_text.rstrip("\n")
+        merged = (body + "\n\n" if body else "") + table
+    else:
+        header = _TABLE_HEADER.search(existing_text)
+        if header is None:  # dotted keys or an inline table: left for a person to edit
+            return None
+        following = _ANY_HEADER.search(existing_text, header.end())
+        end = following.start() if following else len(existing_text)
+        rest = existing_text[end:]
+        # The comment the table comes with replaces the same comment above the old one.
+        start = header.start()
+        own = _TABLE_HEADER.search(table)
+        comment = table[: own.start()] if own else ""
+        if comment and existing_text[:start].endswith(comment):
+            start -= len(comment)
+        merged = existing_text[:start] + table + ("\n" + rest if rest else "")
+    after = _parse_toml(merged)
+    if _without_tool_semdag(after) != _without_tool_semdag(before):
+        raise UsageError(f"{PYPROJECT}: cannot add [tool.semdag] without changing other tables")
+    return merged
+
+
+def _without_tool_semdag(document: dict[str, Any]) -> dict[str, Any]:
+    tool = {k: v for k, v in document.get("tool", {}).items() if k != "semdag"}
+    rest = {k: v for k, v in document.items() if k != "tool"}
+    return {**rest, "tool": tool} if tool else rest
+
+
+@dataclass(frozen=True)
+class Scaffolded:
+    """What ``init`` did with each file: written (new, overwritten, or pyproject.toml with
+    ``[tool.semdag]`` added), or left as it was."""
+
+    written: tuple[str, ...]
+    left: tuple[str, ...]
+
+
+def write_project(root: Path, files: Mapping[str, str], *, force: bool = False) -> Scaffolded:
+    """Write ``files`` under ``root`` (created if missing). A file that exists is left as it
+    is unless ``force``; pyproject.toml is never replaced: ``[tool.semdag]`` is added to it
+    (or, with ``force``, put in place of the one it has) and every other table is kept."""
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory")
-    if not force:
-        clashes = existing(root, [*files, *generated])
-        if clashes:
-            raise UsageError(
-                f"refusing to overwrite existing files in {root}: {', '.join(clashes)}",
-                hint="pass --force to overwrite them, or choose another directory",
-            )
+    writes: dict[str, str] = {}
+    left: list[str] = []
     for rel in sorted(files):
         target = root / rel
         if target.is_dir():
             raise UsageError(f"cannot write {target}: it is a directory")
-        atomic_write(target, files[rel])
-    return sorted(files)
+        if rel == PYPROJECT and target.exists():
+            merged = merge_pyproject(_read_pyproject(root) or "", files[rel], force=force)
+            if merged is None:
+                left.append(rel)
+            else:
+                writes[rel] = merged
+        elif target.exists() or target.is_symlink():
+            if force:
+                writes[rel] = files[rel]
+            else:
+                left.append(rel)
+        else:
+            writes[rel] = files[rel]
+    # Every check before the first write: a refusal leaves the directory as it was.
+    for rel, text in writes.items():
+        atomic_write(root / rel, text)
+    return Scaffolded(tuple(writes), tuple(left))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from semdag.errors import CheckFailed, UsageError
+from semdag.errors import CheckFailed, UsageError, did_you_mean
 from semdag.graph import GraphModel
 from semdag.registry import matches
 
@@ -71,6 +71,7 @@ def select(graph: GraphModel, selection: Selection) -> tuple[str, ...]:
             raise UsageError(f"--depth must be 0 or more, got {selection.depth}")
         if not (selection.upstream_of or selection.downstream_of):
             raise UsageError("--depth counts hops from --upstream-of/--downstream-of nodes")
+    check_tag_keys(graph, selection.tag_filter)
     # Unknown names fail before any walk, each with its near matches.
     for name in (
         *selection.upstream_of,
@@ -96,6 +97,17 @@ def select(graph: GraphModel, selection: Selection) -> tuple[str, ...]:
     if not keep:
         raise EmptySelectionError(f"no node matches the selection ({selection.describe()})")
     return tuple(sorted(keep))
+
+
+def check_tag_keys(graph: GraphModel, tag_filter: Mapping[str, Any]) -> None:
+    """A ``--tag`` key that no node has is a typo, not an empty selection: say so, with the
+    near matches among the keys the graph's nodes do have."""
+    if not tag_filter:
+        return
+    known = {key for n in graph.nodes.values() for key in n.tags}
+    for key in tag_filter:
+        if key not in known:
+            raise UsageError(f"--tag {key}: no node has a tag {key!r}{did_you_mean(key, known)}")
 
 
 def _path_nodes(graph: GraphModel, source: str, target: str) -> set[str]:

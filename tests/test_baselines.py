@@ -288,9 +288,10 @@ def test_a_graph_that_cannot_run_never_passes_the_gate(tmp_path):
     edit(root / "configs/dev.yaml", "stack:", f"inputs: {{x: 1}}\n{materializer}\nstack:")
     assert semdag(root, "snapshot", "update", "-p", "dev")[0] == 0
     before = baselines(root)
-    # b now depends on a: a cycle.
+    # b now depends on a: a cycle (and x is no longer an input).
     edit(root / "flows/loop.py", "def b(x: int) -> int:", "def b(a: int) -> int:")
     edit(root / "flows/loop.py", "return x * 2", "return a * 2")
+    edit(root / "configs/dev.yaml", "inputs: {x: 1}", "inputs: {}")
 
     code, _, err = semdag(root, "build", "-p", "dev")
     assert code == 1 and "cycle" in err

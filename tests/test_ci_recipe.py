@@ -108,17 +108,26 @@ def test_workflow_commands_run_as_on_github(changed_project: Path, tmp_path: Pat
     assert dtype.startswith("::error file=modules/core/metrics.py,line=")
     assert dtype.endswith("::tag dtype changed: int64 -> json")
     non_annotations = [line for line in gate.stdout.splitlines() if not line.startswith("::")]
-    assert non_annotations == ["semdag dev: 1 breaking, 0 warning, 0 additive, 1 info"]
+    assert non_annotations[0] == "semdag dev: 1 breaking, 0 warning, 0 additive, 1 info"
+    # The log ends with what to do about it.
+    assert "  semdag snapshot update -p dev" in non_annotations
+    assert non_annotations[-4:-2] == [
+        "  - rule: dtype-changed",
+        "    semantic_id: example.total_units.v1",
+    ]
+    assert non_annotations[-1].startswith("    expires: ")
 
     report = summary.read_text(encoding="utf-8")
     assert report.startswith("## semdag: dev\n")
-    assert "| severity | rule | semantic id | change | where |" in report
+    assert "| severity | rule | semantic id | change | affects | owners | where |" in report
     assert re.search(
         r"^\| breaking \| `dtype-changed` \| `example.total_units.v1` \| int64 -> json \| "
-        r"modules/core/metrics.py:\d+ \|$",
+        r"`example.total_revenue.v1` \| analytics \| modules/core/metrics.py:\d+ \|$",
         report,
         re.MULTILINE,
     )
+    # --fail-on never: nothing fails, so the summary has nothing to fix.
+    assert "### What to do" not in report
 
     render = next(v for k, v in results.items() if k.startswith("semdag render"))
     assert render.returncode == 0, render.stderr

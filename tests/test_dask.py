@@ -92,7 +92,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_an_unreachable_scheduler_is_a_config_error_before_running(tmp_path, monkeypatch):
+def test_an_unreachable_scheduler_is_an_input_error_before_running(tmp_path, monkeypatch):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("EXEC_BASIC_CALLS", str(calls))
     address = f"tcp://127.0.0.1:{free_port()}"
@@ -101,9 +101,13 @@ def test_an_unreachable_scheduler_is_a_config_error_before_running(tmp_path, mon
     assert time.monotonic() - start < 20
     assert result.exit_code == 2
     [error] = result.json()["errors"]
-    assert error["code"] == "config_error"
-    assert f"cannot reach the Dask scheduler at {address} within 1s" in error["message"]
-    assert error["file"] == "configs/dev.yaml"
+    # The address came from --set: the error names the option, not the profile file.
+    assert error["code"] == "usage_error"
+    assert error["message"].startswith(
+        f"--set execution.dask.address={address}: cannot reach the Dask scheduler at {address} "
+        "within 1s"
+    )
+    assert error["file"] is None
     assert not calls.exists()
 
 

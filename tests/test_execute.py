@@ -395,7 +395,7 @@ def test_cache_settings_map_to_with_cache(tmp_path):
     assert resolve_cache(project, load_profile(project, "dev"), None) is None
 
 
-def test_cache_lists_naming_unknown_nodes_are_config_errors():
+def test_cache_lists_naming_unknown_nodes_are_errors_where_they_were_given():
     from semdag.execution import execution_config_errors
     from semdag.graph import model_from_build
     from semdag.session import Session
@@ -404,8 +404,14 @@ def test_cache_lists_naming_unknown_nodes_are_config_errors():
         command="execute", project_dir=BASIC, sets=("cache.recompute=[values, totl]",)
     )
     errors = execution_config_errors(session.profile, model_from_build(session.build()))
-    assert [e.message for e in errors] == [
-        "cache.recompute: unknown node 'totl' (did you mean: total?)"
+    # The list came from --set: the error names the assignment, not the profile file.
+    assert [(e.code, e.file, e.message) for e in errors] == [
+        (
+            "usage_error",
+            None,
+            "--set cache.recompute=[values, totl]: "
+            "cache.recompute: unknown node 'totl' (did you mean: total?)",
+        )
     ]
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.shop import edit as shop_edit
+from tests.shop import make_shop
 
 RISK = "modules/core/risk_selection.py"
 RISK_TAG = '"function.risk_score.v1", "function", "float", "semantic.function_risk_v1"'
@@ -244,7 +246,10 @@ def test_graph_drift_sees_edges_and_a_missing_graph_json(example, cache):
     document["edges"] = document["edges"][1:]
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (found,) = graph_findings(check(example, *cache)[1])
-    assert found["message"].endswith("0 added, 0 removed, 0 changed nodes")
+    assert (
+        found["message"]
+        == "the execution graph differs from graph.json: the same nodes, other edges"
+    )
     path.unlink()
     (found,) = graph_findings(check(example, *cache)[1])
     assert "missing or unreadable" in found["message"]
@@ -268,3 +273,112 @@ def test_a_released_build_is_freed_without_a_collection(example):
     finally:
         gc.enable()
     assert session.graph().nodes  # still answers from the facts
+
+
+# --- the report on a small project: what changed, what to do, what update accepted ------------
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """The shop project with fresh baselines for its dev and prod profiles."""
+    root = make_shop(tmp_path / "shop")
+    for profile in ("dev", "prod"):
+        done = run_cli(["snapshot", "update", "-p", profile, "--project-dir", str(root)])
+        assert done.exit_code == 0, done.stderr
+    return root
+
+
+def shop_cli(root: Path, *args: str):
+    return run_cli([*args, "--project-dir", str(root)])
+
+
+def test_graph_changed_names_each_node_and_what_changed_in_every_format(shop):
+    # A tag edit on a node without a semantic id: only the graph snapshot sees it.
+    shop_edit(shop, "shop_mods/shop.py", '@tag(team="shop")', '@tag(team="web")')
+    document = shop_cli(shop, "snapshot", "check", "-p", "dev", "-f", "json").json()
+    (found,) = graph_findings(document)
+    assert found["new"]["changed"] == ["doubled"]
+    # Tags are compared tag by tag: the code hash leaves tag decorators out.
+    assert found["new"]["reasons"] == {"doubled": ["tag team"]}
+    said = "the execution graph differs from graph.json: 1 changed: doubled (tag team)"
+    assert found["message"] == said
+    for fmt in ("text", "markdown", "github", "junit"):
+        done = shop_cli(shop, "snapshot", "check", "-p", "dev", "-f", fmt)
+        assert done.exit_code == 0, done.stderr
+        assert said in done.stdout, fmt
+
+
+def test_a_failing_check_ends_with_what_to_do_and_the_entry_pastes(shop):
+    shop_edit(shop, "shop_mods/shop.py", 'dtype="float"', 'dtype="json"')
+    done = shop_cli(shop, "snapshot", "check", "-p", "dev")
+    assert done.exit_code == 1
+    lines = done.stdout.splitlines()
+    assert lines.index("  semdag snapshot update -p dev") > lines.index("breaking (1)")
+    assert lines[-4:-1] == [
+        "  - rule: dtype-changed",
+        "    semantic_id: store.revenue.v1",
+        '    reason: "TODO: why consumers can take this change"',
+    ]
+    expires = dt.date.fromisoformat(lines[-1].split(": ")[1])
+    assert (expires - dt.date.today()).days in (29, 30, 31)  # today in UTC: 30 days ahead
+    markdown = shop_cli(shop, "snapshot", "check", "-p", "dev", "-f", "markdown").stdout
+    assert "### What to do" in markdown and markdown.rstrip().endswith("```")
+    data = shop_cli(shop, "snapshot", "check", "-p", "dev", "-f", "json").json()["data"]
+    assert data["next_steps"]["update"] == ["semdag snapshot update -p dev"]
+    # Pasted as printed, the entry is refused until it says why; then the change passes.
+    ack = shop / "snapshots/acknowledged.yaml"
+    ack.write_text("acknowledged:\n" + "\n".join(lines[-4:]) + "\n", encoding="utf-8")
+    refused = shop_cli(shop, "snapshot", "check", "-p", "dev")
+    assert refused.exit_code == 2
+    assert "reason is still the suggested placeholder" in refused.stderr
+    ack.write_text(ack.read_text().replace("TODO: why", "readers round; why"), encoding="utf-8")
+    assert shop_cli(shop, "snapshot", "check", "-p", "dev").exit_code == 0
+
+
+def test_update_says_what_it_accepted(shop):
+    shop_edit(shop, "shop_mods/shop.py", 'dtype="float"', 'dtype="json"')
+    done = shop_cli(shop, "snapshot", "update", "-p", "dev")
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        "dev: accepted 1 breaking, 0 warning, 0 additive, 1 info",
+        "  dtype-changed: store.revenue.v1: tag dtype changed: float -> json",
+    ]
+    assert "dev: wrote snapshots/dev/registry.json, snapshots/dev/graph.json" in done.stdout
+    again = shop_cli(shop, "snapshot", "update", "-p", "dev", "-f", "json")
+    assert again.json()["data"]["accepted"] == {"dev": []}
+    shutil.rmtree(shop / "snapshots/prod")
+    first = shop_cli(shop, "snapshot", "update", "-p", "prod")
+    assert first.stdout.startswith("prod: new baseline\n")
+
+
+def test_all_shows_a_finding_common_to_profiles_once(shop):
+    shop_edit(shop, "shop_mods/shop.py", 'dtype="float"', 'dtype="json"')
+    (shop / "configs/loose.yaml").unlink()
+    text = shop_cli(shop, "snapshot", "check", "--all").stdout
+    assert text.count("dtype-changed: store.revenue.v1") == 1
+    assert "dtype-changed: store.revenue.v1 (in dev, prod)" in text
+    assert "graph-changed: (graph) (in dev, prod)" in text
+    assert "  semdag snapshot update --all" in text
+    github = shop_cli(shop, "snapshot", "check", "--all", "-f", "github").stdout
+    assert [ln for ln in github.splitlines() if ln.startswith("::error")] == [
+        "::error file=shop_mods/shop.py,line=10,title=semdag dtype-changed%3A store.revenue.v1 "
+        "(in dev%2C prod)::tag dtype changed: float -> json"
+    ]
+    markdown = shop_cli(shop, "snapshot", "check", "--all", "-f", "markdown").stdout
+    assert markdown.count("`dtype-changed`") == 1
+    # JSON keeps each profile's own comparison.
+    document = shop_cli(shop, "snapshot", "check", "--all", "-f", "json").json()
+    assert [c["profile"] for c in document["data"]["comparisons"]] == ["dev", "prod"]
+
+
+@pytest.mark.parametrize("every", [[], ["--all"]], ids=["one", "all"])
+def test_github_format_annotates_a_missing_baseline(shop, every):
+    shutil.rmtree(shop / "snapshots/prod")
+    args = ["snapshot", "check", "-f", "github", *every]
+    done = shop_cli(shop, *args, *([] if every else ["-p", "prod"]))
+    assert done.exit_code == 2
+    assert (
+        "::error file=snapshots/prod/registry.json,title=semdag snapshot check::no baseline"
+        in done.stdout
+    )
+    assert "no baseline" in done.stderr

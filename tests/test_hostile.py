@@ -134,7 +134,7 @@ CASES = [
         project(),
         ["validate", "--set", "outputs=[a"],
         2,
-        "outputs: expected a list of strings, got a string",
+        "--set outputs=[a: expected a list of strings, got a string",
     ),
     Case(
         "cli-set-python-tag-is-a-string",

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from semdag.dtypes import dtype_problem
-from semdag.scaffold import baseline_paths, project_files, write_project
-from tests.conftest import run_cli
+from semdag.scaffold import baseline_paths, merge_pyproject, project_files, write_project
+from tests.conftest import run_cli, write_files
 
 TAXONOMY = (
     "layer",
@@ -139,44 +139,84 @@ def test_init_defaults_to_the_current_directory(tmp_path):
     assert "pre-commit install" in done.stderr and "next:" not in done.stdout
 
 
-def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path):
-    root = tmp_path / "existing"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'mine'\n")
-    (root / "snapshots" / "dev").mkdir(parents=True)
-    (root / "snapshots/dev/registry.json").write_text("{}\n")
-    before = tree(root)
+PROJECT_TABLES = """\
+[project]
+name = "mine"
+version = "1.0"
 
-    done = run_cli(["init", str(root)])
-
-    assert done.exit_code == 2
-    assert done.stdout == ""
-    assert "refusing to overwrite existing files" in done.stderr
-    assert "pyproject.toml" in done.stderr
-    assert "snapshots/dev/registry.json" in done.stderr
-    assert "configs/dev.yaml" not in done.stderr
-    assert "--force" in done.stderr
-    assert tree(root) == before
+[tool.ruff]
+line-length = 90
+"""
 
 
-def test_init_refusal_in_json(tmp_path):
+def test_init_adopts_a_repository_with_a_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(PROJECT_TABLES)
     (tmp_path / ".gitignore").write_text("*.pyc\n")
-    done = run_cli(["init", str(tmp_path), "-f", "json"])
-    assert done.exit_code == 2
-    document = json.loads(done.stdout)
-    assert document["ok"] is False
-    assert document["errors"][0]["code"] == "usage_error"
-    assert ".gitignore" in document["errors"][0]["message"]
+
+    done = run_cli(["init", str(tmp_path)])
+
+    assert done.exit_code == 0, done.stderr
+    text = (tmp_path / "pyproject.toml").read_text()
+    assert text.startswith(PROJECT_TABLES)  # every other table kept as written
+    document = tomllib.loads(text)
+    assert document["project"] == {"name": "mine", "version": "1.0"}
+    assert document["tool"]["ruff"] == {"line-length": 90}
+    assert document["tool"]["semdag"]["default_profile"] == "dev"
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n"
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"adopted a semdag project in {tmp_path.as_posix()}/"
+    assert "  pyproject.toml ([tool.semdag] added)" in lines
+    assert lines[lines.index("left as they were (--force overwrites them):") + 1] == "  .gitignore"
+    check = run_cli(["snapshot", "check", "--project-dir", str(tmp_path)])
+    assert check.exit_code == 0, check.stdout + check.stderr
 
 
-def test_force_overwrites_scaffold_files_and_keeps_the_rest(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'mine'\n")
+def test_init_never_overwrites_an_existing_file_without_force(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "configs/dev.yaml": "stack:\n  core: [modules.core.metrics]\n",
+            "snapshots/dev/registry.json": "{}\n",
+        },
+    )
+    before = tree(tmp_path)
+    done = run_cli(["init", str(tmp_path), "-f", "json"])
+    assert done.exit_code == 0, done.stderr
+    data = json.loads(done.stdout)["data"]
+    # An existing baseline is not regenerated either.
+    assert data["left"] == ["configs/dev.yaml", "snapshots/dev/registry.json"]
+    assert "configs/dev.yaml" not in data["written"]
+    assert "modules/core/metrics.py" in data["written"]
+    for rel, content in before.items():
+        assert tree(tmp_path)[rel] == content, rel
+
+
+def test_force_overwrites_scaffold_files_and_keeps_other_tables(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        PROJECT_TABLES + '\n[tool.semdag]\ndefault_profile = "old"\n\n[tool.black]\nx = 1\n'
+    )
     (tmp_path / "notes.txt").write_text("keep me\n")
     done = run_cli(["init", str(tmp_path), "--force"])
     assert done.exit_code == 0, done.stderr
-    assert "[tool.semdag]" in (tmp_path / "pyproject.toml").read_text()
+    assert "  pyproject.toml ([tool.semdag] replaced)" in done.stdout
+    document = tomllib.loads((tmp_path / "pyproject.toml").read_text())
+    assert document["project"] == {"name": "mine", "version": "1.0"}
+    assert document["tool"]["ruff"] == {"line-length": 90}
+    assert document["tool"]["black"] == {"x": 1}
+    assert document["tool"]["semdag"]["default_profile"] == "dev"
     assert (tmp_path / "notes.txt").read_text() == "keep me\n"
+    assert run_cli(["snapshot", "check", "--project-dir", str(tmp_path)]).exit_code == 0
+
+
+def test_an_existing_semdag_table_is_kept_and_says_where_configs_live(tmp_path):
+    table = '[tool.semdag]\nconfigs_dir = "profiles"\nsnapshots_dir = "baselines"\n'
+    (tmp_path / "pyproject.toml").write_text(table)
+    done = run_cli(["init", str(tmp_path)])
+    assert done.exit_code == 0, done.stderr
+    assert (tmp_path / "pyproject.toml").read_text() == table
+    assert (tmp_path / "profiles/dev.yaml").is_file()
+    assert (tmp_path / "baselines/dev/registry.json").is_file()
+    assert "  pyproject.toml" in done.stdout.split("left as they were")[1]
     assert run_cli(["snapshot", "check", "--project-dir", str(tmp_path)]).exit_code == 0
 
 
@@ -215,9 +255,36 @@ def test_init_into_a_file_is_a_usage_error(tmp_path):
     assert "not a directory" in done.stderr
 
 
-def test_write_project_checks_generated_paths_too(tmp_path):
-    (tmp_path / "out.json").write_text("{}")
-    with pytest.raises(Exception, match="out.json"):
-        write_project(tmp_path, {"a.txt": "a"}, generated=["out.json"])
-    assert not (tmp_path / "a.txt").exists()
-    assert write_project(tmp_path, {"a.txt": "a"}, generated=["out.json"], force=True) == ["a.txt"]
+def test_write_project_leaves_existing_files_unless_forced(tmp_path):
+    (tmp_path / "b.txt").write_text("mine")
+    done = write_project(tmp_path, {"a.txt": "a", "b.txt": "b"})
+    assert (done.written, done.left) == (("a.txt",), ("b.txt",))
+    assert (tmp_path / "b.txt").read_text() == "mine"
+    forced = write_project(tmp_path, {"b.txt": "b"}, force=True)
+    assert (forced.written, forced.left) == (("b.txt",), ())
+    assert (tmp_path / "b.txt").read_text() == "b"
+
+
+@pytest.mark.parametrize(
+    ("existing_text", "force", "expected"),
+    [
+        ("", False, "T"),
+        ("[project]\nname = 'x'\n", False, "[project]\nname = 'x'\n\nT"),
+        ("[project]\nname = 'x'", False, "[project]\nname = 'x'\n\nT"),
+        ("[tool.semdag]\na = 1\n", False, None),
+        ("[tool.semdag]\na = 1\n\n[tool.x]\nb = 2\n", True, "T\n[tool.x]\nb = 2\n"),
+        ("[tool]\nsemdag = {a = 1}\n", True, None),  # not a section: left to a person
+    ],
+)
+def test_merge_pyproject(existing_text, force, expected):
+    table = '[tool.semdag]\ndefault_profile = "dev"\n'
+    merged = merge_pyproject(existing_text, table, force=force)
+    assert merged == (None if expected is None else expected.replace("T", table))
+
+
+def test_replacing_the_scaffold_table_with_itself_changes_nothing():
+    table = project_files()["pyproject.toml"]
+    assert merge_pyproject(table, table, force=True) == table
+    assert merge_pyproject(PROJECT_TABLES + "\n" + table, table, force=True) == (
+        PROJECT_TABLES + "\n" + table
+    )

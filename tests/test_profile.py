@@ -70,8 +70,9 @@ def test_set_parses_yaml_and_keeps_dotted_config_keys(project_factory):
     assert profile.execution["max_tasks"] == 3
 
 
-def test_set_type_errors_are_reported(project_factory):
-    with pytest.raises(ConfigError, match="execution.max_tasks: expected an integer"):
+def test_set_type_errors_are_blamed_on_the_command_line(project_factory):
+    # The value came from --set, not from configs/dev.yaml: the error says so.
+    with pytest.raises(UsageError, match="^--set execution.max_tasks=many: expected an integer"):
         load(project_factory, {"configs/dev.yaml": STACK}, sets=["execution.max_tasks=many"])
 
 

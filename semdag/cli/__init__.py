@@ -345,6 +345,11 @@ def _report_error(session: Session, error: SemdagError, as_json: bool) -> int:
     if as_json:
         console.envelope(session.command, False, None, [error.as_dict()])
     else:
+        if session.fmt == "github":
+            # A workflow log shows annotations, not stderr lines: the error is the result.
+            from semdag.report import github_error
+
+            console.write(github_error(session.command, error.as_dict()))
         text = f"semdag {session.command}: error: {error.location()}{error.message}"
         console.err().print(text, markup=False)
         if error.hint:

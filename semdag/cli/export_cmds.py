@@ -7,7 +7,7 @@ import typer
 
 from semdag import console
 from semdag.cli import Outcome, command
-from semdag.errors import ConfigError, UnknownNodeError, UsageError
+from semdag.errors import UnknownNodeError, UsageError
 from semdag.session import Session
 
 EXPORT_HELP = """Write the execution graph of the chosen outputs as JSON.
@@ -143,20 +143,21 @@ def _final_vars(
 
     if whole:
         return sorted(names)
-    if requested:
-        problems = unknown_outputs(requested, set(names))
+    known = set(names)
+    wanted = list(requested or session.profile.outputs)
+    if any(name not in known for name in wanted):
+        # A semantic id names a node too: the graph model resolves it (and explains typos).
+        from semdag.checks import profile_outputs
+
+        graph = session.graph()
+        if not requested:
+            return profile_outputs(session.profile, graph)
+        problems = unknown_outputs([n for n in requested if n not in graph.by_semantic_id], known)
         if problems:
             raise UnknownNodeError("; ".join(problems))
-        return list(dict.fromkeys(requested))
-    profile = session.profile
-    if profile.outputs:
-        known = set(names)
-        for index, name in enumerate(profile.outputs):
-            if name not in known:
-                file, line = profile.where("outputs", str(index))
-                problem = unknown_outputs([name], known)[0]
-                raise ConfigError(f"outputs: {problem}", file=file, line=line)
-        return list(profile.outputs)
+        wanted = [graph.get(name).name for name in requested]
+    if wanted:
+        return list(dict.fromkeys(wanted))
     return sorted(n for n in names if n not in inputs)
 
 

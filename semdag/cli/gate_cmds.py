@@ -71,42 +71,84 @@ def registry_cmd(session: Session) -> Outcome:
 
 @command("update", target=snapshot_app)
 def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome:
-    """Write snapshots/<profile>/registry.json and graph.json (atomically)."""
-    from semdag.gate import update
+    """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
+    changes the new baselines accept."""
+    from semdag.gate import pending_changes, update
 
     written: dict[str, list[str]] = {}
+    accepted: dict[str, tuple[Any, ...] | None] = {}
     for name in _profiles(session, every):
         profile = session.load_profile(name).name
+        # Compared before writing: afterwards the baseline is the build.
+        accepted[profile] = pending_changes(session, name)
         written[profile] = update(session, name)
 
     def render() -> None:
-        for profile, paths in written.items():
-            console.out().print(f"{profile}: wrote {', '.join(paths)}", markup=False)
+        from semdag.report import by_severity, summary_line
 
-    return Outcome(data={"written": written}, render=render)
+        out = console.out()
+        for profile, paths in written.items():
+            found = accepted[profile]
+            if found is None:
+                out.print(f"{profile}: new baseline", markup=False)
+            elif not found:
+                out.print(f"{profile}: no changes to accept", markup=False)
+            else:
+                out.print(f"{profile}: accepted {summary_line(found)}", markup=False)
+                for item in by_severity(found):
+                    out.print(f"  {item.rule}: {item.subject}: {item.message}", markup=False)
+            out.print(f"{profile}: wrote {', '.join(paths)}", markup=False)
+
+    data = {
+        "written": written,
+        "accepted": {
+            profile: None if found is None else [f.as_dict() for f in found]
+            for profile, found in accepted.items()
+        },
+    }
+    return Outcome(data=data, render=render)
 
 
 def _comparisons_outcome(
-    session: Session, comparisons: list[Any], errors: list[SemdagError], threshold: int
+    session: Session,
+    comparisons: list[Any],
+    errors: list[SemdagError],
+    threshold: int,
+    *,
+    update: bool = False,
+    every: bool = False,
 ) -> Outcome:
-    from semdag.report import render_comparisons
+    """The outcome of comparisons; ``update``: they compare with the committed baselines,
+    which ``snapshot update`` rewrites (the report says so when it fails)."""
+    from semdag.acknowledge import today
+    from semdag.report import github_error, next_steps, render_comparisons
 
     failing = [f for c in comparisons for f in c.findings if f.fails(threshold)]
     code = EXIT_USAGE if errors else EXIT_CHECK_FAILED if failing else EXIT_OK
+    pairs = [(c.profile, c.findings) for c in comparisons]
+    steps = next_steps(
+        pairs,
+        threshold,
+        today=today(),
+        update_command="semdag snapshot update -p {profile}" if update else None,
+        update_all="semdag snapshot update --all" if update and every else None,
+        ack_file=_ack_file(session),
+    )
     data = {
         "comparisons": [c.as_dict() for c in comparisons],
         "failed": bool(failing),
     }
+    if steps:
+        data["next_steps"] = steps.as_dict()
     error_items = [e.as_dict() for e in errors] + [
         {"code": f.rule, "message": f.message, "file": f.file, "line": f.line} for f in failing
     ]
 
     def render() -> None:
-        console.write(
-            render_comparisons(
-                [(c.profile, c.findings) for c in comparisons], session.fmt, threshold
-            )
-        )
+        console.write(render_comparisons(pairs, session.fmt, threshold, steps))
+        if session.fmt == "github":
+            for error in errors:
+                console.write(github_error(session.command, error.as_dict()))
         for error in errors:
             console.err().print(
                 f"semdag {session.command}: error: {error.location()}{error.message}", markup=False
@@ -133,7 +175,7 @@ def snapshot_check_cmd(
             if not every:
                 raise
             errors.append(error)
-    return _comparisons_outcome(session, comparisons, errors, threshold)
+    return _comparisons_outcome(session, comparisons, errors, threshold, update=True, every=every)
 
 
 @command("diff", formats=REPORT_FORMATS)
@@ -165,6 +207,16 @@ def diff_cmd(
         project_session = session if session.project_dir or _has_project() else None
         comparison = diff_files(project_session, old, new)
     return _comparisons_outcome(session, [comparison], [], threshold)
+
+
+def _ack_file(session: Session) -> str:
+    """The acknowledgement file as a report names it (the default outside a project)."""
+    from semdag.acknowledge import ACK_FILE
+
+    try:
+        return session.project.relative(session.project.snapshots_path / ACK_FILE)
+    except SemdagError:
+        return f"snapshots/{ACK_FILE}"
 
 
 def _has_project() -> bool:

@@ -110,12 +110,12 @@ def validate_cmd(
     fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
-    from semdag.checks import validate
-
-    threshold = fail_threshold(fail_on)
+    from semdag.checks import check_input_names, validate
     from semdag.execution import execution_config_errors
 
+    threshold = fail_threshold(fail_on)
     extra = parse_pairs(inputs, "--input")
+    check_input_names(session.profile, session.graph(), extra)
     # A profile that cannot run as configured is an input error, reported before findings.
     problems = execution_config_errors(session.profile, session.graph())
     if problems:
@@ -162,10 +162,12 @@ def ls_cmd(
     ] = False,
 ) -> Outcome:
     """List nodes, filtered by tags, stack layer or semantic selection."""
-    from semdag.registry import matches
+    from semdag.registry import is_semantic, matches
+    from semdag.selection import check_tag_keys
 
     graph = session.graph()
     tag_filter = parse_tag_filter(tag)
+    check_tag_keys(graph, tag_filter)
     if layer:
         known = {lyr.name for lyr in session.profile.layers}
         for name in layer:
@@ -176,7 +178,7 @@ def ls_cmd(
         for n in graph.nodes.values()
         if matches(n.tags, tag_filter)
         and (not layer or n.layer in layer)
-        and (not semantic or (not n.is_input and matches(n.tags, session.profile.tag_filter)))
+        and (not semantic or is_semantic(n, session.profile.tag_filter))
     ]
     data: list[dict[str, Any]] = [
         {
@@ -210,13 +212,14 @@ def ls_cmd(
 @command("show")
 def show_cmd(
     session: Session,
-    node: Annotated[str, typer.Argument(help="The node name.")],
+    node: Annotated[str, typer.Argument(help="The node name or semantic id.")],
 ) -> Outcome:
     """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
     from semdag.registry import compile_registry
 
     graph = session.graph()
     info = graph.get(node)
+    node = info.name
     history = [dict(e) for e in session.facts().ledger if e["node"] == node]
     registry = compile_registry(graph, session.profile.tag_filter)
     sid = info.tags.get("semantic_id")

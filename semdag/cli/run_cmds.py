@@ -106,22 +106,14 @@ def _build(session: Session, runner: Any) -> tuple[Any, Any]:
 
 
 def _final_vars(session: Session, graph: Any, requested: list[str] | None) -> list[str]:
-    from semdag.graph import unknown_node_message
+    from semdag.checks import profile_outputs
     from semdag.registry import compile_registry
 
     profile = session.profile
     if requested:
-        for name in requested:
-            graph.get(name)
-        return list(dict.fromkeys(requested))
+        return list(dict.fromkeys(graph.get(name).name for name in requested))
     if profile.outputs:
-        for index, name in enumerate(profile.outputs):
-            if name not in graph.nodes:
-                file, line = profile.where("outputs", str(index))
-                raise ConfigError(
-                    f"outputs: {unknown_node_message(name, graph.nodes)}", file=file, line=line
-                )
-        return list(profile.outputs)
+        return profile_outputs(profile, graph)
     registry = compile_registry(graph, profile.tag_filter)
     nodes = sorted({entry.node for entry in registry.entries.values()})
     if not nodes:
@@ -133,11 +125,15 @@ def _final_vars(session: Session, graph: Any, requested: list[str] | None) -> li
 
 
 def _run_values(
-    session: Session, inputs: list[str] | None, overrides: list[str] | None
+    build: Any, graph: Any, inputs: list[str] | None, overrides: list[str] | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    profile = session.profile
-    run_inputs = {**profile.inputs, **parse_pairs(inputs, "--input")}
-    run_overrides = {**profile.overrides, **parse_pairs(overrides, "--override")}
+    """The run's inputs (checked: see ``checked_inputs``) and overrides, keyed by node name
+    (an override may name its node by semantic id)."""
+    from semdag.checks import checked_inputs
+
+    run_inputs = checked_inputs(build, graph, parse_pairs(inputs, "--input"))
+    given = {**build.profile.overrides, **parse_pairs(overrides, "--override")}
+    run_overrides = {graph.get(name).name: value for name, value in given.items()}
     return run_inputs, run_overrides
 
 
@@ -188,7 +184,7 @@ def execute_cmd(
     runner = _runner(session, executor, cache, progress)
     build, graph = _build(session, runner)
     final_vars = _final_vars(session, graph, output)
-    run_inputs, run_overrides = _run_values(session, inputs, overrides)
+    run_inputs, run_overrides = _run_values(build, graph, inputs, overrides)
     runner.check(build, graph, final_vars, run_inputs, run_overrides)
     with runner.started():
         result = runner.execute(build, graph, final_vars, run_inputs, run_overrides)
@@ -296,7 +292,7 @@ def materialize_cmd(
     specs = mat.select(mat.parse_materializers(session.project, profile, build, graph), only or [])
     if not any(s.kind == "saver" for s in specs):
         raise UsageError("nothing to materialize: no saver (`to:`) is selected")
-    run_inputs, run_overrides = _run_values(session, inputs, overrides)
+    run_inputs, run_overrides = _run_values(build, graph, inputs, overrides)
     factories = mat.factories(specs)
     runner.check_materializers(build, graph, factories, run_inputs, run_overrides)
     project = session.project
