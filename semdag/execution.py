@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from semdag.builder import Build
     from semdag.graph import GraphModel
     from semdag.profile import Profile
+    from semdag.session import Session
 
 EXECUTORS = ("sync", "threads", "processes", "dask")
 # Executors that need Hamilton's task-based (dynamic) execution.
@@ -857,6 +858,27 @@ class Runner:
             f"node {name}{origin} raised {detail}", file=node.file, line=node.line, hint=hint
         )
         return error
+
+
+def prepare_run(
+    session: Session,
+    profile: str | None = None,
+    *,
+    executor: str | None = None,
+    cache: bool | None = None,
+    progress: ProgressSink | None = None,
+) -> tuple[Runner, Build, GraphModel]:
+    """A runner for a profile (its ``execution:`` and ``cache:`` combined with ``--executor``
+    and ``--cache``), the driver built with the runner's configuration, and its graph."""
+    from semdag.graph import model_from_build
+
+    prof = session.load_profile(profile)
+    settings = resolve_settings(session.project, prof, executor=executor, cache=cache)
+    runner = Runner(session.project, prof, settings, progress=progress, debug=session.debug)
+    build = session.build(profile, configure=runner.configure)
+    graph = model_from_build(build)
+    check_execution_config(prof, graph, settings)
+    return runner, build, graph
 
 
 def failed_node(exc: BaseException, graph: GraphModel) -> str | None:

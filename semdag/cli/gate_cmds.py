@@ -23,7 +23,8 @@ app.add_typer(snapshot_app, name="snapshot")
 AllProfiles = Annotated[bool, typer.Option("--all", help="Every profile in the configs directory.")]
 
 
-def _profiles(session: Session, every: bool) -> list[str | None]:
+def profiles_of(session: Session, every: bool) -> list[str | None]:
+    """The profiles a command with ``--all`` runs on (None: the selected one)."""
     if not every:
         return [None]
     names = session.project.profiles()
@@ -75,7 +76,7 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
     from semdag.gate import update
 
     written: dict[str, list[str]] = {}
-    for name in _profiles(session, every):
+    for name in profiles_of(session, every):
         profile = session.load_profile(name).name
         written[profile] = update(session, name)
 
@@ -86,27 +87,44 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
     return Outcome(data={"written": written}, render=render)
 
 
-def _comparisons_outcome(
-    session: Session, comparisons: list[Any], errors: list[SemdagError], threshold: int
+def findings_outcome(
+    session: Session,
+    comparisons: list[Any],
+    errors: list[SemdagError],
+    threshold: int,
+    *,
+    key: str = "comparisons",
+    titles: list[str] | None = None,
+    cases: list[list[str]] | None = None,
+    errors_exit: int | None = EXIT_USAGE,
 ) -> Outcome:
+    """The report of one or more profiles' findings (``comparisons``: objects with
+    ``profile``, ``findings`` and ``as_dict()``), in ``session.fmt``, with the gate's exit code.
+
+    ``errors`` are profiles that could not be checked (``--all`` goes on past them): they exit
+    with ``errors_exit``, or with their own exit code when that is None.
+    """
     from semdag.report import render_comparisons
 
     failing = [f for c in comparisons for f in c.findings if f.fails(threshold)]
-    code = EXIT_USAGE if errors else EXIT_CHECK_FAILED if failing else EXIT_OK
+    code = EXIT_CHECK_FAILED if failing else EXIT_OK
+    if errors:
+        own = max(e.exit_code for e in errors)
+        code = errors_exit if errors_exit is not None else max(own, code)
     data = {
-        "comparisons": [c.as_dict() for c in comparisons],
+        key: [c.as_dict() for c in comparisons],
         "failed": bool(failing),
     }
+    sections = [
+        (title, c.findings)
+        for title, c in zip(titles or [c.profile for c in comparisons], comparisons, strict=True)
+    ]
     error_items = [e.as_dict() for e in errors] + [
         {"code": f.rule, "message": f.message, "file": f.file, "line": f.line} for f in failing
     ]
 
     def render() -> None:
-        console.write(
-            render_comparisons(
-                [(c.profile, c.findings) for c in comparisons], session.fmt, threshold
-            )
-        )
+        console.write(render_comparisons(sections, session.fmt, threshold, cases or ()))
         for error in errors:
             console.err().print(
                 f"semdag {session.command}: error: {error.location()}{error.message}", markup=False
@@ -126,14 +144,14 @@ def snapshot_check_cmd(
 
     threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
-    for name in _profiles(session, every):
+    for name in profiles_of(session, every):
         try:
             comparisons.append(check(session, name))
         except SemdagError as error:
             if not every:
                 raise
             errors.append(error)
-    return _comparisons_outcome(session, comparisons, errors, threshold)
+    return findings_outcome(session, comparisons, errors, threshold)
 
 
 @command("diff", formats=REPORT_FORMATS)
@@ -164,7 +182,7 @@ def diff_cmd(
             raise UsageError("diff needs two registry files (OLD NEW) or --against git:REF")
         project_session = session if session.project_dir or _has_project() else None
         comparison = diff_files(project_session, old, new)
-    return _comparisons_outcome(session, [comparison], [], threshold)
+    return findings_outcome(session, [comparison], [], threshold)
 
 
 def _has_project() -> bool:
