@@ -554,12 +554,14 @@ def describe(value: Any, contract: Contract, sample: int | None = None) -> Shape
         "polars.Series",
     ):
         return _polars_shape(value, contract, sample)
-    if library == "pyarrow" and qualname in (
-        "pyarrow.Table",
-        "pyarrow.Array",
-        "pyarrow.ChunkedArray",
-    ):
-        return _arrow_shape(value, contract, sample)
+    if library == "pyarrow":
+        import pyarrow as pa
+
+        for cls, kind in ((pa.Table, "pyarrow.Table"), (pa.Array, "pyarrow.Array")):
+            if isinstance(value, cls):
+                return _arrow_shape(value, kind, contract, sample)
+        if isinstance(value, pa.ChunkedArray):
+            return _arrow_shape(value, "pyarrow.ChunkedArray", contract, sample)
     if library == "numpy" and qualname == "numpy.ndarray":
         return _numpy_shape(value, sample)
     return Shape(type_label(value), element=scalar_element(value))
@@ -574,7 +576,7 @@ def _pandas_shape(value: Any, contract: Contract, sample: int | None) -> Shape:
     checked = len(read)
     index_names = [n for n in read.index.names if n is not None]
     if isinstance(read, pd.Series):
-        element = pandas_element(read.dtype, read.array if read.dtype == object else None)
+        element = pandas_element(read.dtype, read if read.dtype == object else None)
         holders = {name: read.index.get_level_values(name) for name in index_names}
         keys = _key_stats(contract, holders, checked)
         return Shape("pandas.Series", rows, checked, element=element, keys=keys)
@@ -584,9 +586,7 @@ def _pandas_shape(value: Any, contract: Contract, sample: int | None) -> Shape:
         if key in columns:
             continue  # a repeated column name: the first one answers
         column = read.iloc[:, position]
-        columns[key] = pandas_element(
-            column.dtype, column.array if column.dtype == object else None
-        )
+        columns[key] = pandas_element(column.dtype, column if column.dtype == object else None)
     holders = {name: read.index.get_level_values(name) for name in index_names}
     for position, name in enumerate(read.columns):
         holders.setdefault(str(name), read.iloc[:, position])
@@ -664,8 +664,7 @@ def _polars_shape(value: Any, contract: Contract, sample: int | None) -> Shape:
     return Shape(kind, rows, checked, columns=columns, keys=keys)
 
 
-def _arrow_shape(value: Any, contract: Contract, sample: int | None) -> Shape:
-    kind = _qualname(value)
+def _arrow_shape(value: Any, kind: str, contract: Contract, sample: int | None) -> Shape:
     rows = len(value)
     positions = _positions(rows, sample)
     checked = rows if positions is None else len(positions)
@@ -775,8 +774,8 @@ def _column_mismatch(column: str, declared: str, element: Element) -> tuple[str,
     return (
         "dtype-mismatch",
         f"returns column {column} of {element.label} where the registry declares {declared}",
-        f"{column}: {declared}",
-        f"{column}: {element.label}",
+        declared,
+        element.label,
     )
 
 
