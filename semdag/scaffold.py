@@ -121,6 +121,25 @@ _ACKNOWLEDGED = """\
 acknowledged: []
 """
 
+_SAMPLE_TEST = '''\
+"""semdag in this project's test suite: the pytest plugin that ships with semdag.
+
+test_registry compares the registry with a snapshot (it needs syrupy: pip install syrupy):
+record it once with `pytest --snapshot-update` and commit tests/__snapshots__/; a contract that
+changes then fails here until the snapshot is updated on purpose. test_contracts runs the
+semantic outputs and fails with the findings of `semdag verify`, one line each.
+`pytest --semdag-contracts` adds one test per semantic id.
+"""
+
+
+def test_registry(semdag_registry, snapshot):
+    assert semdag_registry("{profile}") == snapshot
+
+
+def test_contracts(semdag_verify):
+    semdag_verify("{profile}")
+'''
+
 _GITIGNORE = """\
 # semdag's working state (build and execution caches) and the lock snapshot updates take
 .semdag/
@@ -177,6 +196,7 @@ def project_files(profile: str = "dev") -> dict[str, str]:
         "modules/core/metrics.py": _METRICS,
         "pyproject.toml": _PYPROJECT.format(profile=profile),
         "snapshots/acknowledged.yaml": _ACKNOWLEDGED,
+        "tests/test_semdag.py": _SAMPLE_TEST.format(profile=profile),
     }
 
 

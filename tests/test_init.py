@@ -39,6 +39,7 @@ EXPECTED = sorted(
         "snapshots/acknowledged.yaml",
         "snapshots/dev/graph.json",
         "snapshots/dev/registry.json",
+        "tests/test_semdag.py",
     ]
 )
 

@@ -13,7 +13,8 @@ from semdag.session import Session
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory).
 
 Writes pyproject.toml ([tool.semdag]), configs/dev.yaml, a module stack under modules/ with
-two semantic nodes, snapshots/acknowledged.yaml, .pre-commit-config.yaml and .gitignore, then
+two semantic nodes, snapshots/acknowledged.yaml, a sample test of the registry and the runtime
+contracts (tests/test_semdag.py), .pre-commit-config.yaml and .gitignore, then
 generates the baselines snapshots/dev/registry.json and graph.json. The project passes
 `semdag validate` and `semdag snapshot check` at once. `-p NAME` names the profile (default
 dev). Existing files are never overwritten without `--force`: when any would be, nothing is
