@@ -146,7 +146,8 @@ def test_the_plugin_is_inert_unless_used(pytester):
     module = pytester.path / "contract_shop/orders.py"
     module.write_text(
         module.read_text(encoding="utf-8")
-        + "\nimport pathlib\n\npathlib.Path(__file__).parents[1].joinpath('imported.txt').touch()\n",
+        + "\nimport pathlib\n\npathlib.Path(__file__).parents[1].joinpath('imported.txt')"
+        + ".touch()\n",
         encoding="utf-8",
     )
     result = run(pytester)
