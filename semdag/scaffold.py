@@ -153,6 +153,7 @@ _PRECOMMIT_HEADER = """\
 # These hooks run the `semdag` installed in the environment you commit from (with the
 # libraries your modules import). To accept a change: `semdag snapshot update --all` (or
 # `pre-commit run semdag-snapshot-update --hook-stage manual`) and commit the new baselines.
+# `semdag verify` runs the dataflow itself: run it in CI, or through tests/test_semdag.py.
 repos:
   - repo: local
     hooks:

@@ -16,8 +16,8 @@ Writes pyproject.toml ([tool.semdag]), configs/dev.yaml, a module stack under mo
 two semantic nodes, snapshots/acknowledged.yaml, a sample test of the registry and the runtime
 contracts (tests/test_semdag.py), .pre-commit-config.yaml and .gitignore, then
 generates the baselines snapshots/dev/registry.json and graph.json. The project passes
-`semdag validate` and `semdag snapshot check` at once. `-p NAME` names the profile (default
-dev). Existing files are never overwritten without `--force`: when any would be, nothing is
+`semdag validate`, `semdag snapshot check` and `semdag verify` at once. `-p NAME` names the
+profile (default dev). Existing files are never overwritten without `--force`: when any would be, nothing is
 written and the command exits 2 naming them.
 """
 
