@@ -257,6 +257,7 @@ def object_element(values: Any) -> Element:
 
 def pandas_element(dtype: Any, values: Any = None) -> Element:
     """A pandas dtype's element type; ``values`` (sampled) answer for an object column."""
+    import numpy as np
     import pandas as pd
 
     if isinstance(dtype, pd.CategoricalDtype):
@@ -276,13 +277,12 @@ def pandas_element(dtype: Any, values: Any = None) -> Element:
     if numpy_dtype is not None:
         element = numpy_element(numpy_dtype)
         return Element(element.family, str(dtype), element.bits)
-    if getattr(dtype, "kind", None) == "O" and type(dtype).__module__.startswith("numpy"):
-        if values is None:
-            return Element("object", "object")
-        element = object_element(values)
-        return element
-    if type(dtype).__module__.startswith("numpy"):
-        return numpy_element(dtype)
+    if isinstance(dtype, np.dtype):
+        return (
+            object_element(values)
+            if dtype.kind == "O" and values is not None
+            else (numpy_element(dtype))
+        )
     return Element("other", str(dtype))  # period, interval, third-party extension types
 
 
@@ -542,56 +542,61 @@ def _positions(rows: int, sample: int | None) -> Any:
     return np.sort(np.random.default_rng(0).choice(rows, size=sample, replace=False))
 
 
+def _kind(value: Any) -> str | None:
+    """``pandas.DataFrame``, ``polars.Series``… for the containers the checks read (subclasses
+    included), else None. Only libraries already imported can have made the value."""
+    for library, names in (
+        ("pandas", ("DataFrame", "Series")),
+        ("polars", ("DataFrame", "LazyFrame", "Series")),
+        ("pyarrow", ("Table", "Array", "ChunkedArray")),
+        ("numpy", ("ndarray",)),
+    ):
+        module = sys.modules.get(library)
+        if module is None:
+            continue
+        for name in names:
+            if isinstance(value, getattr(module, name)):
+                return f"{library}.{name}"
+    return None
+
+
 def describe(value: Any, contract: Contract, sample: int | None = None) -> Shape:
     """Describe ``value`` for the checks, reading at most ``sample`` rows."""
-    qualname = _qualname(value)
-    library = qualname.split(".", 1)[0]
-    if library == "pandas" and qualname in ("pandas.DataFrame", "pandas.Series"):
-        return _pandas_shape(value, contract, sample)
-    if library == "polars" and qualname in (
-        "polars.DataFrame",
-        "polars.LazyFrame",
-        "polars.Series",
-    ):
-        return _polars_shape(value, contract, sample)
+    kind = _kind(value)
+    if kind is None:
+        return Shape(type_label(value), element=scalar_element(value))
+    library = kind.split(".", 1)[0]
+    if library == "pandas":
+        return _pandas_shape(value, kind, contract, sample)
+    if library == "polars":
+        return _polars_shape(value, kind, contract, sample)
     if library == "pyarrow":
-        import pyarrow as pa
-
-        for cls, kind in ((pa.Table, "pyarrow.Table"), (pa.Array, "pyarrow.Array")):
-            if isinstance(value, cls):
-                return _arrow_shape(value, kind, contract, sample)
-        if isinstance(value, pa.ChunkedArray):
-            return _arrow_shape(value, "pyarrow.ChunkedArray", contract, sample)
-    if library == "numpy" and qualname == "numpy.ndarray":
-        return _numpy_shape(value, sample)
-    return Shape(type_label(value), element=scalar_element(value))
+        return _arrow_shape(value, kind, contract, sample)
+    return _numpy_shape(value, sample)
 
 
-def _pandas_shape(value: Any, contract: Contract, sample: int | None) -> Shape:
-    import pandas as pd
-
+def _pandas_shape(value: Any, kind: str, contract: Contract, sample: int | None) -> Shape:
     rows = len(value)
     positions = _positions(rows, sample)
     read = value if positions is None else value.iloc[positions]
     checked = len(read)
-    index_names = [n for n in read.index.names if n is not None]
-    if isinstance(read, pd.Series):
+    # Keys live in index levels (a keyed Series, an indexed frame) or in columns.
+    holders = {name: read.index.get_level_values(name) for name in read.index.names if name}
+    if kind == "pandas.Series":
         element = pandas_element(read.dtype, read if read.dtype == object else None)
-        holders = {name: read.index.get_level_values(name) for name in index_names}
         keys = _key_stats(contract, holders, checked)
-        return Shape("pandas.Series", rows, checked, element=element, keys=keys)
+        return Shape(kind, rows, checked, element=element, keys=keys)
     columns: dict[str, Element] = {}
     for position, name in enumerate(read.columns):
-        key = str(name)
-        if key in columns:
+        if str(name) in columns:
             continue  # a repeated column name: the first one answers
         column = read.iloc[:, position]
-        columns[key] = pandas_element(column.dtype, column if column.dtype == object else None)
-    holders = {name: read.index.get_level_values(name) for name in index_names}
-    for position, name in enumerate(read.columns):
-        holders.setdefault(str(name), read.iloc[:, position])
+        columns[str(name)] = pandas_element(
+            column.dtype, column if column.dtype == object else None
+        )
+        holders[str(name)] = column
     keys = _key_stats(contract, holders, checked)
-    return Shape("pandas.DataFrame", rows, checked, columns=columns, keys=keys)
+    return Shape(kind, rows, checked, columns=columns, keys=keys)
 
 
 def _key_stats(contract: Contract, holders: Mapping[str, Any], rows: int) -> KeyStats:
@@ -621,8 +626,7 @@ def _plain(value: Any) -> Any:
         return value
 
 
-def _polars_shape(value: Any, contract: Contract, sample: int | None) -> Shape:
-    kind = _qualname(value)
+def _polars_shape(value: Any, kind: str, contract: Contract, sample: int | None) -> Shape:
     if kind == "polars.Series":
         rows = value.len()
         positions = _positions(rows, sample)

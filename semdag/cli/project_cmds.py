@@ -17,8 +17,8 @@ two semantic nodes, snapshots/acknowledged.yaml, a sample test of the registry a
 contracts (tests/test_semdag.py), .pre-commit-config.yaml and .gitignore, then
 generates the baselines snapshots/dev/registry.json and graph.json. The project passes
 `semdag validate`, `semdag snapshot check` and `semdag verify` at once. `-p NAME` names the
-profile (default dev). Existing files are never overwritten without `--force`: when any would be, nothing is
-written and the command exits 2 naming them.
+profile (default dev). Existing files are never overwritten without `--force`: when any would
+be, nothing is written and the command exits 2 naming them.
 """
 
 
