@@ -608,12 +608,12 @@ def _key_stats(contract: Contract, holders: Mapping[str, Any], rows: int) -> Key
     repeated, example = 0, None
     entity = [k for k in contract.entity_keys if k in holders]
     if entity and len(entity) == len(contract.entity_keys) and rows:
-        combos = pd.MultiIndex.from_arrays([pd.Index(holders[k]) for k in entity], names=entity)
-        flags = combos.duplicated(keep="first")
+        # Columns by position (key names may repeat), arrays as they are (no conversion).
+        combos = pd.DataFrame({i: holders[k].array for i, k in enumerate(entity)}, copy=False)
+        flags = combos.duplicated(keep="first").to_numpy()
         repeated = int(flags.sum())
         if repeated:
-            first = int(flags.argmax())
-            example = tuple(_plain(v) for v in combos[first])
+            example = tuple(_plain(v) for v in combos.iloc[int(flags.argmax())])
     return KeyStats(missing, {k: v for k, v in nulls.items() if v}, repeated, example)
 
 

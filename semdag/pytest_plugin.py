@@ -223,10 +223,13 @@ class ContractItem(pytest.Item):
         self.semantic_id = semantic_id
 
     def runtest(self) -> None:
+        from semdag.rules import FAIL_ON
         from semdag.verify import Request
 
         verification = _state(self.config).verify(self.profile, Request())
-        failing = [f for f in verification.findings if f.subject == self.semantic_id and f.fails(3)]
+        threshold = FAIL_ON["breaking"]
+        mine = [f for f in verification.findings if f.subject == self.semantic_id]
+        failing = [f for f in mine if f.fails(threshold)]
         if failing:
             raise SemdagFailure(failure_text(verification, failing))
 
