@@ -106,24 +106,19 @@ class _State:
         import dataclasses
         import json
 
-        from semdag.errors import SemdagError
         from semdag.verify import verify
 
         key = (profile, json.dumps(dataclasses.asdict(request), sort_keys=True, default=repr))
         if key not in self._verified:
             try:
-                with self.at_root():
+                with _reported(), self.at_root():
                     self._verified[key] = verify(self.session(profile), None, request)
-            except SemdagError as error:
-                self._verified[key] = SemdagFailure(_error_line(error))
+            except SemdagFailure as failure:
+                self._verified[key] = failure  # every test that asks fails the same way
         done = self._verified[key]
         if isinstance(done, Exception):
             raise done
         return done
-
-
-def _error_line(error: Any) -> str:
-    return f"semdag: error: {error.location()}{error.message}"
 
 
 @contextlib.contextmanager
@@ -134,7 +129,7 @@ def _reported() -> Iterator[None]:
     try:
         yield
     except SemdagError as error:
-        raise SemdagFailure(_error_line(error)) from None
+        raise SemdagFailure(f"semdag: error: {error.location()}{error.message}") from None
 
 
 _STATE = pytest.StashKey[_State]()
