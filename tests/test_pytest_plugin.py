@@ -22,6 +22,14 @@ def _imported_before_pytester(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert run_cli([command, "--project-dir", str(root)]).exit_code == 0
 
 
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs are plain runs even when this suite runs under xdist (syrupy, for one, keeps
+    its report for the xdist controller when it sees a worker's environment)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 # Plugins of this suite that inner runs do without: each costs seconds per in-process run,
 # which forgets the modules it imported.
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:xdist")
