@@ -33,6 +33,7 @@ demo: setup
 	$(SEMDAG) execute -p dev --output repo_summary --output risk_alert_threshold
 	$(SEMDAG) render -p dev --upstream-of repo_summary -o out/repo_summary.svg
 	$(SEMDAG) snapshot check --all
+	$(SEMDAG) verify --all
 
 test: setup browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from semdag.errors import ConfigError, show_key
 from semdag.rules import RULES_BY_ID, Finding, finding
 
+if TYPE_CHECKING:
+    from semdag.project import Project
+
 ACK_FILE = "acknowledged.yaml"
 # The reason in an entry that a report suggests: refused until someone replaces it.
 REASON_PLACEHOLDER = "TODO: why consumers can take this change"
+# The rule kinds whose findings `snapshot check` and `diff` report.
+GATE_KINDS = ("validate", "diff")
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,16 @@ def apply_acknowledgements(
     shown: str,
     *,
     on: dt.date | None = None,
+    kinds: Collection[str] = GATE_KINDS,
 ) -> list[Finding]:
-    """Mark matched findings acknowledged; add expired and unused acknowledgements."""
+    """Mark matched findings acknowledged; add expired and unused acknowledgements.
+
+    Only acknowledgements of rules of ``kinds`` take part: those of the runtime rules belong
+    to ``verify``, those of the gate's rules to ``snapshot check`` and ``diff``, and neither
+    command reports the other's as unused.
+    """
     on = on or today()
+    acknowledgements = [a for a in acknowledgements if RULES_BY_ID[a.rule].kind in kinds]
     out: list[Finding] = []
     used: set[int] = set()
     for item in findings:
@@ -137,3 +150,13 @@ def apply_acknowledgements(
                 )
             )
     return sorted(out, key=Finding.sort_key)
+
+
+def acknowledge(
+    project: Project, findings: Sequence[Finding], *, kinds: Collection[str] = GATE_KINDS
+) -> list[Finding]:
+    """Apply the project's ``snapshots/acknowledged.yaml`` to ``findings`` (see
+    :func:`apply_acknowledgements`)."""
+    path = project.snapshots_path / ACK_FILE
+    shown = project.relative(path)
+    return apply_acknowledgements(findings, load_acknowledgements(path, shown), shown, kinds=kinds)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from semdag.builder import Build
     from semdag.graph import GraphModel
     from semdag.profile import Profile
+    from semdag.session import Session
 
 EXECUTORS = ("sync", "threads", "processes", "dask")
 # Executors that need Hamilton's task-based (dynamic) execution.
@@ -881,6 +882,27 @@ def _refuse_cycles(
         )
         error.code = "cycle"
         raise error
+
+
+def prepare_run(
+    session: Session,
+    profile: str | None = None,
+    *,
+    executor: str | None = None,
+    cache: bool | None = None,
+    progress: ProgressSink | None = None,
+) -> tuple[Runner, Build, GraphModel]:
+    """A runner for a profile (its ``execution:`` and ``cache:`` combined with ``--executor``
+    and ``--cache``), the driver built with the runner's configuration, and its graph."""
+    from semdag.graph import model_from_build
+
+    prof = session.load_profile(profile)
+    settings = resolve_settings(session.project, prof, executor=executor, cache=cache)
+    runner = Runner(session.project, prof, settings, progress=progress, debug=session.debug)
+    build = session.build(profile, configure=runner.configure)
+    graph = model_from_build(build)
+    check_execution_config(prof, graph, settings)
+    return runner, build, graph
 
 
 def failed_node(exc: BaseException, graph: GraphModel) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from semdag.acknowledge import ACK_FILE, apply_acknowledgements, load_acknowledgements
+from semdag.acknowledge import ACK_FILE, acknowledge
 from semdag.artifacts import file_sha
 from semdag.diff import (
     find_changes,
@@ -342,9 +342,7 @@ def _drift_summary(
 
 
 def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:
-    path = session.project.snapshots_path / ACK_FILE
-    shown = session.project.relative(path)
-    return apply_acknowledgements(findings, load_acknowledgements(path, shown), shown)
+    return acknowledge(session.project, findings)
 
 
 def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:

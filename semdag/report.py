@@ -378,10 +378,14 @@ def github_error(command: str, error: Mapping[str, Any]) -> str:
     return f"::error {','.join(props)}::{_gh_escape(message)}\n"
 
 
-def _junit_suite(findings: Sequence[Finding], title: str, threshold: int) -> list[str]:
+def _junit_suite(
+    findings: Sequence[Finding], title: str, threshold: int, cases: Sequence[str] = ()
+) -> list[str]:
+    """One test case per subject of ``findings`` and of ``cases`` (subjects that were checked
+    and may have no finding: they pass)."""
     from xml.sax.saxutils import escape, quoteattr  # JUnit only: it pulls in urllib
 
-    by_subject: dict[str, list[Finding]] = {}
+    by_subject: dict[str, list[Finding]] = {subject: [] for subject in cases}
     for item in findings:
         by_subject.setdefault(item.subject, []).append(item)
     failures = sum(1 for group in by_subject.values() if any(f.fails(threshold) for f in group))
@@ -441,12 +445,18 @@ def render_comparisons(
     fmt: str,
     threshold: int = 3,
     steps: NextSteps | None = None,
+    cases: Sequence[Sequence[str]] = (),
 ) -> str:
     """Render one or more profiles' findings as one document: a finding that holds in
-    several profiles once, naming them; ``steps`` (what to do) at the end when it fails."""
+    several profiles once, naming them; ``steps`` (what to do) at the end when it fails;
+    ``cases`` (one list per comparison) adds the subjects JUnit lists as test cases even
+    without a finding."""
     if fmt == "junit":
+        padded = [*cases, *([()] * (len(comparisons) - len(cases)))]
         suites = [
-            line for name, found in comparisons for line in _junit_suite(found, name, threshold)
+            line
+            for (name, found), subjects in zip(comparisons, padded, strict=True)
+            for line in _junit_suite(found, name, threshold, subjects)
         ]
         body = ["<testsuites>", *("  " + line for line in suites), "</testsuites>"]
         return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', *body]) + "\n"

@@ -35,7 +35,7 @@ _RANK = {
 class Rule:
     id: str
     severity: Severity
-    kind: str  # "validate" (no baseline needed) or "diff"
+    kind: str  # "validate" (no baseline needed), "diff" or "verify" (runs the graph)
     summary: str
 
 
@@ -116,6 +116,34 @@ RULES: tuple[Rule, ...] = (
     Rule("graph-changed", Severity.INFO, "diff", "the execution graph differs from graph.json"),
     # Operational metadata (owner, stability, ...) is informative.
     Rule("tags-changed", Severity.INFO, "diff", "any other tag changed"),
+    # --- runtime contracts checked by `verify` on the values the graph produced ---
+    # Readers parse values by dtype: the registry promises a type the data does not have.
+    Rule(
+        "dtype-mismatch",
+        Severity.ERROR,
+        "verify",
+        "a value's element type (or a declared column's) does not fit its dtype",
+    ),
+    # Consumers find and join rows by the declared keys; without them they cannot.
+    Rule(
+        "keys-missing",
+        Severity.ERROR,
+        "verify",
+        "a key in entity_keys or join_keys is neither a column nor an index level",
+    ),
+    # Rows that repeat a key are not at the declared grain: joins fan out, sums double count.
+    Rule("keys-not-unique", Severity.ERROR, "verify", "rows repeat an entity_keys combination"),
+    # A row with a null key belongs to no entity and joins to nothing.
+    Rule("keys-null", Severity.ERROR, "verify", "a key column or index level holds nulls"),
+    # Python consumers receive another type than the node's signature promises.
+    Rule(
+        "output-type-mismatch",
+        Severity.ERROR,
+        "verify",
+        "the value is not of the node's declared output type",
+    ),
+    # A project's own dtype names are its business: worth saying, never a failure.
+    Rule("dtype-unchecked", Severity.INFO, "verify", "the dtype is not one verify can check"),
     # An exception that has run out must be looked at again.
     Rule(
         "acknowledgement-expired",

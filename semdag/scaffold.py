@@ -123,6 +123,25 @@ _ACKNOWLEDGED = """\
 acknowledged: []
 """
 
+_SAMPLE_TEST = '''\
+"""semdag in this project's test suite: the pytest plugin that ships with semdag.
+
+test_registry compares the registry with a snapshot (it needs syrupy: pip install syrupy):
+record it once with `pytest --snapshot-update` and commit tests/__snapshots__/; a contract that
+changes then fails here until the snapshot is updated on purpose. test_contracts runs the
+semantic outputs and fails with the findings of `semdag verify`, one line each.
+`pytest --semdag-contracts` adds one test per semantic id.
+"""
+
+
+def test_registry(semdag_registry, snapshot):
+    assert semdag_registry("{profile}") == snapshot
+
+
+def test_contracts(semdag_verify):
+    semdag_verify("{profile}")
+'''
+
 _GITIGNORE = """\
 # semdag's working state (build and execution caches) and the lock snapshot updates take
 .semdag/
@@ -136,6 +155,7 @@ _PRECOMMIT_HEADER = """\
 # These hooks run the `semdag` installed in the environment you commit from (with the
 # libraries your modules import). To accept a change: `semdag snapshot update --all` (or
 # `pre-commit run semdag-snapshot-update --hook-stage manual`) and commit the new baselines.
+# `semdag verify` runs the dataflow itself: run it in CI, or through tests/test_semdag.py.
 repos:
   - repo: local
     hooks:
@@ -181,6 +201,7 @@ def project_files(
         "modules/core/metrics.py": _METRICS,
         PYPROJECT: _PYPROJECT.format(profile=profile),
         f"{snapshots_dir}/acknowledged.yaml": _ACKNOWLEDGED,
+        "tests/test_semdag.py": _SAMPLE_TEST.format(profile=profile),
     }
 
 

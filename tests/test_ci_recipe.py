@@ -67,6 +67,7 @@ def test_workflow_shape():
         'semdag snapshot check --all --format markdown --fail-on never >> "$GITHUB_STEP_SUMMARY"'
     )
     assert summary in runs
+    assert runs[-1] == "semdag verify --all --format github"
     render = next(r for r in runs if r.startswith("semdag render"))
     assert "--changed-since snapshots/dev/graph.json" in render
     out = render.split("-o ", 1)[1].split()[0]
@@ -129,6 +130,11 @@ def test_workflow_commands_run_as_on_github(changed_project: Path, tmp_path: Pat
     # --fail-on never: nothing fails, so the summary has nothing to fix.
     assert "### What to do" not in report
 
+    # The dtype tag changed, the value did not: int values fit int64, the contract holds.
+    verify = results["semdag verify --all --format github"]
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.stdout == "semdag dev (2 outputs): no findings\n"
+
     render = next(v for k, v in results.items() if k.startswith("semdag render"))
     assert render.returncode == 0, render.stderr
     picture = (changed_project / "review.svg").read_text(encoding="utf-8")
@@ -157,3 +163,18 @@ def test_gitlab_recipe_writes_a_junit_report(changed_project: Path):
     assert (changed_project / "review.svg").is_file()
     for path in job["artifacts"]["paths"]:
         assert (changed_project / path).is_file(), path
+
+
+def test_gitlab_verify_job_writes_a_junit_report(changed_project: Path):
+    job = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["semdag-verify"]
+    assert job["artifacts"]["when"] == "always"
+    report = job["artifacts"]["reports"]["junit"]
+    (line,) = [line for entry in job["script"] for line in semdag_lines(entry)]
+    assert line == f"semdag verify --all --format junit > {report}"
+    assert run_line(line, changed_project, dict(os.environ)).returncode == 0
+    junit = (changed_project / report).read_text(encoding="utf-8")
+    assert 'tests="2" failures="0"' in junit
+    assert re.findall(r'<testcase classname="semdag" name="([^"]+)"', junit) == [
+        "example.total_revenue.v1",
+        "example.total_units.v1",
+    ]

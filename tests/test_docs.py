@@ -28,6 +28,7 @@ CONTRACT_COMMANDS = (
     "snapshot check",
     "diff",
     "rules",
+    "verify",
     "init",
 )
 

@@ -39,6 +39,7 @@ EXPECTED = sorted(
         "snapshots/acknowledged.yaml",
         "snapshots/dev/graph.json",
         "snapshots/dev/registry.json",
+        "tests/test_semdag.py",
     ]
 )
 
@@ -88,6 +89,9 @@ def test_init_writes_a_project_that_passes_validate_and_check(scaffolded):
     check = run_cli(["snapshot", "check", "--all", "--project-dir", str(scaffolded)])
     assert check.exit_code == 0, check.stdout + check.stderr
     assert "dev: no findings" in check.stdout
+    verify = run_cli(["verify", "--project-dir", str(scaffolded)])
+    assert verify.exit_code == 0, verify.stdout + verify.stderr
+    assert verify.stdout == "dev (2 outputs): no findings\n"
 
 
 def test_init_reports_what_it_wrote(scaffolded):

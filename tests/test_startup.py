@@ -12,7 +12,14 @@ from tests.conftest import run_probe
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["build", "--help"], ["snapshot", "check", "--help"], ["--version"], ["rules"]],
+    [
+        ["--help"],
+        ["build", "--help"],
+        ["snapshot", "check", "--help"],
+        ["verify", "--help"],
+        ["--version"],
+        ["rules"],
+    ],
 )
 def test_help_imports_nothing_heavy(args):
     probe = run_probe(args)

@@ -23,7 +23,8 @@ app.add_typer(snapshot_app, name="snapshot")
 AllProfiles = Annotated[bool, typer.Option("--all", help="Every profile in the configs directory.")]
 
 
-def _profiles(session: Session, every: bool) -> list[str | None]:
+def profiles_of(session: Session, every: bool) -> list[str | None]:
+    """The profiles a command with ``--all`` runs on (None: the selected one)."""
     if not every:
         return [None]
     names = session.project.profiles()
@@ -77,7 +78,7 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
 
     written: dict[str, list[str]] = {}
     accepted: dict[str, tuple[Any, ...] | None] = {}
-    for name in _profiles(session, every):
+    for name in profiles_of(session, every):
         profile = session.load_profile(name).name
         # Compared before writing: afterwards the baseline is the build.
         accepted[profile] = pending_changes(session, name)
@@ -109,25 +110,41 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
     return Outcome(data=data, render=render)
 
 
-def _comparisons_outcome(
+def findings_outcome(
     session: Session,
     comparisons: list[Any],
     errors: list[SemdagError],
     threshold: int,
     *,
+    key: str = "comparisons",
+    titles: list[str] | None = None,
+    cases: list[list[str]] | None = None,
+    errors_exit: int | None = EXIT_USAGE,
     update: bool = False,
     every: bool = False,
 ) -> Outcome:
-    """The outcome of comparisons; ``update``: they compare with the committed baselines,
-    which ``snapshot update`` rewrites (the report says so when it fails)."""
+    """The report of one or more profiles' findings (``comparisons``: objects with
+    ``profile``, ``findings`` and ``as_dict()``), in ``session.fmt``, with the gate's exit code.
+
+    ``errors`` are profiles that could not be checked (``--all`` goes on past them): they exit
+    with ``errors_exit``, or with their own exit code when that is None. ``update``: the
+    findings compare with the committed baselines, which ``snapshot update`` rewrites (a
+    failing report says so).
+    """
     from semdag.acknowledge import today
     from semdag.report import github_error, next_steps, render_comparisons
 
     failing = [f for c in comparisons for f in c.findings if f.fails(threshold)]
-    code = EXIT_USAGE if errors else EXIT_CHECK_FAILED if failing else EXIT_OK
-    pairs = [(c.profile, c.findings) for c in comparisons]
+    code = EXIT_CHECK_FAILED if failing else EXIT_OK
+    if errors:
+        own = max(e.exit_code for e in errors)
+        code = errors_exit if errors_exit is not None else max(own, code)
+    sections = [
+        (title, c.findings)
+        for title, c in zip(titles or [c.profile for c in comparisons], comparisons, strict=True)
+    ]
     steps = next_steps(
-        pairs,
+        [(c.profile, c.findings) for c in comparisons],
         threshold,
         today=today(),
         update_command="semdag snapshot update -p {profile}" if update else None,
@@ -135,7 +152,7 @@ def _comparisons_outcome(
         ack_file=_ack_file(session),
     )
     data = {
-        "comparisons": [c.as_dict() for c in comparisons],
+        key: [c.as_dict() for c in comparisons],
         "failed": bool(failing),
     }
     if steps:
@@ -145,7 +162,7 @@ def _comparisons_outcome(
     ]
 
     def render() -> None:
-        console.write(render_comparisons(pairs, session.fmt, threshold, steps))
+        console.write(render_comparisons(sections, session.fmt, threshold, steps, cases or ()))
         if session.fmt == "github":
             for error in errors:
                 console.write(github_error(session.command, error.as_dict()))
@@ -168,14 +185,14 @@ def snapshot_check_cmd(
 
     threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
-    for name in _profiles(session, every):
+    for name in profiles_of(session, every):
         try:
             comparisons.append(check(session, name))
         except SemdagError as error:
             if not every:
                 raise
             errors.append(error)
-    return _comparisons_outcome(session, comparisons, errors, threshold, update=True, every=every)
+    return findings_outcome(session, comparisons, errors, threshold, update=True, every=every)
 
 
 @command("diff", formats=REPORT_FORMATS)
@@ -206,7 +223,7 @@ def diff_cmd(
             raise UsageError("diff needs two registry files (OLD NEW) or --against git:REF")
         project_session = session if session.project_dir or _has_project() else None
         comparison = diff_files(project_session, old, new)
-    return _comparisons_outcome(session, [comparison], [], threshold)
+    return findings_outcome(session, [comparison], [], threshold)
 
 
 def _ack_file(session: Session) -> str:

@@ -13,10 +13,11 @@ from semdag.session import Session
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory).
 
 Writes pyproject.toml ([tool.semdag]), configs/dev.yaml, a module stack under modules/ with
-two semantic nodes, snapshots/acknowledged.yaml, .pre-commit-config.yaml and .gitignore, then
+two semantic nodes, snapshots/acknowledged.yaml, a sample test of the registry and the runtime
+contracts (tests/test_semdag.py), .pre-commit-config.yaml and .gitignore, then
 generates the baselines snapshots/dev/registry.json and graph.json. The project passes
-`semdag validate` and `semdag snapshot check` at once. `-p NAME` names the profile (default
-dev).
+`semdag validate`, `semdag snapshot check` and `semdag verify` at once. `-p NAME` names the
+profile (default dev).
 
 In an existing repository `init` adopts what is there: it adds [tool.semdag] to an existing
 pyproject.toml and keeps every other table, and it leaves every other file that exists as it

@@ -1,4 +1,4 @@
-"""Commands that run the graph: execute, materialize."""
+"""Commands that run the graph: execute, materialize, verify."""
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -6,7 +6,8 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import InputOption, Outcome, command, parse_pairs
+from semdag.cli import FailOnOption, InputOption, Outcome, command, fail_threshold, parse_pairs
+from semdag.cli.gate_cmds import AllProfiles, findings_outcome, profiles_of
 from semdag.errors import ConfigError, UsageError
 from semdag.session import Session
 
@@ -80,29 +81,13 @@ def _progress_sink(flag: bool | None) -> _RichProgress | None:
     return _RichProgress() if show else None
 
 
-def _runner(
+def _prepare(
     session: Session, executor: str | None, cache: bool | None, progress: bool | None
-) -> Any:
-    from semdag.execution import Runner, resolve_settings
+) -> tuple[Any, Any, Any]:
+    """(runner, build, graph) for the selected profile."""
+    from semdag.execution import prepare_run
 
-    settings = resolve_settings(session.project, session.profile, executor=executor, cache=cache)
-    return Runner(
-        session.project,
-        session.profile,
-        settings,
-        progress=_progress_sink(progress),
-        debug=session.debug,
-    )
-
-
-def _build(session: Session, runner: Any) -> tuple[Any, Any]:
-    from semdag.execution import check_execution_config
-    from semdag.graph import model_from_build
-
-    build = session.build(configure=runner.configure)
-    graph = model_from_build(build)
-    check_execution_config(session.profile, graph, runner.settings)
-    return build, graph
+    return prepare_run(session, executor=executor, cache=cache, progress=_progress_sink(progress))
 
 
 def _final_vars(session: Session, graph: Any, requested: list[str] | None) -> list[str]:
@@ -181,8 +166,7 @@ def execute_cmd(
         raise UsageError("--out needs a file format: --format csv|parquet|json")
     if max_rows < 0:
         raise UsageError("--max-rows must be 0 or more")
-    runner = _runner(session, executor, cache, progress)
-    build, graph = _build(session, runner)
+    runner, build, graph = _prepare(session, executor, cache, progress)
     final_vars = _final_vars(session, graph, output)
     run_inputs, run_overrides = _run_values(build, graph, inputs, overrides)
     runner.check(build, graph, final_vars, run_inputs, run_overrides)
@@ -287,8 +271,7 @@ def materialize_cmd(
     if not profile.materializers:
         file, line = profile.where("materializers")
         raise ConfigError(f"profile {profile.name} declares no materializers", file=file, line=line)
-    runner = _runner(session, executor, cache, progress)
-    build, graph = _build(session, runner)
+    runner, build, graph = _prepare(session, executor, cache, progress)
     specs = mat.select(mat.parse_materializers(session.project, profile, build, graph), only or [])
     if not any(s.kind == "saver" for s in specs):
         raise UsageError("nothing to materialize: no saver (`to:`) is selected")
@@ -341,3 +324,84 @@ def materialize_cmd(
         )
 
     return Outcome(data=data, render=render)
+
+
+VERIFY_HELP = """Run the semantic outputs and check each value against its registry entry.
+
+Runs the profile's registry nodes (or those named by --output, as node names or semantic ids)
+exactly as `execute` does (inputs, overrides, executor, cache, Dask), then checks each value:
+dtype-mismatch (the element type does not fit the `dtype` tag; a DataFrame's columns per its
+`columns` tag), keys-missing, keys-not-unique and keys-null (`entity_keys` / `join_keys`), and
+output-type-mismatch (the node's declared Python type). A dtype verify does not know is
+reported as dtype-unchecked (info). Findings have the severities of `semdag rules`, the
+profile's `rules:` table applies, and snapshots/acknowledged.yaml can acknowledge them. Exit 1
+on a finding at or above --fail-on (or a node that raised), 2 when a profile cannot run.
+"""
+
+
+@command(
+    "verify",
+    formats=("text", "json", "markdown", "github", "junit"),
+    cacheable=False,
+    runs_nodes=True,
+    help=VERIFY_HELP,
+)
+def verify_cmd(
+    session: Session,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            metavar="NODE",
+            help="A semantic output to verify, by node name or semantic id (default: every "
+            "registry entry). Repeatable.",
+        ),
+    ] = None,
+    every: AllProfiles = False,
+    inputs: InputOption = None,
+    overrides: OverrideOpt = None,
+    executor: ExecutorOpt = None,
+    cache: CacheOpt = None,
+    progress: ProgressOpt = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            metavar="N",
+            help="Read at most N rows of each table for the key and value checks (a seeded "
+            "random sample; column dtypes still answer for every row).",
+        ),
+    ] = None,
+    fail_on: FailOnOption = "breaking",
+) -> Outcome:
+    """Run the semantic outputs and check each value against its registry entry."""
+    from semdag.errors import SemdagError
+    from semdag.verify import Request, verify
+
+    threshold = fail_threshold(fail_on)
+    request = Request(
+        outputs=tuple(output or ()),
+        inputs=parse_pairs(inputs, "--input"),
+        overrides=parse_pairs(overrides, "--override"),
+        executor=executor,
+        cache=cache,
+        sample=sample,
+    )
+    done, errors = [], []
+    for name in profiles_of(session, every):
+        try:
+            done.append(verify(session, name, request, progress=_progress_sink(progress)))
+        except SemdagError as error:
+            if not every:
+                raise
+            errors.append(error)
+    return findings_outcome(
+        session,
+        done,
+        errors,
+        threshold,
+        key="verifications",
+        titles=[v.title for v in done],
+        cases=[[o.semantic_id for o in v.outputs] for v in done],
+        errors_exit=None,
+    )
