@@ -57,8 +57,9 @@ class CommandDoc:
 
 
 def _clean(text: str | None) -> str:
-    # Click's `\b` marks a paragraph it must not rewrap; it means nothing in Markdown.
-    return inspect.cleandoc(text or "").replace("\b\n", "").strip()
+    # Click's `\b` marks a paragraph it must not rewrap, and `\[` keeps a bracket from being
+    # read as rich markup in --help; neither means anything in Markdown.
+    return inspect.cleandoc(text or "").replace("\b\n", "").replace("\\[", "[").strip()
 
 
 def _metavar_for(annotation: Any) -> str:

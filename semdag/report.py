@@ -7,6 +7,18 @@ from collections.abc import Callable, Sequence
 from semdag.rules import Finding, Severity, counts
 
 _ORDER = (Severity.ERROR, Severity.BREAKING, Severity.WARNING, Severity.ADDITIVE, Severity.INFO)
+# Terminal colours (ANSI SGR codes) of the text report, when the caller asks for colour.
+_COLOURS = {
+    Severity.ERROR: "1;31",
+    Severity.BREAKING: "1;31",
+    Severity.WARNING: "33",
+    Severity.ADDITIVE: "32",
+    Severity.INFO: "2",
+}
+
+
+def _paint(text: str, severity: Severity, colour: bool) -> str:
+    return f"\x1b[{_COLOURS[severity]}m{text}\x1b[0m" if colour else text
 
 
 def _value(value: object) -> str:
@@ -41,8 +53,8 @@ def summary_line(findings: Sequence[Finding]) -> str:
     return ", ".join(parts)
 
 
-def text(findings: Sequence[Finding], title: str) -> str:
-    """Human-readable report grouped by severity."""
+def text(findings: Sequence[Finding], title: str, *, colour: bool = False) -> str:
+    """Human-readable report grouped by severity (``colour``: severities in terminal colours)."""
     if not findings:
         return f"{title}: no findings\n"
     lines = [f"{title}: {summary_line(findings)}"]
@@ -51,10 +63,10 @@ def text(findings: Sequence[Finding], title: str) -> str:
         if not group:
             continue
         lines.append("")
-        lines.append(f"{severity.value} ({len(group)})")
+        lines.append(_paint(f"{severity.value} ({len(group)})", severity, colour))
         for item in group:
             tag = " [acknowledged]" if item.acknowledged else ""
-            lines.append(f"  {item.rule}: {item.subject}{tag}")
+            lines.append("  " + _paint(f"{item.rule}: {item.subject}{tag}", severity, colour))
             lines.append(f"    {item.message}")
             change = _change(item)
             if change and change not in item.message:
@@ -200,16 +212,22 @@ FORMATTERS: dict[str, Callable[..., str]] = {
 
 
 def render_findings(
-    findings: Sequence[Finding], fmt: str, *, title: str, threshold: int = 3
+    findings: Sequence[Finding], fmt: str, *, title: str, threshold: int = 3, colour: bool = False
 ) -> str:
-    """Render ``findings`` in one of :data:`FORMATTERS`'s styles."""
+    """Render ``findings`` in one of :data:`FORMATTERS`'s styles (``colour``: text only)."""
     if fmt == "junit":
         return junit(findings, title, threshold=threshold)
+    if fmt == "text":
+        return text(findings, title, colour=colour)
     return FORMATTERS[fmt](findings, title)
 
 
 def render_comparisons(
-    comparisons: Sequence[tuple[str, Sequence[Finding]]], fmt: str, threshold: int = 3
+    comparisons: Sequence[tuple[str, Sequence[Finding]]],
+    fmt: str,
+    threshold: int = 3,
+    *,
+    colour: bool = False,
 ) -> str:
     """Render one or more profiles' findings as one document."""
     if fmt == "junit":
@@ -219,5 +237,6 @@ def render_comparisons(
         body = ["<testsuites>", *("  " + line for line in suites), "</testsuites>"]
         return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', *body]) + "\n"
     return "".join(
-        render_findings(found, fmt, title=name, threshold=threshold) for name, found in comparisons
+        render_findings(found, fmt, title=name, threshold=threshold, colour=colour)
+        for name, found in comparisons
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from semdag.progress import phase
+
 if TYPE_CHECKING:
     from semdag.buildcache import BuildFacts
     from semdag.builder import Build
@@ -92,8 +94,10 @@ class Session:
         # memory is then reused by the driver instead of adding to it.
         memo, file_memo = self.baseline_memo(profile.name)
         build = self.build(name)
-        graph = model_from_build(build, memo=memo, file_memo=file_memo)
-        facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
+            graph = model_from_build(build, memo=memo, file_memo=file_memo)
+        with phase("checking the graph"):
+            facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
             facts = buildcache.store(self.project, profile, facts)
         return facts

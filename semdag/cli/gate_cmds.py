@@ -6,7 +6,15 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import FailOnOption, Outcome, app, command, fail_threshold
+from semdag.cli import (
+    ARGUMENT,
+    FailOnOption,
+    Outcome,
+    app,
+    command,
+    fail_threshold,
+    print_error,
+)
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
 from semdag.rules import RULES
 from semdag.session import Session
@@ -104,15 +112,14 @@ def _comparisons_outcome(
     def render() -> None:
         console.write(
             render_comparisons(
-                [(c.profile, c.findings) for c in comparisons], session.fmt, threshold
+                [(c.profile, c.findings) for c in comparisons],
+                session.fmt,
+                threshold,
+                colour=console.styled(),
             )
         )
         for error in errors:
-            console.err().print(
-                f"semdag {session.command}: error: {error.location()}{error.message}", markup=False
-            )
-            if error.hint:
-                console.err().print(f"hint: {error.hint}", markup=False)
+            print_error(session.command, error)
 
     return Outcome(data=data, render=render, exit_code=code, errors=error_items)
 
@@ -139,12 +146,20 @@ def snapshot_check_cmd(
 @command("diff", formats=REPORT_FORMATS)
 def diff_cmd(
     session: Session,
-    old: Annotated[Path | None, typer.Argument(help="The older registry.json.")] = None,
-    new: Annotated[Path | None, typer.Argument(help="The newer registry.json.")] = None,
+    old: Annotated[
+        Path | None,
+        typer.Argument(metavar="OLD", click_type=ARGUMENT, help="The older registry.json."),
+    ] = None,
+    new: Annotated[
+        Path | None,
+        typer.Argument(metavar="NEW", click_type=ARGUMENT, help="The newer registry.json."),
+    ] = None,
     against: Annotated[
         str | None,
         typer.Option(
-            "--against", help="git:REF: compare the registry built at REF with the working tree."
+            "--against",
+            metavar="git:REF",
+            help="git:REF: compare the registry built at REF with the working tree.",
         ),
     ] = None,
     fail_on: FailOnOption = "breaking",
@@ -179,7 +194,9 @@ def _has_project() -> bool:
 
 @app.command("rules")
 def rules_cmd(
-    fmt: Annotated[str, typer.Option("-f", "--format", help="Output format: text|json.")] = "text",
+    fmt: Annotated[
+        str, typer.Option("-f", "--format", metavar="FORMAT", help="Output format: text|json.")
+    ] = "text",
 ) -> None:
     """List the rule catalogue: id, default severity, what it checks."""
     if fmt not in ("text", "json"):

@@ -49,7 +49,9 @@ def render_cmd(
     depth: Annotated[
         int | None,
         typer.Option(
-            "--depth", help="Hops to walk from --upstream-of/--downstream-of nodes (default: all)."
+            "--depth",
+            metavar="N",
+            help="Hops to walk from --upstream-of/--downstream-of nodes (default: all).",
         ),
     ] = None,
     output: Annotated[
