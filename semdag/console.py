@@ -120,7 +120,7 @@ class Activity:
         self._counting = False
         self._drawn = 0.0
 
-    def _started(self) -> Any:
+    def _started(self, description: str) -> Any:
         if self._progress is None:
             from rich.progress import (
                 BarColumn,
@@ -151,15 +151,15 @@ class Activity:
                 # stdout carries results: only stderr is routed around the display.
                 redirect_stdout=False,
             )
-            self._task = self._progress.add_task("", total=None)
+            self._task = self._progress.add_task(description, total=None)
             self._progress.start()
         return self._progress
 
     def _draw(self, force: bool = False) -> None:
-        progress = self._started()
         description = self._phase
         if self._counting:
             description = f"running {self._node}" if self._node else "running nodes"
+        progress = self._started(description)
         progress.update(self._task, description=description)
         now = time.monotonic()
         if force or now - self._drawn >= self.min_interval:
@@ -196,7 +196,9 @@ class Activity:
         if self._counting:
             self._counting = False
             self._node = None
-            self._progress.update(self._task, total=None, completed=0)
+            # Back to naming phases: no count (update() cannot unset a total).
+            self._progress.tasks[0].total = None
+            self._progress.update(self._task, completed=0)
             self._draw()
 
     def close(self) -> None:

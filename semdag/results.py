@@ -34,12 +34,11 @@ DEFAULT_MAX_ROWS = 50
 # Rows of a frame drawn on a terminal (JSON output uses --max-rows).
 TERMINAL_ROWS = 10
 # Widest frame cell on a terminal, and most lines a mapping takes in the outputs table.
-CELL_WIDTH = 24
+CELL_WIDTH = 30
 MAPPING_LINES = 12
 # Significant digits of a float shown on a terminal (JSON and files keep every digit).
 FLOAT_DIGITS = 6
 ELLIPSIS = "…"
-FULL_VALUES = "-f json or --out DIR gives them in full"
 
 
 # --- plain values ------------------------------------------------------------------------------
@@ -241,6 +240,8 @@ def _pieces(value: Any, budget: int) -> Iterator[str]:
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
         brackets = ("(", ")") if isinstance(value, tuple) else ("[", "]")
         yield from _joined(*brackets, iter(items), budget, lambda v: format_value(v, budget))
+    elif _kind(value) == "array" and value.size <= budget:
+        yield from _pieces(value.tolist(), budget)
     elif _kind(value) != "other":
         shape = " x ".join(str(n) for n in getattr(_to_pandas(value), "shape", ()))
         yield f"<{type_name(value)} {shape}>"
@@ -330,7 +331,7 @@ def frame_lines(
     pandas_value = _to_pandas(value)  # a polars LazyFrame is collected once
     frame = _frame(pandas_value, name)
     shape = tuple(getattr(pandas_value, "shape", ()))
-    size = f"{shape[0]} rows x {shape[1]} columns" if len(shape) == 2 else f"{shape[0]} rows"
+    size = _many(shape[0], "row") + (f" x {_many(shape[1], 'column')}" if len(shape) == 2 else "")
     if len(shape) > 2:
         size = "shape " + " x ".join(str(n) for n in shape)
     lines = [Line(cut(f"{title}  {type_name(value)}  {size}", width), "bold")]
@@ -360,8 +361,8 @@ def frame_lines(
         lines.append(Line(row([c[0] for c in shown], right), "bold"))
         lines.append(Line(row([c[1] for c in shown], right), "dim"))
         lines += [Line(row([c[2][i] for c in shown], right)) for i in range(len(head))]
-    left = [f"{len(frame) - len(head)} more rows"] if len(frame) > len(head) else []
-    left += [f"{hidden} more columns"] if hidden else []
+    left = [_many(len(frame) - len(head), "more row")] if len(frame) > len(head) else []
+    left += [_many(hidden, "more column")] if hidden else []
     if not len(frame):
         lines.append(Line("(no rows)", "dim"))
     if left:
@@ -369,6 +370,10 @@ def frame_lines(
             Line(cut(f"{ELLIPSIS} {', '.join(left)}: --out DIR writes them all", width), "dim")
         )
     return lines
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _fitting(columns: list[Any], width: int) -> list[Any]:
@@ -427,7 +432,7 @@ def _value_texts(value: Any, width: int) -> tuple[list[str], bool]:
         out = [cut(text, width) for text in texts]
         cut_any = any(a != b for a, b in zip(out, texts, strict=True))
         if len(items) > MAPPING_LINES:
-            out.append(f"{ELLIPSIS} {len(items) - MAPPING_LINES} more keys")
+            out.append(f"{ELLIPSIS} {_many(len(items) - MAPPING_LINES, 'more key')}")
             cut_any = True
         return out, cut_any
     text = format_value(value, width)
@@ -447,9 +452,8 @@ def render(
     if scalars:
         lines, cut_any = scalar_lines(scalars, width)
         if cut_any:
-            lines.append(
-                Line(cut(f"{ELLIPSIS} values are cut to fit: {FULL_VALUES}", width), "dim")
-            )
+            note = f"{ELLIPSIS} cut to fit: -f json or --out DIR shows all of it"
+            lines.append(Line(cut(note, width), "dim"))
         blocks.append(lines)
     for name, value in values.items():
         if name not in scalars:

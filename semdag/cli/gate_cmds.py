@@ -16,6 +16,7 @@ from semdag.cli import (
     print_error,
 )
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
+from semdag.progress import phase
 from semdag.rules import RULES
 from semdag.session import Session
 
@@ -83,9 +84,11 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
     from semdag.gate import update
 
     written: dict[str, list[str]] = {}
-    for name in _profiles(session, every):
+    names = _profiles(session, every)
+    for number, name in enumerate(names, 1):
         profile = session.load_profile(name).name
-        written[profile] = update(session, name)
+        with phase(f"writing the baselines of profile {profile} ({number} of {len(names)})"):
+            written[profile] = update(session, name)
 
     def render() -> None:
         for profile, paths in written.items():
@@ -133,9 +136,12 @@ def snapshot_check_cmd(
 
     threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
-    for name in _profiles(session, every):
+    names = _profiles(session, every)
+    for number, name in enumerate(names, 1):
         try:
-            comparisons.append(check(session, name))
+            shown = session.load_profile(name).name
+            with phase(f"comparing profile {shown} with its baseline ({number} of {len(names)})"):
+                comparisons.append(check(session, name))
         except SemdagError as error:
             if not every:
                 raise
@@ -173,7 +179,8 @@ def diff_cmd(
             raise UsageError("give either OLD NEW or --against git:REF, not both")
         if not against.startswith("git:") or len(against) <= 4:
             raise UsageError(f"--against takes git:REF (for example git:HEAD), got {against!r}")
-        comparison = diff_against_git(session, against[4:])
+        with phase(f"comparing the registry with {against}"):
+            comparison = diff_against_git(session, against[4:])
     else:
         if old is None or new is None:
             raise UsageError("diff needs two registry files (OLD NEW) or --against git:REF")
