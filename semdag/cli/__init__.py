@@ -56,7 +56,9 @@ COMMAND_MODULES = (
 TagOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--tag", metavar="KEY=VALUE", help="K=V (repeat a key for any-of) or K (tag exists)."
+        "--tag",
+        metavar="KEY=VALUE",
+        help="KEY=VALUE (repeat a key for any-of) or KEY (the tag exists).",
     ),
 ]
 LayerOption = Annotated[
@@ -66,7 +68,7 @@ LayerOption = Annotated[
 InputOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--input", metavar="NAME=VALUE", help="Runtime input K=V (YAML value). Repeatable."
+        "--input", metavar="NAME=VALUE", help="A runtime input (VALUE is YAML). Repeatable."
     ),
 ]
 FailOnOption = Annotated[
@@ -467,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # nodes (about a fifth of a cold check's time). Collections still run, less often.
     gc.set_threshold(50_000, 20, 20)
     args = list(argv) if argv is not None else sys.argv[1:]
+    if not args or "-h" in args or "--help" in args:
+        _load_rich_help()
     try:
         code = app(args=args, prog_name="semdag", standalone_mode=False)
         return code if isinstance(code, int) else 0
@@ -489,6 +493,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         console.err().print(f"semdag: internal error: {type(exc).__name__}: {exc}", markup=False)
         return EXIT_INTERNAL
+
+
+# What Typer's rich help formatter imports but this CLI never uses: markdown help (it uses
+# rich markup) and pretty tracebacks (they are off). Half the time `semdag --help` takes.
+_UNUSED_BY_HELP = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+
+
+def _load_rich_help() -> None:
+    """Import Typer's rich help formatter with stand-ins for :data:`_UNUSED_BY_HELP`, each of
+    which imports the real class if it is ever called. The stand-ins are in ``sys.modules``
+    only while the formatter imports, so later imports get the real modules; should the
+    formatter refuse them, Typer imports everything itself as usual."""
+    if "typer.rich_utils" in sys.modules or any(m in sys.modules for m in _UNUSED_BY_HELP):
+        return
+    stand_ins = {module: _stand_in(module, name) for module, name in _UNUSED_BY_HELP.items()}
+    sys.modules.update(stand_ins)
+    try:
+        importlib.import_module("typer.rich_utils")
+    except Exception:
+        sys.modules.pop("typer.rich_utils", None)
+    finally:
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
+
+
+def _stand_in(module: str, name: str) -> Any:
+    """A module whose class ``name`` makes instances of the real ``module.name``."""
+    import types
+
+    def create(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    stand_in = types.ModuleType(module)
+    setattr(stand_in, name, type(name, (), {"__new__": create}))
+    return stand_in
 
 
 @dataclass

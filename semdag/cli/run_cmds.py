@@ -15,7 +15,9 @@ from semdag.session import Session
 OverrideOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--override", metavar="NODE=VALUE", help="Node value override K=V (YAML value). Repeatable."
+        "--override",
+        metavar="NODE=VALUE",
+        help="A node's value instead of computing it (VALUE is YAML). Repeatable.",
     ),
 ]
 ExecutorOpt = Annotated[
