@@ -14,7 +14,9 @@ from tests.conftest import ROOT
 FAKE_APT = """#!/bin/sh
 echo "$@" >> "{log}"
 case "$*" in
-  *install*) printf '#!/bin/sh\\necho "Chromium 1.2.3"\\n' > "{bin}/{program}"; /bin/chmod +x "{bin}/{program}";;
+  *install*)
+    printf '#!/bin/sh\\necho "Chromium 1.2.3"\\n' > "{bin}/{program}"
+    /bin/chmod +x "{bin}/{program}";;
 esac
 """
 
