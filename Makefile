@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,polars,dask]'
 	@touch $(STAMP)
 
-# Graphviz's `dot` renders SVG/PNG/PDF. Installed through the system package manager when
-# missing; DOT and HTML output work without it.
+# System packages, installed when missing and announced loudly; SEMDAG_NO_SYSTEM_PACKAGES=1
+# skips them. Graphviz's `dot` renders SVG/PNG/PDF (DOT and HTML output work without it).
 graphviz:
 	@command -v dot >/dev/null 2>&1 || sh scripts/install-graphviz.sh
 
-# A headless Chromium for the HTML viewer test.
+# Debian's chromium, a headless browser for the HTML viewer test (`make test` only).
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 

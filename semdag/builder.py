@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.errors import CheckFailed, GraphBuildError, SemdagError
 from semdag.profile import Profile
+from semdag.progress import phase
 from semdag.project import Project
 from semdag.stack import (
     Conflict,
@@ -17,8 +18,8 @@ from semdag.stack import (
     LedgerEntry,
     LoadedModule,
     compute_ledger,
+    inside_project,
     load_stack,
-    project_on_path,
     resolve_definitions,
     reusing_resolved_nodes,
 )
@@ -77,7 +78,11 @@ def build(
     modules = load_stack(project, profile)
     config = dict(profile.config)
     allow = {layer.name: layer.allow_overrides for layer in profile.layers}
-    with project_on_path(project.root), contextlib.redirect_stdout(sys.stderr):
+    with (
+        inside_project(project.root),
+        contextlib.redirect_stdout(sys.stderr),
+        phase(f"building the graph of profile {profile.name} ({len(modules)} modules)"),
+    ):
         resolved: dict[int, list[Any]] = {}
         try:
             definitions = resolve_definitions(project, modules, config, resolved)

@@ -22,7 +22,7 @@ from typing import Any
 from semdag.rules import Finding, finding
 
 # Declarations that name a container, not an element type: only the container is checked.
-CONTAINERS = {
+CONTAINERS: dict[str, tuple[str, ...]] = {
     "series": ("pandas.Series", "polars.Series", "pyarrow.Array", "pyarrow.ChunkedArray"),
     "dataframe": ("pandas.DataFrame", "polars.DataFrame", "polars.LazyFrame", "pyarrow.Table"),
 }

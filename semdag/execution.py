@@ -298,6 +298,8 @@ class ProgressSink(Protocol):
 
     def grow(self, extra: int) -> None: ...
 
+    def running(self, node: str) -> None: ...
+
     def advance(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -471,8 +473,9 @@ def _define_hooks() -> None:
             if self.sink is not None:
                 self.sink.advance()
 
-        def run_before_node_execution(self, **kwargs: Any) -> None:
-            pass
+        def run_before_node_execution(self, *, node_name: str, **kwargs: Any) -> None:
+            if self.sink is not None:
+                self.sink.running(node_name)
 
         def run_after_node_execution(self, **kwargs: Any) -> None:
             if self.sink is not None and not self.task_based:
@@ -640,12 +643,14 @@ class Runner:
 
     @contextlib.contextmanager
     def started(self) -> Iterator[None]:
-        """Keep the project importable, connect Dask if needed, quiet library logging, and
-        send whatever runs print to stderr."""
-        from semdag.stack import project_on_path
+        """Run in the project root with it importable, connect Dask if needed, quiet library
+        logging, and send whatever runs print to stderr."""
+        from semdag.liblogs import quiet_libraries
+        from semdag.stack import inside_project
 
-        # Worker processes inherit file descriptors when they start: redirect before that.
-        with project_on_path(self.project.root), _quiet_logging(self.debug), _stdout_to_stderr():
+        # Worker processes inherit file descriptors and the working directory when they
+        # start: redirect and change directory before that.
+        with inside_project(self.project.root), quiet_libraries(self.debug), _stdout_to_stderr():
             if self.settings.executor != "dask":
                 yield
                 return
@@ -947,23 +952,6 @@ def _input_message(text: str) -> str:
             + " (pass --input NAME=VALUE or set inputs: in the profile)"
         )
     return "cannot run: " + (lines[0] if lines else "Hamilton rejected the inputs")
-
-
-@contextlib.contextmanager
-def _quiet_logging(debug: bool) -> Iterator[None]:
-    """Hamilton and Dask log every failure at length; semdag reports it once."""
-    if debug:
-        yield
-        return
-    loggers = [logging.getLogger(name) for name in ("hamilton", "distributed")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,18 @@ _HASH = re.compile(r"[0-9a-f]{32,}")
 SHORT_HASH = 12
 # How long a suggested acknowledgement lasts.
 ACK_DAYS = 30
+# Terminal colours (ANSI SGR codes) of the text report, when the caller asks for colour.
+_COLOURS = {
+    Severity.ERROR: "1;31",
+    Severity.BREAKING: "1;31",
+    Severity.WARNING: "33",
+    Severity.ADDITIVE: "32",
+    Severity.INFO: "2",
+}
+
+
+def _paint(text: str, severity: Severity, colour: bool) -> str:
+    return f"\x1b[{_COLOURS[severity]}m{text}\x1b[0m" if colour else text
 
 
 def _value(value: object) -> str:
@@ -196,32 +208,40 @@ def _steps_text(steps: NextSteps) -> list[str]:
 # --- formats ------------------------------------------------------------------------------------
 
 
-def text(findings: Sequence[Finding], title: str) -> str:
-    """Human-readable report grouped by severity."""
+def text(findings: Sequence[Finding], title: str, *, colour: bool = False) -> str:
+    """Human-readable report grouped by severity (``colour``: severities in terminal colours)."""
     if not findings:
         return f"{title}: no findings\n"
-    return _text([f"{title}: {summary_line(findings)}"], [Item(f) for f in findings])
+    items = [Item(f) for f in findings]
+    return _text([f"{title}: {summary_line(findings)}"], items, colour=colour)
 
 
-def _text(header: list[str], items: Sequence[Item], steps: NextSteps | None = None) -> str:
+def _text(
+    header: list[str],
+    items: Sequence[Item],
+    steps: NextSteps | None = None,
+    *,
+    colour: bool = False,
+) -> str:
     lines = list(header)
     for severity in _ORDER:
         group_ = [i for i in items if i.finding.severity is severity]
         if not group_:
             continue
         lines.append("")
-        lines.append(f"{severity.value} ({len(group_)})")
+        lines.append(_paint(f"{severity.value} ({len(group_)})", severity, colour))
         for entry in group_:
-            lines += _text_item(entry)
+            lines += _text_item(entry, colour)
     if steps:
         lines += _steps_text(steps)
     return "\n".join(lines) + "\n"
 
 
-def _text_item(entry: Item) -> list[str]:
+def _text_item(entry: Item, colour: bool = False) -> list[str]:
     item = entry.finding
     tag = " [acknowledged]" if item.acknowledged else ""
-    lines = [f"  {item.rule}: {item.subject}{tag}{entry.in_profiles()}", f"    {item.message}"]
+    head = _paint(f"{item.rule}: {item.subject}{tag}{entry.in_profiles()}", item.severity, colour)
+    lines = [f"  {head}", f"    {item.message}"]
     change = _change(item)
     if change and change not in item.message:
         lines.append(f"    {change}")
@@ -432,11 +452,13 @@ FORMATTERS: dict[str, Callable[..., str]] = {
 
 
 def render_findings(
-    findings: Sequence[Finding], fmt: str, *, title: str, threshold: int = 3
+    findings: Sequence[Finding], fmt: str, *, title: str, threshold: int = 3, colour: bool = False
 ) -> str:
-    """Render ``findings`` in one of :data:`FORMATTERS`'s styles."""
+    """Render ``findings`` in one of :data:`FORMATTERS`'s styles (``colour``: text only)."""
     if fmt == "junit":
         return junit(findings, title, threshold=threshold)
+    if fmt == "text":
+        return text(findings, title, colour=colour)
     return FORMATTERS[fmt](findings, title)
 
 
@@ -446,11 +468,13 @@ def render_comparisons(
     threshold: int = 3,
     steps: NextSteps | None = None,
     cases: Sequence[Sequence[str]] = (),
+    *,
+    colour: bool = False,
 ) -> str:
     """Render one or more profiles' findings as one document: a finding that holds in
     several profiles once, naming them; ``steps`` (what to do) at the end when it fails;
     ``cases`` (one list per comparison) adds the subjects JUnit lists as test cases even
-    without a finding."""
+    without a finding; ``colour``: the text report's severities in terminal colours."""
     if fmt == "junit":
         padded = [*cases, *([()] * (len(comparisons) - len(cases)))]
         suites = [
@@ -470,4 +494,4 @@ def render_comparisons(
     header = [
         f"{name}: {summary_line(found) if found else 'no findings'}" for name, found in comparisons
     ]
-    return _text(header, items, steps)
+    return _text(header, items, steps, colour=colour)

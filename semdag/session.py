@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from semdag.progress import phase
+
 if TYPE_CHECKING:
     from semdag.buildcache import BuildFacts
     from semdag.builder import Build
@@ -88,8 +90,10 @@ class Session:
                 return hit
         index = self.source_index(profile.name)
         build = self.build(name)
-        graph = model_from_build(build, index)
-        facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
+            graph = model_from_build(build, index)
+        with phase("checking the graph"):
+            facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         if use_cache:
             store_memo(self.project, profile.name, index)
             facts = buildcache.store(self.project, profile, facts)

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import importlib.util
 import itertools
+import os
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,7 @@ from typing import Any
 
 from semdag.errors import ModuleLoadError
 from semdag.profile import Profile
+from semdag.progress import phase
 from semdag.project import Project
 
 
@@ -74,15 +76,25 @@ class Conflict:
 
 
 @contextlib.contextmanager
-def project_on_path(root: Path) -> Iterator[None]:
-    """Put the project root first on ``sys.path`` so stack modules import by dotted name."""
+def inside_project(root: Path) -> Iterator[None]:
+    """Run the block as project code runs: with the project root first on ``sys.path`` (stack
+    modules import by dotted name) and as the working directory (relative paths in profiles
+    and node code mean the same from anywhere). Both are restored afterwards."""
     entry = str(root)
     added = entry not in sys.path
     if added:
         sys.path.insert(0, entry)
     try:
+        previous: str | None = os.getcwd()
+    except OSError:  # the working directory was deleted
+        previous = None
+    os.chdir(root)
+    try:
         yield
     finally:
+        if previous is not None:
+            with contextlib.suppress(OSError):
+                os.chdir(previous)
         if added:
             with contextlib.suppress(ValueError):
                 sys.path.remove(entry)
@@ -172,20 +184,19 @@ def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
     loaded: list[LoadedModule] = []
     seen: set[str] = set()
     _forget_stack_packages(profile)
-    with project_on_path(project.root):
-        for layer in profile.layers:
-            for spec in layer.modules:
+    specs = [(layer, spec) for layer in profile.layers for spec in layer.modules]
+    with inside_project(project.root):
+        for number, (layer, spec) in enumerate(specs, 1):
+            with phase(f"importing {spec} (module {number} of {len(specs)})"):
                 module = import_stack_module(project, spec)
-                if module.__name__ in seen:
-                    raise ModuleLoadError(
-                        f"module {module.__name__} appears twice in the stack",
-                        file=profile.file,
-                    )
-                seen.add(module.__name__)
-                file = getattr(module, "__file__", None) or spec
-                loaded.append(
-                    LoadedModule(layer.name, module.__name__, project.relative(file), module)
+            if module.__name__ in seen:
+                raise ModuleLoadError(
+                    f"module {module.__name__} appears twice in the stack",
+                    file=profile.file,
                 )
+            seen.add(module.__name__)
+            file = getattr(module, "__file__", None) or spec
+            loaded.append(LoadedModule(layer.name, module.__name__, project.relative(file), module))
     return tuple(loaded)
 
 

@@ -32,12 +32,21 @@ def def_line(function: str) -> int:
 def test_default_outputs_are_the_registry_nodes_and_print_as_a_table():
     result = execute()
     assert result.exit_code == 0, result.stderr
-    # Scalars in one table, the frame summarised with shape, dtypes and head.
-    assert "item_count" in result.stdout and "numpy.int64" in result.stdout
-    assert "values: pandas.DataFrame, shape 4 x 2" in result.stdout
-    assert "dtypes: item: int64, value: float64" in result.stdout
+    # Scalars in one table, the frame with its shape, column names over dtypes, and rows.
+    assert result.stdout == (
+        "output      type         value\n"
+        "item_count  numpy.int64  4\n"
+        "total       float        9.0\n"
+        "\n"
+        "values  pandas.DataFrame  4 rows x 2 columns\n"
+        " item    value\n"
+        "int64  float64\n"
+        "    0      0.0\n"
+        "    1      1.5\n"
+        "    2      3.0\n"
+        "    3      4.5\n"
+    )
     assert "ran 3 output(s)" in result.stderr
-    assert "ran 3" not in result.stdout
 
 
 def test_json_envelope_converts_values():
@@ -137,7 +146,6 @@ def test_a_node_that_raises_json_envelope():
         (["--set", "inputs={}", "--output", "total"], "Required input n not provided"),
         (["--executor", "gpu"], "--executor must be one of"),
         (["-f", "csv"], "--format csv writes files: pass --out DIR"),
-        (["--out", "somewhere"], "--out needs a file format"),
         (["--executor", "threads"], "needs execution.dynamic: true"),
     ],
 )
@@ -219,7 +227,7 @@ def test_values_without_a_table_form_fall_back_to_json(tmp_path):
     [entry] = read_manifest(out)["outputs"]
     assert entry["format"] == "json" and entry["file"] == "summary.json" and entry["rows"] is None
     assert json.loads((out / "summary.json").read_text()) == {"a": [1, 2], "b": {"c": 3}}
-    assert "warning: summary (dict) has no table form: written as json" in result.stderr
+    assert "warning: summary (dict) has no parquet form: written as json" in result.stderr
 
 
 def test_manifest_is_byte_identical_across_runs(tmp_path):
@@ -428,6 +436,9 @@ class RecordingSink:
     def grow(self, extra: int) -> None:
         self.events.append(("grow", extra))
 
+    def running(self, node: str) -> None:
+        self.events.append(("running", node))
+
     def advance(self) -> None:
         self.events.append(("advance", 1))
 
@@ -454,7 +465,11 @@ def test_progress_counts_every_node_it_runs():
         runner.execute(build, graph, ["summary"], {"n": 3}, {})
     assert sink.events[0] == ("start", 4)  # values, total, item_count, summary
     assert sink.events.count(("advance", 1)) == 4
-    assert sink.events[-1] == ("stop", 0)
+    running = [name for event, name in sink.events if event == "running"]
+    assert sorted(running) == ["item_count", "summary", "total", "values"]
+    # Each node is named before it runs and counted after.
+    steps = [event for event, _ in sink.events if event in ("running", "advance")]
+    assert steps == ["running", "advance"] * 4
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal():

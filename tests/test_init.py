@@ -239,8 +239,9 @@ def test_named_profile(tmp_path):
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
-        (["--set", "inputs.unit_price=3"], "--config and --set do not apply"),
-        (["--config", "x.yaml"], "--config and --set do not apply"),
+        (["--set", "inputs.unit_price=3"], "No such option: --set"),
+        (["--config", "x.yaml"], "No such option: --config"),
+        (["--no-cache"], "No such option: --no-cache"),
         (["-p", "../evil"], "profile name '../evil'"),
     ],
 )

@@ -37,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -55,18 +55,58 @@ COMMAND_MODULES = (
 # Options that several commands share, declared once.
 TagOption = Annotated[
     list[str] | None,
-    typer.Option("--tag", help="K=V (repeat a key for any-of) or K (tag exists)."),
+    typer.Option(
+        "--tag",
+        metavar="KEY=VALUE",
+        help="KEY=VALUE (repeat a key for any-of) or KEY (the tag exists).",
+    ),
 ]
 LayerOption = Annotated[
-    list[str] | None, typer.Option("--layer", help="Only nodes of this stack layer.")
+    list[str] | None,
+    typer.Option("--layer", metavar="LAYER", help="Only nodes of this stack layer."),
 ]
 InputOption = Annotated[
-    list[str] | None, typer.Option("--input", help="Runtime input K=V (YAML value). Repeatable.")
+    list[str] | None,
+    typer.Option(
+        "--input", metavar="NAME=VALUE", help="A runtime input (VALUE is YAML). Repeatable."
+    ),
 ]
 FailOnOption = Annotated[
     str,
-    typer.Option("--fail-on", help="breaking|warning|any|never: the least severity that fails."),
+    typer.Option(
+        "--fail-on",
+        metavar="LEVEL",
+        help="breaking|warning|any|never: the least severity that fails.",
+    ),
 ]
+# The help panel of the options every command shares, after the command's own.
+SHARED_PANEL = "Shared options"
+
+
+def _argument_type() -> Any:
+    """Text whose help shows no type placeholder (``<str>``): the metavar names it."""
+    from typer import core
+
+    # Typer's vendored click, or click itself in Typer versions that import it.
+    types = getattr(core, "types", None) or getattr(core, "click").types  # noqa: B009
+
+    class Named(types.StringParamType):  # type: ignore[misc, name-defined]
+        def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+            return ""
+
+    return Named()
+
+
+# For arguments: `typer.Argument(metavar="NODE", click_type=ARGUMENT)`.
+ARGUMENT = _argument_type()
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line reads ``semdag show [OPTIONS] NODE``, not ``{NODE}``."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p[:1] == "{" and p[-1:] == "}" else p for p in pieces]
 
 
 def fail_threshold(fail_on: str) -> int:
@@ -137,46 +177,80 @@ def _root(
 _COMMON = ("profile", "config_file", "sets", "project_dir", "debug", "fmt", "no_cache")
 
 
-def _common_parameters(formats: Sequence[str], cacheable: bool) -> list[inspect.Parameter]:
+def _common_parameters(
+    formats: Sequence[str], cacheable: bool, profile_file: bool
+) -> list[inspect.Parameter]:
     kw = inspect.Parameter.KEYWORD_ONLY
+    panel = SHARED_PANEL
     options: list[tuple[str, Any, Any]] = [
         (
             "profile",
             Annotated[
                 str | None,
-                typer.Option("-p", "--profile", help="Profile name: reads configs/NAME.yaml."),
+                typer.Option(
+                    "-p",
+                    "--profile",
+                    metavar="NAME",
+                    help="Profile name: reads configs/NAME.yaml.",
+                    rich_help_panel=panel,
+                ),
             ],
             None,
         ),
+    ]
+    if profile_file:
+        options += [
+            (
+                "config_file",
+                Annotated[
+                    Path | None,
+                    typer.Option(
+                        "--config",
+                        metavar="FILE",
+                        help="A profile YAML file to use instead of a profile.",
+                        rich_help_panel=panel,
+                    ),
+                ],
+                None,
+            ),
+            (
+                "sets",
+                Annotated[
+                    list[str] | None,
+                    typer.Option(
+                        "--set",
+                        metavar="KEY=VALUE",
+                        help="Override a profile key: dotted.key=VALUE (YAML). Repeatable.",
+                        rich_help_panel=panel,
+                    ),
+                ],
+                None,
+            ),
+        ]
+    options += [
         (
-            "config_file",
+            "project_dir",
             Annotated[
                 Path | None,
-                typer.Option("--config", help="A profile YAML file to use instead of a profile."),
-            ],
-            None,
-        ),
-        (
-            "sets",
-            Annotated[
-                list[str] | None,
                 typer.Option(
-                    "--set", help="Override a profile key: dotted.key=VALUE (YAML). Repeatable."
+                    "--project-dir",
+                    metavar="DIR",
+                    help="The project root (default: discovered).",
+                    rich_help_panel=panel,
                 ),
             ],
             None,
         ),
         (
-            "project_dir",
-            Annotated[
-                Path | None,
-                typer.Option("--project-dir", help="The project root (default: discovered)."),
-            ],
-            None,
-        ),
-        (
             "debug",
-            Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")],
+            Annotated[
+                bool,
+                typer.Option(
+                    "--debug",
+                    help="Show full tracebacks and the libraries' own logs.",
+                    rich_help_panel=panel,
+                ),
+            ],
             False,
         ),
     ]
@@ -187,7 +261,9 @@ def _common_parameters(formats: Sequence[str], cacheable: bool) -> list[inspect.
                 Annotated[
                     bool,
                     typer.Option(
-                        "--no-cache", help="Rebuild instead of answering from .semdag/build-cache."
+                        "--no-cache",
+                        help="Rebuild instead of answering from .semdag/build-cache.",
+                        rich_help_panel=panel,
                     ),
                 ],
                 False,
@@ -199,12 +275,23 @@ def _common_parameters(formats: Sequence[str], cacheable: bool) -> list[inspect.
                 "fmt",
                 Annotated[
                     str,
-                    typer.Option("-f", "--format", help=f"Output format: {'|'.join(formats)}."),
+                    typer.Option(
+                        "-f",
+                        "--format",
+                        metavar="FORMAT",
+                        help=f"Output format: {'|'.join(formats)}.",
+                        rich_help_panel=panel,
+                    ),
                 ],
                 formats[0],
             )
         )
     return [inspect.Parameter(n, kw, default=d, annotation=a) for n, a, d in options]
+
+
+def help_text(text: str) -> str:
+    """Help text as Typer's rich help shows it literally (``[tool.semdag]`` is not markup)."""
+    return text.replace("[", "\\[")
 
 
 def command(
@@ -215,11 +302,14 @@ def command(
     help: str | None = None,
     cacheable: bool = True,
     runs_nodes: bool = False,
+    profile_file: bool = True,
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Register ``fn(session, **options) -> Outcome`` as a command with the shared options.
 
+    ``cacheable``: the command can answer from the build cache (it takes ``--no-cache``).
     ``runs_nodes``: the command executes the project's node functions, whose open files and
     finalizers a normal interpreter exit must close (see :func:`entry`).
+    ``profile_file``: the command reads a profile (it takes ``--config`` and ``--set``).
     """
 
     def decorate(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
@@ -227,7 +317,7 @@ def command(
         group = target.info.name if target is not None and target is not app else None
         display = f"{group} {name}" if isinstance(group, str) else name
         own = [p for p in signature.parameters.values() if p.name != "session"]
-        params = own + _common_parameters(formats, cacheable)
+        params = own + _common_parameters(formats, cacheable, profile_file)
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
@@ -252,7 +342,9 @@ def command(
 
         wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
-        (target or app).command(name, help=help or fn.__doc__)(wrapper)
+        (target or app).command(name, cls=_Command, help=help_text(help or fn.__doc__ or ""))(
+            wrapper
+        )
         return fn
 
     return decorate
@@ -267,15 +359,19 @@ def _fail_usage(command_name: str, message: str, fmt: str) -> None:
             [{"code": "usage_error", "message": message, "file": None, "line": None}],
         )
     else:
-        console.err().print(f"semdag {command_name}: error: {message}", markup=False)
+        console.say(f"semdag {command_name}: error: {message}", console.ERROR)
     raise typer.Exit(2)
 
 
 def run(session: Session, body: Callable[[], Outcome]) -> int:
     """Run a command body; the one place where outcomes and errors become output and exit codes."""
+    from semdag.liblogs import quiet_libraries
+
     as_json = session.fmt == "json"
     try:
-        outcome = body()
+        # What runs is named on a terminal; the line is gone before anything is reported.
+        with console.showing_activity(), quiet_libraries(session.debug):
+            outcome = body()
     except BaseException as exc:
         return _report_failure(session, exc, as_json)
     try:
@@ -319,9 +415,9 @@ def _report_failure(session: Session, exc: BaseException, as_json: bool) -> int:
             [{"code": "internal_error", "message": message, "file": None, "line": None}],
         )
     else:
-        console.err().print(f"semdag {session.command}: {message}", markup=False)
+        console.say(f"semdag {session.command}: {message}", console.ERROR)
         if not session.debug:
-            console.err().print("rerun with --debug for the full traceback", markup=False)
+            console.say("rerun with --debug for the full traceback", console.HINT)
     return EXIT_INTERNAL
 
 
@@ -350,11 +446,15 @@ def _report_error(session: Session, error: SemdagError, as_json: bool) -> int:
             from semdag.report import github_error
 
             console.write(github_error(session.command, error.as_dict()))
-        text = f"semdag {session.command}: error: {error.location()}{error.message}"
-        console.err().print(text, markup=False)
-        if error.hint:
-            console.err().print(f"hint: {error.hint}", markup=False)
+        print_error(session.command, error)
     return error.exit_code if error.exit_code != 0 else EXIT_INTERRUPTED
+
+
+def print_error(command_name: str, error: SemdagError) -> None:
+    """An error's line (and hint) on stderr, as every command reports one."""
+    console.say(f"semdag {command_name}: error: {error.location()}{error.message}", console.ERROR)
+    if error.hint:
+        console.say(f"hint: {error.hint}", console.HINT)
 
 
 def _load_commands() -> None:
@@ -374,6 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # nodes (about a fifth of a cold check's time). Collections still run, less often.
     gc.set_threshold(50_000, 20, 20)
     args = list(argv) if argv is not None else sys.argv[1:]
+    if not args or "-h" in args or "--help" in args:
+        _load_rich_help()
     try:
         code = app(args=args, prog_name="semdag", standalone_mode=False)
         return code if isinstance(code, int) else 0
@@ -396,6 +498,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         console.err().print(f"semdag: internal error: {type(exc).__name__}: {exc}", markup=False)
         return EXIT_INTERNAL
+
+
+# What Typer's rich help formatter imports but this CLI never uses: markdown help (it uses
+# rich markup) and pretty tracebacks (they are off). Half the time `semdag --help` takes.
+_UNUSED_BY_HELP = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+
+
+def _load_rich_help() -> None:
+    """Import Typer's rich help formatter with stand-ins for :data:`_UNUSED_BY_HELP`, each of
+    which imports the real class if it is ever called. The stand-ins are in ``sys.modules``
+    only while the formatter imports, so later imports get the real modules; should the
+    formatter refuse them, Typer imports everything itself as usual."""
+    if "typer.rich_utils" in sys.modules or any(m in sys.modules for m in _UNUSED_BY_HELP):
+        return
+    stand_ins = {module: _stand_in(module, name) for module, name in _UNUSED_BY_HELP.items()}
+    sys.modules.update(stand_ins)
+    try:
+        importlib.import_module("typer.rich_utils")
+    except Exception:
+        sys.modules.pop("typer.rich_utils", None)
+    finally:
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
+
+
+def _stand_in(module: str, name: str) -> Any:
+    """A module whose class ``name`` makes instances of the real ``module.name``."""
+    import types
+
+    def create(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    stand_in = types.ModuleType(module)
+    setattr(stand_in, name, type(name, (), {"__new__": create}))
+    return stand_in
 
 
 @dataclass

@@ -6,8 +6,17 @@ from typing import Annotated, Any
 import typer
 
 from semdag import console
-from semdag.cli import FailOnOption, Outcome, app, command, fail_threshold
+from semdag.cli import (
+    ARGUMENT,
+    FailOnOption,
+    Outcome,
+    app,
+    command,
+    fail_threshold,
+    print_error,
+)
 from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
+from semdag.progress import phase
 from semdag.rules import RULES
 from semdag.session import Session
 
@@ -78,11 +87,13 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
 
     written: dict[str, list[str]] = {}
     accepted: dict[str, tuple[Any, ...] | None] = {}
-    for name in profiles_of(session, every):
+    names = profiles_of(session, every)
+    for number, name in enumerate(names, 1):
         profile = session.load_profile(name).name
-        # Compared before writing: afterwards the baseline is the build.
-        accepted[profile] = pending_changes(session, name)
-        written[profile] = update(session, name)
+        with phase(f"writing the baselines of profile {profile} ({number} of {len(names)})"):
+            # Compared before writing: afterwards the baseline is the build.
+            accepted[profile] = pending_changes(session, name)
+            written[profile] = update(session, name)
 
     def render() -> None:
         from semdag.report import by_severity, summary_line
@@ -162,16 +173,16 @@ def findings_outcome(
     ]
 
     def render() -> None:
-        console.write(render_comparisons(sections, session.fmt, threshold, steps, cases or ()))
+        console.write(
+            render_comparisons(
+                sections, session.fmt, threshold, steps, cases or (), colour=console.styled()
+            )
+        )
         if session.fmt == "github":
             for error in errors:
                 console.write(github_error(session.command, error.as_dict()))
         for error in errors:
-            console.err().print(
-                f"semdag {session.command}: error: {error.location()}{error.message}", markup=False
-            )
-            if error.hint:
-                console.err().print(f"hint: {error.hint}", markup=False)
+            print_error(session.command, error)
 
     return Outcome(data=data, render=render, exit_code=code, errors=error_items)
 
@@ -185,9 +196,12 @@ def snapshot_check_cmd(
 
     threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
-    for name in profiles_of(session, every):
+    names = profiles_of(session, every)
+    for number, name in enumerate(names, 1):
         try:
-            comparisons.append(check(session, name))
+            shown = session.load_profile(name).name
+            with phase(f"comparing profile {shown} with its baseline ({number} of {len(names)})"):
+                comparisons.append(check(session, name))
         except SemdagError as error:
             if not every:
                 raise
@@ -198,12 +212,20 @@ def snapshot_check_cmd(
 @command("diff", formats=REPORT_FORMATS)
 def diff_cmd(
     session: Session,
-    old: Annotated[Path | None, typer.Argument(help="The older registry.json.")] = None,
-    new: Annotated[Path | None, typer.Argument(help="The newer registry.json.")] = None,
+    old: Annotated[
+        Path | None,
+        typer.Argument(metavar="OLD", click_type=ARGUMENT, help="The older registry.json."),
+    ] = None,
+    new: Annotated[
+        Path | None,
+        typer.Argument(metavar="NEW", click_type=ARGUMENT, help="The newer registry.json."),
+    ] = None,
     against: Annotated[
         str | None,
         typer.Option(
-            "--against", help="git:REF: compare the registry built at REF with the working tree."
+            "--against",
+            metavar="git:REF",
+            help="git:REF: compare the registry built at REF with the working tree.",
         ),
     ] = None,
     fail_on: FailOnOption = "breaking",
@@ -217,7 +239,8 @@ def diff_cmd(
             raise UsageError("give either OLD NEW or --against git:REF, not both")
         if not against.startswith("git:") or len(against) <= 4:
             raise UsageError(f"--against takes git:REF (for example git:HEAD), got {against!r}")
-        comparison = diff_against_git(session, against[4:])
+        with phase(f"comparing the registry with {against}"):
+            comparison = diff_against_git(session, against[4:])
     else:
         if old is None or new is None:
             raise UsageError("diff needs two registry files (OLD NEW) or --against git:REF")
@@ -248,7 +271,9 @@ def _has_project() -> bool:
 
 @app.command("rules")
 def rules_cmd(
-    fmt: Annotated[str, typer.Option("-f", "--format", help="Output format: text|json.")] = "text",
+    fmt: Annotated[
+        str, typer.Option("-f", "--format", metavar="FORMAT", help="Output format: text|json.")
+    ] = "text",
 ) -> None:
     """List the rule catalogue: id, default severity, what it checks."""
     if fmt not in ("text", "json"):

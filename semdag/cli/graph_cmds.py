@@ -6,6 +6,7 @@ import typer
 
 from semdag import console
 from semdag.cli import (
+    ARGUMENT,
     FailOnOption,
     InputOption,
     LayerOption,
@@ -90,8 +91,9 @@ def build_cmd(session: Session) -> Outcome:
         else:
             out.print("override ledger: no node is overridden")
         for warning in data["warnings"]:
-            console.err().print(
-                f"{warning['severity']}: [{warning['rule']}] {warning['message']}", markup=False
+            console.say(
+                f"{warning['severity']}: [{warning['rule']}] {warning['message']}",
+                console.ERROR if warning["severity"] == "error" else console.WARNING,
             )
 
     errors = [
@@ -136,11 +138,9 @@ def validate_cmd(
     def render() -> None:
         from semdag.report import render_findings
 
-        console.write(
-            render_findings(findings, session.fmt, title=f"validate {session.profile.name}")
-        )
-        if session.fmt == "text" and not findings:
-            console.err().print(f"validate {session.profile.name}: ok", markup=False)
+        # The report's first line is the verdict (`validate prod: no findings`).
+        title = f"validate {session.profile.name}"
+        console.write(render_findings(findings, session.fmt, title=title, colour=console.styled()))
 
     return Outcome(
         data=data,
@@ -212,7 +212,10 @@ def ls_cmd(
 @command("show")
 def show_cmd(
     session: Session,
-    node: Annotated[str, typer.Argument(help="The node name or semantic id.")],
+    node: Annotated[
+        str,
+        typer.Argument(metavar="NODE", click_type=ARGUMENT, help="The node name or semantic id."),
+    ],
 ) -> Outcome:
     """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
     from semdag.registry import compile_registry

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from semdag import console
-from semdag.cli import Outcome, command
+from semdag.cli import ARGUMENT, Outcome, command
 from semdag.errors import UsageError
 from semdag.session import Session
 
@@ -27,13 +27,14 @@ existing [tool.semdag] table's configs_dir and snapshots_dir are used.
 """
 
 
-@command("init", help=INIT_HELP)
+@command("init", help=INIT_HELP, cacheable=False, profile_file=False)
 def init_cmd(
     session: Session,
     directory: Annotated[
         Path | None,
         typer.Argument(
             metavar="DIR",
+            click_type=ARGUMENT,
             help="Where to create the project (created if missing).",
             show_default=False,
         ),
@@ -51,8 +52,6 @@ def init_cmd(
     from semdag.scaffold import baseline_paths, existing, project_files, tool_table, write_project
 
     # `init` makes a project: nothing here may look for an existing one before the files exist.
-    if session.config_file is not None or session.sets:
-        raise UsageError("init writes a new profile: --config and --set do not apply")
     root = directory or session.project_dir or Path(".")
     profile = session.profile_name or "dev"
     if root.exists() and not root.is_dir():

@@ -8,6 +8,7 @@ import typer
 from semdag import console
 from semdag.cli import LayerOption, Outcome, TagOption, command, parse_tag_filter
 from semdag.errors import UsageError
+from semdag.progress import phase
 from semdag.session import Session
 
 RENDER_HELP = """Draw the graph, or part of it, with Graphviz.
@@ -49,7 +50,9 @@ def render_cmd(
     depth: Annotated[
         int | None,
         typer.Option(
-            "--depth", help="Hops to walk from --upstream-of/--downstream-of nodes (default: all)."
+            "--depth",
+            metavar="N",
+            help="Hops to walk from --upstream-of/--downstream-of nodes (default: all).",
         ),
     ] = None,
     output: Annotated[
@@ -128,7 +131,8 @@ def render_cmd(
     dot_text = picture.to_dot()
     payload: str | bytes = dot_text
     if fmt in NEEDS_DOT:
-        laid_out = run_dot(dot_text, fmt)
+        with phase(f"laying out {picture.node_count} nodes with Graphviz's dot"):
+            laid_out = run_dot(dot_text, fmt)
         if fmt == "html":
             from semdag.viewer import build_page
 

@@ -9,16 +9,25 @@ from semdag import console
 from semdag.cli import FailOnOption, InputOption, Outcome, command, fail_threshold, parse_pairs
 from semdag.cli.gate_cmds import AllProfiles, findings_outcome, profiles_of
 from semdag.errors import ConfigError, UsageError
+from semdag.progress import phase
 from semdag.session import Session
 
 # Options shared by both commands.
 OverrideOpt = Annotated[
     list[str] | None,
-    typer.Option("--override", help="Node value override K=V (YAML value). Repeatable."),
+    typer.Option(
+        "--override",
+        metavar="NODE=VALUE",
+        help="A node's value instead of computing it (VALUE is YAML). Repeatable.",
+    ),
 ]
 ExecutorOpt = Annotated[
     str | None,
-    typer.Option("--executor", help="sync|threads|processes|dask (default: the profile's)."),
+    typer.Option(
+        "--executor",
+        metavar="EXECUTOR",
+        help="sync|threads|processes|dask (default: the profile's).",
+    ),
 ]
 CacheOpt = Annotated[
     bool | None,
@@ -35,50 +44,10 @@ ProgressOpt = Annotated[
 TIMINGS_SHOWN = 10
 
 
-class _RichProgress:
-    """A progress bar on stderr, driven by the run's lifecycle hooks."""
-
-    def __init__(self) -> None:
-        self._progress: Any = None
-        self._task: Any = None
-
-    def start(self, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        if self._progress is None:
-            self._progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console.err(),
-                transient=True,
-            )
-            self._task = self._progress.add_task("running", total=total)
-            self._progress.start()
-        else:
-            self._progress.update(self._task, total=total)
-
-    def grow(self, extra: int) -> None:
-        if self._progress is not None:
-            total = self._progress.tasks[0].total or 0
-            self._progress.update(self._task, total=total + extra)
-
-    def advance(self) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task)
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            # Expanded blocks count a template task that never runs: end the bar full.
-            self._progress.update(self._task, completed=self._progress.tasks[0].total)
-            self._progress.stop()
-            self._progress = None
-
-
-def _progress_sink(flag: bool | None) -> _RichProgress | None:
+def _progress_sink(flag: bool | None) -> Any:
+    """The command's activity line shows the run: on a terminal, or with ``--progress``."""
     show = console.err().is_terminal if flag is None else flag
-    return _RichProgress() if show else None
+    return console.activity() if show else None
 
 
 def _prepare(
@@ -141,8 +110,10 @@ def execute_cmd(
         typer.Option(
             "--out",
             metavar="DIR",
-            help="Write one file per output into DIR (with --format csv|parquet|json) "
-            "and manifest.json.",
+            help="Write one file per output into DIR, and manifest.json: parquet for frames, "
+            "series and arrays, JSON for other values, or the --format given "
+            "(csv|parquet|json). Files the previous manifest listed and this run does not "
+            "write are removed.",
         ),
     ] = None,
     executor: ExecutorOpt = None,
@@ -153,7 +124,7 @@ def execute_cmd(
         typer.Option("--timings", help="Print the slowest nodes to stderr (and into JSON data)."),
     ] = False,
     max_rows: Annotated[
-        int, typer.Option("--max-rows", help="Rows per DataFrame in JSON output.")
+        int, typer.Option("--max-rows", metavar="N", help="Rows per DataFrame in JSON output.")
     ] = 50,
 ) -> Outcome:
     """Run the DAG and print or write its outputs."""
@@ -162,8 +133,6 @@ def execute_cmd(
     fmt = session.fmt
     if fmt in ("csv", "parquet") and out is None:
         raise UsageError(f"--format {fmt} writes files: pass --out DIR")
-    if out is not None and fmt == "table":
-        raise UsageError("--out needs a file format: --format csv|parquet|json")
     if max_rows < 0:
         raise UsageError("--max-rows must be 0 or more")
     runner, build, graph = _prepare(session, executor, cache, progress)
@@ -175,18 +144,21 @@ def execute_cmd(
     manifest = None
     if out is not None:
         out_dir = out if out.is_absolute() else Path.cwd() / out
-        manifest = results.write_outputs(
-            out_dir,
-            result.values,
-            fmt,
-            profile=session.profile.name,
-            shown=session.project.relative(out_dir.absolute()),
-        )
+        with phase(f"writing {len(result.values)} output(s) to {_shown(out)}"):
+            manifest = results.write_outputs(
+                out_dir,
+                result.values,
+                None if fmt == "table" else fmt,
+                profile=session.profile.name,
+                shown=session.project.relative(out_dir.absolute()),
+            )
 
     project = session.project
     data: dict[str, Any] = {
         "profile": session.profile.name,
-        "outputs": {name: results.describe(v, max_rows) for name, v in result.values.items()},
+        "outputs": {
+            name: results.describe(value, max_rows, name) for name, value in result.values.items()
+        },
         "execution": runner.settings.describe(project),
         "seconds": round(result.seconds, 3),
         "cache": result.cache.as_dict() if result.cache else None,
@@ -197,25 +169,27 @@ def execute_cmd(
         data["written"] = {"dir": _shown(out), **manifest.as_document()}
 
     def render() -> None:
-        err = console.err()
         if manifest is None:
-            results.render(result.values, console.out())
+            results.render(result.values, console.out(), console.width())
         else:
             for item in manifest.files:
                 rows = "" if item.rows is None else f", {item.rows} rows"
                 console.write(f"{_shown(out)}/{item.file}\t{item.node} ({item.format}{rows})\n")
             console.write(f"{_shown(out)}/{results.MANIFEST}\n")
-        for note in manifest.notes if manifest else ():
-            err.print(f"warning: {note}", markup=False)
+        _warn(manifest)
         _report_run(session, runner, result, timings)
 
     if fmt == "json":
         # Notes about format fallbacks are not part of the envelope's data; say them on stderr.
-        for note in manifest.notes if manifest else ():
-            console.err().print(f"warning: {note}", markup=False)
+        _warn(manifest)
         if timings:
             _print_timings(result.timings)
     return Outcome(data=data, render=render)
+
+
+def _warn(manifest: Any) -> None:
+    for note in manifest.notes if manifest else ():
+        console.say(f"warning: {note}", console.WARNING)
 
 
 def _shown(path: Path | None) -> str:
@@ -253,7 +227,8 @@ def _print_timings(timings: Any) -> None:
 def materialize_cmd(
     session: Session,
     only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only this materializer id. Repeatable.")
+        list[str] | None,
+        typer.Option("--only", metavar="ID", help="Run only this materializer id. Repeatable."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate the materializers; write nothing.")
