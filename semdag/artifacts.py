@@ -20,26 +20,6 @@ def canonical_json(document: Any) -> str:
     )
 
 
-_COMPACT = json.JSONEncoder(
-    sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-)
-
-
-def fingerprint(value: Any) -> bytes:
-    """A short digest of ``value``'s canonical JSON: equal exactly when the JSON is equal.
-
-    Comparing fingerprints lets a check hold one small digest per graph node of the baseline
-    instead of the parsed document. Values JSON cannot hold fingerprint by their text.
-    """
-    import hashlib
-
-    try:
-        text = _COMPACT.encode(value)
-    except (TypeError, ValueError):
-        text = "\0" + repr(value)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
 def file_sha(path: Path) -> str | None:
     """sha256 of a file's bytes, read in chunks; None when it cannot be read."""
     import hashlib

@@ -11,17 +11,18 @@ unreadable or inconsistent cache file is ignored and rewritten, never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from semdag import __version__
-from semdag.artifacts import atomic_write, canonical_json, file_sha
+from semdag.artifacts import atomic_write, atomic_write_chunks, canonical_json, file_sha
 from semdag.gctools import paused
 from semdag.graph import GraphModel, NodeInfo
 from semdag.rules import Finding, Severity
@@ -132,14 +133,15 @@ def imported_files(project: Project) -> dict[str, Any]:
             continue
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         files[shown] = file_sha(path)
-    return {"files": dict(sorted(files.items())), "distributions": _distributions(installed)}
+    distributions = _distributions(project, installed)
+    return {"files": dict(sorted(files.items())), "distributions": distributions}
 
 
-def _distributions(packages: set[str]) -> dict[str, str]:
+def _distributions(project: Project, packages: set[str]) -> dict[str, str]:
     """Installed distribution -> version, for the top-level import names ``packages``."""
     from importlib import metadata
 
-    owners = metadata.packages_distributions()
+    owners = _owners(project)
     names = sorted({dist for top in packages for dist in owners.get(top, ())})
     out: dict[str, str] = {}
     for name in names:
@@ -148,6 +150,32 @@ def _distributions(packages: set[str]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def _owners(project: Project) -> Mapping[str, list[str]]:
+    """Top-level import name -> the distributions that install it, as
+    ``importlib.metadata.packages_distributions`` says. That reads every installed
+    distribution's file list, so the answer is kept until a folder on ``sys.path`` changes
+    (installing, upgrading or removing a distribution changes its folder's entries)."""
+    from importlib import metadata
+
+    stamp = {}
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            if entry and os.path.isdir(entry):
+                stamp[entry] = os.stat(entry).st_mtime_ns
+    path = project.state_path / "distributions.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document["stamp"] == stamp and isinstance(document["owners"], dict):
+            return document["owners"]  # type: ignore[no-any-return]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    owners = metadata.packages_distributions()
+    with contextlib.suppress(OSError, ValueError):
+        project.state_dir()
+        atomic_write(path, json.dumps({"stamp": stamp, "owners": owners}))
+    return owners
 
 
 def _unchanged(project: Project, imports: Mapping[str, Any]) -> bool:
@@ -177,11 +205,12 @@ def store(project: Project, profile: Profile, facts: BuildFacts) -> BuildFacts:
     imports = imported_files(project)
     document = {"key": key, "imports": imports, "facts": _facts_to(facts)}
     try:
-        # Compact and unindented: the C encoder, several times faster than canonical_json's.
-        text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        # Compact, unsorted and streamed: the C encoder's chunks go to disk as they come, so
+        # the text of a large build is never held whole.
+        encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
         project.state_dir(CACHE_DIR)
         entry = _entry_path(project, key)
-        atomic_write(entry, text)
+        atomic_write_chunks(entry, encoder.iterencode(document))
         digest = _digest(key, imports)
         index = {"key": key, "imports": imports, "digest": digest}
         atomic_write(_index_path(entry), json.dumps(index, sort_keys=True, separators=(",", ":")))
@@ -253,10 +282,15 @@ def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -
     )
 
 
+# NodeInfo's fields, in order: a node is stored as a flat record of them (asdict would copy
+# every tag mapping deeply, the largest part of storing a big build).
+_NODE_FIELDS = tuple(f.name for f in fields(NodeInfo))
+
+
 def _facts_to(facts: BuildFacts) -> dict[str, Any]:
     return {
         "profile": facts.graph.profile,
-        "nodes": [asdict(n) for n in facts.graph.nodes.values()],
+        "nodes": [{k: getattr(n, k) for k in _NODE_FIELDS} for n in facts.graph.nodes.values()],
         "modules": [list(m) for m in facts.modules],
         "ledger": [dict(e) for e in facts.ledger],
         "findings": [finding_to_dict(f) for f in facts.findings],

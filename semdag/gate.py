@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,26 +243,19 @@ def _graph_drift(
 
 
 def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
-    """graph-changed when the current graph's nodes or edges differ from graph.json's,
-    compared through fingerprints (see :mod:`semdag.hashmemo`) rather than whole documents.
+    """graph-changed when the current graph's nodes or edges differ from graph.json's, each
+    changed node named with what changed in it.
 
     A graph.json written by an older semdag (schema version 1) is compared on everything
     but the code hashes, which it made another way (the registry compares those)."""
-    from semdag.artifacts import fingerprint
+    from semdag.changes import entry_changes
     from semdag.export import BASELINE_NODE_FIELDS, node_entry
-    from semdag.hashmemo import graph_print, read_json
+    from semdag.hashmemo import read_json
 
     folder = snapshot_dir(session.project, session.load_profile(profile).name)
     document = read_json(folder / GRAPH_FILE)
-    legacy = isinstance(document, dict) and document.get("schema_version") == 1
-    fields = [f for f in BASELINE_NODE_FIELDS if not (legacy and f == "code_hash")]
-
-    def entry(node: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: node.get(key) for key in fields}
-
-    old = graph_print(document, entry)
-    del document
-    if old is None:
+    recorded = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(recorded, dict):
         return [
             finding(
                 "graph-changed",
@@ -272,15 +264,25 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
                 file=shown,
             )
         ]
+    legacy = document.get("schema_version") == 1
+    fields = [f for f in BASELINE_NODE_FIELDS if not (legacy and f == "code_hash")]
+
+    def entry(node: Any) -> dict[str, Any]:
+        return {key: node.get(key) for key in fields} if isinstance(node, dict) else {}
+
     graph = session.graph(profile)
-    new_nodes = {name: fingerprint(entry(node_entry(node))) for name, node in graph.nodes.items()}
-    old_nodes = old.nodes
-    added = sorted(set(new_nodes) - set(old_nodes))
-    removed = sorted(set(old_nodes) - set(new_nodes))
-    changed = sorted(n for n in set(new_nodes) & set(old_nodes) if new_nodes[n] != old_nodes[n])
-    if not (added or removed or changed or old.edges != fingerprint(graph.edges())):
+    added = sorted(set(graph.nodes) - set(recorded))
+    removed = sorted(set(recorded) - set(graph.nodes))
+    reasons: dict[str, list[str]] = {}
+    for name, node in graph.nodes.items():
+        if name in recorded:
+            old, new = entry(recorded[name]), entry(node_entry(node))
+            if old != new:
+                reasons[name] = list(entry_changes(old, new))
+    changed = sorted(reasons)
+    edges = [[dep, node] for dep, node in graph.edges()]
+    if not (added or removed or changed or document.get("edges") != edges):
         return []
-    reasons = _node_changes(session, graph, changed, entry)
     return [
         finding(
             "graph-changed",
@@ -291,28 +293,6 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
             file=shown,
         )
     ]
-
-
-def _node_changes(
-    session: Session,
-    graph: GraphModel,
-    names: list[str],
-    entry: Callable[[Mapping[str, Any]], dict[str, Any]],
-) -> dict[str, list[str]]:
-    """What changed in each of ``names`` since graph.json (read again: only the
-    fingerprints were kept), over the fields ``entry`` keeps."""
-    from semdag.changes import entry_changes
-    from semdag.export import node_entry
-
-    if not names:
-        return {}
-    document = _baseline_graph(session, graph.profile) or {}
-    recorded = document.get("nodes")
-    old = recorded if isinstance(recorded, dict) else {}
-    return {
-        name: list(entry_changes(entry(old.get(name) or {}), entry(node_entry(graph.nodes[name]))))
-        for name in names
-    }
 
 
 def _drift_summary(

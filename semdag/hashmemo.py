@@ -1,53 +1,23 @@
-"""What a cold build may take from earlier work instead of recomputing it.
+"""The local hash memo: what a cold build takes from the last one instead of recomputing it.
 
-- The local hash memo (``.semdag/hash-memo/<profile>.json``): for each file a build indexed,
-  the sha of its text and the span and hashes of each function in it. A later build takes an
-  unchanged file whole from it, and an unchanged function's hashes from its raw-source sha,
-  so only what changed is parsed and hashed again. It is local, like every speed fact: the
-  committed baselines hold the contract only.
-- Fingerprints of a baseline graph: one small digest per node and one for the edges, so a
-  check compares the current graph with ``graph.json`` without keeping the parsed document.
+``.semdag/hash-memo/<profile>.json`` holds, for each file a build indexed, the sha of its text
+and the span and hashes of each function in it. A later build takes an unchanged file whole
+from it, and an unchanged function's hashes from its raw-source sha, so only what changed is
+parsed and hashed again. It is local, like every speed fact: the committed baselines hold the
+contract only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from semdag.artifacts import fingerprint
 
 if TYPE_CHECKING:
     from semdag.project import Project
     from semdag.sourceinfo import FileMemo, HashMemo, SourceIndex
 
 MEMO_DIR = "hash-memo"
-
-
-@dataclass(frozen=True)
-class GraphPrint:
-    """Fingerprints of a graph document's nodes (by name) and of its edge list."""
-
-    nodes: Mapping[str, bytes]
-    edges: bytes
-
-
-def graph_print(
-    document: Any, entry: Callable[[Mapping[str, Any]], Any] = lambda node: node
-) -> GraphPrint | None:
-    """The fingerprints of a parsed ``graph.json``, each node's taken of ``entry(node)``;
-    None when it is not a JSON object."""
-    if not isinstance(document, dict):
-        return None
-    nodes = document.get("nodes")
-    prints = (
-        {str(k): fingerprint(entry(v) if isinstance(v, dict) else v) for k, v in nodes.items()}
-        if isinstance(nodes, dict)
-        else {}
-    )
-    return GraphPrint(prints, fingerprint(document.get("edges")))
 
 
 def read_json(path: Path) -> Any:
