@@ -145,7 +145,7 @@ def test_distribution_owners_are_read_again_when_a_path_folder_changes(tmp_path,
     from semdag.project import Project
 
     project = Project(tmp_path)
-    site = tmp_path / "site"
+    site = tmp_path / "site-packages"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
     calls = []
