@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from semdag.contracts import (
+from semdag.core.contracts import (
     Contract,
     check_value,
     contract_from_tags,
@@ -21,7 +21,7 @@ from semdag.contracts import (
     parse_dtype,
     tag_list,
 )
-from semdag.rules import RULES_BY_ID
+from semdag.core.rules import RULES_BY_ID
 
 
 def contract(dtype: str | None = None, **tags: Any) -> Contract:

@@ -18,7 +18,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from semdag import results
+from semdag.app import results
 from tests.conftest import run_cli, write_files
 
 

@@ -20,8 +20,10 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import __version__, console
-from semdag.errors import (
+from semdag import __version__
+from semdag.app.session import Session
+from semdag.cli import console
+from semdag.core.errors import (
     EXIT_CHECK_FAILED,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -29,7 +31,6 @@ from semdag.errors import (
     SemdagError,
     UsageError,
 )
-from semdag.session import Session
 
 app = typer.Typer(
     name="semdag",
@@ -111,7 +112,7 @@ class _Command(typer.core.TyperCommand):
 
 def fail_threshold(fail_on: str) -> int:
     """The severity rank ``--fail-on`` names."""
-    from semdag.rules import FAIL_ON
+    from semdag.core.rules import FAIL_ON
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
@@ -135,7 +136,7 @@ def parse_tag_filter(tags: list[str] | None) -> dict[str, Any]:
 
 def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
     """``K=V`` options into a dict, values parsed as YAML scalars."""
-    from semdag.yamlio import parse_scalar
+    from semdag.config.yamlio import parse_scalar
 
     out: dict[str, Any] = {}
     for pair in pairs or ():
@@ -365,7 +366,7 @@ def _fail_usage(command_name: str, message: str, fmt: str) -> None:
 
 def run(session: Session, body: Callable[[], Outcome]) -> int:
     """Run a command body; the one place where outcomes and errors become output and exit codes."""
-    from semdag.liblogs import quiet_libraries
+    from semdag.hamilton.liblogs import quiet_libraries
 
     as_json = session.fmt == "json"
     try:
@@ -397,7 +398,7 @@ def _report_failure(session: Session, exc: BaseException, as_json: bool) -> int:
     if isinstance(exc, SystemExit):
         # Project code (a stack module, a node) called sys.exit. Exiting with the code it chose
         # would let sys.exit(0) read as a pass, and skip the JSON document: report a failure.
-        from semdag.errors import ExecutionError
+        from semdag.core.errors import ExecutionError
 
         exited = ExecutionError(
             f"project code called sys.exit({exc.code}) during {session.command}"
@@ -430,7 +431,7 @@ def _reader_gone() -> int:
 
 
 def _interrupted() -> SemdagError:
-    from semdag.errors import Interrupted
+    from semdag.core.errors import Interrupted
 
     return Interrupted("interrupted")
 
@@ -443,7 +444,7 @@ def _report_error(session: Session, error: SemdagError, as_json: bool) -> int:
     else:
         if session.fmt == "github":
             # A workflow log shows annotations, not stderr lines: the error is the result.
-            from semdag.report import github_error
+            from semdag.core.report import github_error
 
             console.write(github_error(session.command, error.as_dict()))
         print_error(session.command, error)

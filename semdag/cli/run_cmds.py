@@ -5,12 +5,19 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import console
-from semdag.cli import FailOnOption, InputOption, Outcome, command, fail_threshold, parse_pairs
+from semdag.app.session import Session
+from semdag.cli import (
+    FailOnOption,
+    InputOption,
+    Outcome,
+    command,
+    console,
+    fail_threshold,
+    parse_pairs,
+)
 from semdag.cli.gate_cmds import AllProfiles, findings_outcome, profiles_of
-from semdag.errors import ConfigError, UsageError
-from semdag.progress import phase
-from semdag.session import Session
+from semdag.core.errors import ConfigError, UsageError
+from semdag.core.progress import phase
 
 # Options shared by both commands.
 OverrideOpt = Annotated[
@@ -54,14 +61,14 @@ def _prepare(
     session: Session, executor: str | None, cache: bool | None, progress: bool | None
 ) -> tuple[Any, Any, Any]:
     """(runner, build, graph) for the selected profile."""
-    from semdag.execution import prepare_run
+    from semdag.hamilton.execution import prepare_run
 
     return prepare_run(session, executor=executor, cache=cache, progress=_progress_sink(progress))
 
 
 def _final_vars(session: Session, graph: Any, requested: list[str] | None) -> list[str]:
-    from semdag.checks import profile_outputs
-    from semdag.registry import compile_registry
+    from semdag.core.checks import profile_outputs
+    from semdag.core.registry import compile_registry
 
     profile = session.profile
     if requested:
@@ -83,7 +90,7 @@ def _run_values(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's inputs (checked: see ``checked_inputs``) and overrides, keyed by node name
     (an override may name its node by semantic id)."""
-    from semdag.checks import checked_inputs
+    from semdag.core.checks import checked_inputs
 
     run_inputs = checked_inputs(build, graph, parse_pairs(inputs, "--input"))
     given = {**build.profile.overrides, **parse_pairs(overrides, "--override")}
@@ -128,7 +135,7 @@ def execute_cmd(
     ] = 50,
 ) -> Outcome:
     """Run the DAG and print or write its outputs."""
-    from semdag import results
+    from semdag.app import results
 
     fmt = session.fmt
     if fmt in ("csv", "parquet") and out is None:
@@ -240,7 +247,7 @@ def materialize_cmd(
     progress: ProgressOpt = None,
 ) -> Outcome:
     """Run the profile's materializers (Hamilton savers and loaders)."""
-    from semdag import materialize as mat
+    from semdag.hamilton import materialize as mat
 
     profile = session.profile
     if not profile.materializers:
@@ -350,8 +357,8 @@ def verify_cmd(
     fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Run the semantic outputs and check each value against its registry entry."""
-    from semdag.errors import SemdagError
-    from semdag.verify import Request, verify
+    from semdag.app.verify import Request, verify
+    from semdag.core.errors import SemdagError
 
     threshold = fail_threshold(fail_on)
     request = Request(
