@@ -405,8 +405,8 @@ def test_cache_settings_map_to_with_cache(tmp_path):
 
 def test_cache_lists_naming_unknown_nodes_are_errors_where_they_were_given():
     from semdag.app.session import Session
-    from semdag.core.graph import model_from_build
     from semdag.hamilton.execution import execution_config_errors
+    from semdag.hamilton.model import model_from_build
 
     session = Session(
         command="execute", project_dir=BASIC, sets=("cache.recompute=[values, totl]",)
@@ -448,8 +448,8 @@ class RecordingSink:
 
 def test_progress_counts_every_node_it_runs():
     from semdag.app.session import Session
-    from semdag.core.graph import model_from_build
     from semdag.hamilton.execution import Runner, resolve_settings
+    from semdag.hamilton.model import model_from_build
 
     session = Session(command="execute", project_dir=BASIC)
     sink = RecordingSink()

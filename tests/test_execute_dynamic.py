@@ -57,8 +57,8 @@ def test_a_parallelizable_node_without_dynamic_is_a_config_error():
 
 def test_validate_can_list_execution_config_errors():
     from semdag.app.session import Session
-    from semdag.core.graph import model_from_build
     from semdag.hamilton.execution import execution_config_errors
+    from semdag.hamilton.model import model_from_build
 
     session = Session(command="validate", project_dir=FANOUT, profile_name="static")
     errors = execution_config_errors(session.profile, model_from_build(session.build()))
@@ -100,8 +100,8 @@ def test_timings_under_processes_report_remote_tasks():
 
 def test_progress_counts_tasks_in_dynamic_runs():
     from semdag.app.session import Session
-    from semdag.core.graph import model_from_build
     from semdag.hamilton.execution import Runner, resolve_settings
+    from semdag.hamilton.model import model_from_build
     from tests.test_execute import RecordingSink
 
     session = Session(command="execute", project_dir=FANOUT)

@@ -22,16 +22,11 @@ from bench.generate import generate
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
 from semdag.core.codehash import source_code_hash
-from semdag.core.graph import GraphModel, model_from_build
+from semdag.core.export import export_document, jsonable, portable_path
+from semdag.core.graph import GraphModel
 from semdag.hamilton.build import Build, build
-from semdag.hamilton.export import (
-    export_document,
-    hamilton_export,
-    input_problems,
-    jsonable,
-    node_sources,
-    portable_path,
-)
+from semdag.hamilton.export import hamilton_export, input_problems, node_sources
+from semdag.hamilton.model import model_from_build
 from semdag.hamilton.sourceinfo import SourceIndex
 from semdag.store.artifacts import canonical_json
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from semdag.app.session import Session
 from semdag.config.project import find_project
+from semdag.core.export import baseline_document
 from semdag.core.registry import compile_registry
-from semdag.hamilton.export import baseline_document
 from semdag.store.hashmemo import MEMO_DIR, load_memo
 
 

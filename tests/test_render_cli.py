@@ -325,7 +325,7 @@ def test_changed_since_registry_snapshot(project: Path, tmp_path: Path) -> None:
 
 def test_changed_since_a_snapshot_written_by_export(project: Path, tmp_path: Path) -> None:
     from semdag.app.session import Session
-    from semdag.hamilton.export import export_document
+    from semdag.core.export import export_document
     from semdag.store.artifacts import canonical_json
 
     session = Session(command="test", project_dir=project)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
-from semdag.core.graph import model_from_build
 from semdag.hamilton.build import build
+from semdag.hamilton.model import model_from_build
 from tests.conftest import run_cli
 
 CORE = '''

@@ -67,7 +67,7 @@ def update(session: Session, profile: str | None) -> list[str]:
     A graph that cannot run is never accepted as a baseline: with any error that validate
     reports, nothing is written and :class:`~semdag.core.errors.CheckFailed` says why.
     """
-    from semdag.hamilton.export import baseline_document
+    from semdag.core.export import baseline_document
     from semdag.perf.gctools import paused
 
     prof = session.load_profile(profile)
@@ -249,7 +249,7 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
 
     A graph.json written by an older semdag (schema version 1) is compared on everything
     but the code hashes, which it made another way (the registry compares those)."""
-    from semdag.hamilton.export import BASELINE_NODE_FIELDS, node_entry
+    from semdag.core.export import BASELINE_NODE_FIELDS, node_entry
     from semdag.store.artifacts import fingerprint
     from semdag.store.hashmemo import graph_print, read_json
 
@@ -302,7 +302,7 @@ def _node_changes(
     """What changed in each of ``names`` since graph.json (read again: only the
     fingerprints were kept), over the fields ``entry`` keeps."""
     from semdag.core.changes import entry_changes
-    from semdag.hamilton.export import node_entry
+    from semdag.core.export import node_entry
 
     if not names:
         return {}

@@ -77,8 +77,8 @@ class Session:
         return self._once(f"facts:{name}", lambda: self._make_facts(name))  # type: ignore[no-any-return]
 
     def _make_facts(self, name: str | None) -> BuildFacts:
-        from semdag.core.checks import validate
-        from semdag.core.graph import model_from_build
+        from semdag.hamilton.model import model_from_build
+        from semdag.hamilton.validate import validate
         from semdag.store import buildcache
         from semdag.store.hashmemo import store_memo
 

@@ -138,7 +138,7 @@ def _final_vars(
     requested: list[str] | None,
     whole: bool,
 ) -> list[str]:
-    from semdag.hamilton.export import unknown_outputs
+    from semdag.core.export import unknown_outputs
 
     if whole:
         return sorted(names)
@@ -163,7 +163,8 @@ def _final_vars(
 def _semdag_document(
     session: Session, final_vars: list[str], whole: bool, include_source: bool
 ) -> dict[str, Any]:
-    from semdag.hamilton.export import export_document, node_sources
+    from semdag.core.export import export_document
+    from semdag.hamilton.export import node_sources
 
     graph = session.graph()
     sources = None

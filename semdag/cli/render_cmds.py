@@ -168,7 +168,7 @@ def _explicit_format(ctx: typer.Context, session: Session) -> str | None:
 
 def _snapshot_scope(graph: Any, profile: Any) -> set[str]:
     """The nodes `semdag snapshot update` would put in graph.json now (its execution graph)."""
-    from semdag.hamilton.export import default_outputs, execution_closure
+    from semdag.core.export import default_outputs, execution_closure
 
     return execution_closure(
         graph,

@@ -90,7 +90,7 @@ def _run_values(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's inputs (checked: see ``checked_inputs``) and overrides, keyed by node name
     (an override may name its node by semantic id)."""
-    from semdag.core.checks import checked_inputs
+    from semdag.hamilton.validate import checked_inputs
 
     run_inputs = checked_inputs(build, graph, parse_pairs(inputs, "--input"))
     given = {**build.profile.overrides, **parse_pairs(overrides, "--override")}

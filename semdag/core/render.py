@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from semdag.core.changes import ChangeSet, Ghost
+from semdag.core.export import jsonable
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.registry import is_semantic
-from semdag.hamilton.export import jsonable
 
 # Above this many nodes a picture is unreadable and `dot` slow: draw one box per module.
 COLLAPSE_THRESHOLD = 300

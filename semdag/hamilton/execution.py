@@ -874,7 +874,7 @@ def _refuse_cycles(
     """A run over a dependency cycle would recurse until the interpreter gives up: name the
     cycle instead (the walk stops at overridden nodes, as a run does)."""
     from semdag.core.checks import find_cycles
-    from semdag.hamilton.export import execution_closure
+    from semdag.core.export import execution_closure
 
     reached = execution_closure(graph, final_vars, inputs={}, overrides=overrides, config={})
     cycles = find_cycles(graph, reached)
@@ -899,7 +899,7 @@ def prepare_run(
 ) -> tuple[Runner, Build, GraphModel]:
     """A runner for a profile (its ``execution:`` and ``cache:`` combined with ``--executor``
     and ``--cache``), the driver built with the runner's configuration, and its graph."""
-    from semdag.core.graph import model_from_build
+    from semdag.hamilton.model import model_from_build
 
     prof = session.load_profile(profile)
     settings = resolve_settings(session.project, prof, executor=executor, cache=cache)
