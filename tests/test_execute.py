@@ -293,7 +293,7 @@ def test_plain_converts_library_values():
 
     import numpy as np
 
-    from semdag.app.results import plain
+    from semdag.core.values import plain
 
     assert plain(np.float64("nan")) is None
     assert plain(np.int32(7)) == 7 and type(plain(np.int32(7))) is int
@@ -306,7 +306,7 @@ def test_plain_converts_library_values():
 
 
 def test_describe_frames_with_an_index_keep_it_as_a_column():
-    from semdag.app.results import describe
+    from semdag.core.values import describe
 
     frame = pd.DataFrame({"v": [1, 2, 3]}, index=pd.Index(["x", "y", "z"], name="key"))
     out = describe(frame, max_rows=1)
@@ -315,7 +315,7 @@ def test_describe_frames_with_an_index_keep_it_as_a_column():
 
 
 def test_describe_caps_long_lists():
-    from semdag.app.results import describe
+    from semdag.core.values import describe
 
     out = describe(list(range(100)), max_rows=3)
     assert out == {

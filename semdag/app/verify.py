@@ -127,9 +127,9 @@ def verify(
     progress: ProgressSink | None = None,
 ) -> Verification:
     """Run the profile's semantic outputs as ``execute`` would, and check each value."""
+    from semdag.app.run import prepare_run
     from semdag.core.contracts import check_value, contract_from_tags
     from semdag.core.registry import compile_registry
-    from semdag.hamilton.execution import prepare_run
     from semdag.store.acknowledge import acknowledge
 
     request = request or Request()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli import Outcome, command, console
+from semdag.cli.common import Outcome, command, console
 from semdag.core.errors import UnknownNodeError, UsageError
 
 EXPORT_HELP = """Write the execution graph of the chosen outputs as JSON.

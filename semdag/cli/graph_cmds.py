@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli import (
+from semdag.cli.common import (
     ARGUMENT,
     FailOnOption,
     InputOption,

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from semdag.app.session import Session
-from semdag.cli import ARGUMENT, Outcome, command, console
+from semdag.cli.common import ARGUMENT, Outcome, command, console
 from semdag.core.errors import UsageError
 
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory).

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli import LayerOption, Outcome, TagOption, command, console, parse_tag_filter
+from semdag.cli.common import LayerOption, Outcome, TagOption, command, console, parse_tag_filter
 from semdag.core.errors import UsageError
 from semdag.core.progress import phase
 

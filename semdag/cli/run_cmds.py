@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli import (
+from semdag.cli.common import (
     FailOnOption,
     InputOption,
     Outcome,
@@ -61,7 +61,7 @@ def _prepare(
     session: Session, executor: str | None, cache: bool | None, progress: bool | None
 ) -> tuple[Any, Any, Any]:
     """(runner, build, graph) for the selected profile."""
-    from semdag.hamilton.execution import prepare_run
+    from semdag.app.run import prepare_run
 
     return prepare_run(session, executor=executor, cache=cache, progress=_progress_sink(progress))
 
@@ -136,6 +136,8 @@ def execute_cmd(
 ) -> Outcome:
     """Run the DAG and print or write its outputs."""
     from semdag.app import results
+    from semdag.cli import results_view
+    from semdag.core import values
 
     fmt = session.fmt
     if fmt in ("csv", "parquet") and out is None:
@@ -164,7 +166,7 @@ def execute_cmd(
     data: dict[str, Any] = {
         "profile": session.profile.name,
         "outputs": {
-            name: results.describe(value, max_rows, name) for name, value in result.values.items()
+            name: values.describe(value, max_rows, name) for name, value in result.values.items()
         },
         "execution": runner.settings.describe(project),
         "seconds": round(result.seconds, 3),
@@ -177,7 +179,7 @@ def execute_cmd(
 
     def render() -> None:
         if manifest is None:
-            results.render(result.values, console.out(), console.width())
+            results_view.render(result.values, console.out(), console.width())
         else:
             for item in manifest.files:
                 rows = "" if item.rows is None else f", {item.rows} rows"

@@ -19,6 +19,8 @@ _ORDER = (Severity.ERROR, Severity.BREAKING, Severity.WARNING, Severity.ADDITIVE
 # Code hashes are shown as their first 12 characters, as git shows commits.
 _HASH = re.compile(r"[0-9a-f]{32,}")
 SHORT_HASH = 12
+# The reason in a suggested acknowledgement: refused until someone replaces it.
+REASON_PLACEHOLDER = "TODO: why consumers can take this change"
 # How long a suggested acknowledgement lasts.
 ACK_DAYS = 30
 # Terminal colours (ANSI SGR codes) of the text report, when the caller asks for colour.
@@ -161,8 +163,6 @@ def next_steps(
     """What a failing report ends with. ``update_command`` (``semdag snapshot update -p
     {profile}``) accepts a profile's changes, when the report compares with a baseline;
     ``update_all`` accepts every profile's at once, when each of several needs it."""
-    from semdag.store.acknowledge import REASON_PLACEHOLDER
-
     expires = (today + dt.timedelta(days=ACK_DAYS)).isoformat()
     update: list[str] = []
     entries: dict[tuple[str, str], dict[str, str]] = {}

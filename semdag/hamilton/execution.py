@@ -28,7 +28,6 @@ from semdag.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from semdag.app.session import Session
     from semdag.config.profile import Profile
     from semdag.core.graph import GraphModel
     from semdag.hamilton.build import Build
@@ -887,27 +886,6 @@ def _refuse_cycles(
         )
         error.code = "cycle"
         raise error
-
-
-def prepare_run(
-    session: Session,
-    profile: str | None = None,
-    *,
-    executor: str | None = None,
-    cache: bool | None = None,
-    progress: ProgressSink | None = None,
-) -> tuple[Runner, Build, GraphModel]:
-    """A runner for a profile (its ``execution:`` and ``cache:`` combined with ``--executor``
-    and ``--cache``), the driver built with the runner's configuration, and its graph."""
-    from semdag.hamilton.model import model_from_build
-
-    prof = session.load_profile(profile)
-    settings = resolve_settings(session.project, prof, executor=executor, cache=cache)
-    runner = Runner(session.project, prof, settings, progress=progress, debug=session.debug)
-    build = session.build(profile, configure=runner.configure)
-    graph = model_from_build(build)
-    check_execution_config(prof, graph, settings)
-    return runner, build, graph
 
 
 def failed_node(exc: BaseException, graph: GraphModel) -> str | None:

@@ -284,7 +284,7 @@ def describe_results(
     project: Project, specs: Sequence[MaterializerSpec], metadata: Mapping[str, Any]
 ) -> list[Materialized]:
     """Hamilton's metadata per saver, paths made project-relative."""
-    from semdag.app.results import plain
+    from semdag.core.values import plain
 
     out: list[Materialized] = []
     for spec in specs:

@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semdag.core.errors import ConfigError, show_key
+from semdag.core.report import REASON_PLACEHOLDER
 from semdag.core.rules import RULES_BY_ID, Finding, finding
 
 if TYPE_CHECKING:
     from semdag.config.project import Project
 
 ACK_FILE = "acknowledged.yaml"
-# The reason in an entry that a report suggests: refused until someone replaces it.
-REASON_PLACEHOLDER = "TODO: why consumers can take this change"
 # The rule kinds whose findings `snapshot check` and `diff` report.
 GATE_KINDS = ("validate", "diff")
 
