@@ -371,9 +371,9 @@ def test_cache_flag_turns_it_on_without_a_cache_section(tmp_path):
 
 
 def test_cache_settings_map_to_with_cache(tmp_path):
+    from semdag.config.execution import resolve_cache
     from semdag.config.profile import load_profile
     from semdag.config.project import find_project
-    from semdag.hamilton.execution import resolve_cache
 
     project = find_project(explicit=BASIC)
     profile = load_profile(
@@ -405,7 +405,7 @@ def test_cache_settings_map_to_with_cache(tmp_path):
 
 def test_cache_lists_naming_unknown_nodes_are_errors_where_they_were_given():
     from semdag.app.session import Session
-    from semdag.hamilton.execution import execution_config_errors
+    from semdag.config.execution import execution_config_errors
     from semdag.hamilton.model import model_from_build
 
     session = Session(
@@ -448,7 +448,8 @@ class RecordingSink:
 
 def test_progress_counts_every_node_it_runs():
     from semdag.app.session import Session
-    from semdag.hamilton.execution import Runner, resolve_settings
+    from semdag.config.execution import resolve_settings
+    from semdag.hamilton.execution import Runner
     from semdag.hamilton.model import model_from_build
 
     session = Session(command="execute", project_dir=BASIC)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from semdag.hamilton.execution import (
-    ProgressSink,
-    Runner,
-    check_execution_config,
-    resolve_settings,
-)
+from semdag.config.execution import check_execution_config, resolve_settings
+from semdag.core.progress import ProgressSink
+from semdag.hamilton.execution import Runner
 
 if TYPE_CHECKING:
     from semdag.app.session import Session

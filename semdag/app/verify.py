@@ -14,8 +14,8 @@ from semdag.core.rules import Finding, apply_severities
 if TYPE_CHECKING:
     from semdag.app.session import Session
     from semdag.core.graph import GraphModel
+    from semdag.core.progress import ProgressSink
     from semdag.core.registry import Entry, Registry
-    from semdag.hamilton.execution import ProgressSink
 
 VERIFY_KINDS = ("verify",)
 

@@ -172,7 +172,7 @@ class Activity:
         if text is not None or self._progress is not None:
             self._draw(force=self._drawn == 0.0)
 
-    # The progress sink of a run (see semdag.hamilton.execution.ProgressSink).
+    # The progress sink of a run (see semdag.core.progress.ProgressSink).
     def start(self, total: int) -> None:
         self._counting = True
         self._draw()

@@ -112,8 +112,8 @@ def validate_cmd(
     fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
+    from semdag.config.execution import execution_config_errors
     from semdag.core.checks import check_input_names
-    from semdag.hamilton.execution import execution_config_errors
     from semdag.hamilton.validate import validate
 
     threshold = fail_threshold(fail_on)

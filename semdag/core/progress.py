@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 Listener = Callable[[str | None], None]
 
@@ -44,3 +45,17 @@ def listening(listener: Listener) -> Iterator[None]:
 def _notify(text: str | None) -> None:
     for listener in list(_listeners):
         listener(text)
+
+
+class ProgressSink(Protocol):
+    """Where progress goes (the CLI draws it; workers get none)."""
+
+    def start(self, total: int) -> None: ...
+
+    def grow(self, extra: int) -> None: ...
+
+    def running(self, node: str) -> None: ...
+
+    def advance(self) -> None: ...
+
+    def stop(self) -> None: ...
