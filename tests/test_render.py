@@ -18,7 +18,8 @@ from semdag.app.viewer import build_page, inline_svg, script_json
 from semdag.core.changes import compare, read_baseline
 from semdag.core.errors import BaselineError, UnknownNodeError, UsageError
 from semdag.core.graph import GraphModel, NodeInfo
-from semdag.core.render import COLLAPSE_THRESHOLD, RenderOptions, plan, quote, render_dot, svg_id
+from semdag.core.picture import COLLAPSE_THRESHOLD, RenderOptions, quote, svg_id
+from semdag.core.render import plan, render_dot
 from semdag.core.selection import EmptySelectionError, NoPathError, Selection, select
 from semdag.hamilton.stack import Definition, LedgerEntry
 

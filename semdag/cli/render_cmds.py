@@ -81,7 +81,8 @@ def render_cmd(
     """Draw the graph, or part of it, with Graphviz."""
     from semdag.app.graphviz import NEEDS_DOT, dot_binary, format_for, run_dot
     from semdag.core.changes import compare, read_baseline
-    from semdag.core.render import RenderOptions, plan
+    from semdag.core.picture import RenderOptions
+    from semdag.core.render import plan
     from semdag.core.selection import Selection, select
 
     fmt = format_for(_explicit_format(ctx, session), out)
