@@ -13,14 +13,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from semdag.core.contracts import (
-    Contract,
-    check_value,
-    contract_from_tags,
-    fits_type,
-    parse_dtype,
-    tag_list,
-)
+from semdag.core.contracts import Contract, check_value, contract_from_tags, fits_type, tag_list
+from semdag.core.elements import parse_dtype
 from semdag.core.rules import RULES_BY_ID
 
 
