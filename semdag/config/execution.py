@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from semdag.config.keys import EXECUTORS
 from semdag.config.project import Project
 from semdag.core.errors import MissingToolError, SemdagError, UsageError
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.core.graph import GraphModel
-
-EXECUTORS = ("sync", "threads", "processes", "dask")
 
 
 # Executors that need Hamilton's task-based (dynamic) execution.

@@ -9,17 +9,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from semdag.config.keys import (
+    SEVERITY_WORDS,
+    Checker,
+    blame,
+    check_cache,
+    check_dtypes,
+    check_execution,
+    key_line,
+    kind_name,
+    set_path,
+)
 from semdag.config.project import Project
 from semdag.config.yamlio import KeyPath, parse_scalar, read_yaml
 from semdag.core.errors import ConfigError, SemdagError, UsageError, did_you_mean, show_key
 
-SEVERITY_WORDS = ("error", "breaking", "warning", "additive", "info", "off")
-EXECUTORS = ("sync", "threads", "processes", "dask")
-CACHE_BEHAVIORS = ("default", "recompute", "disable", "ignore")
 DEFAULT_TAG_FILTER: dict[str, Any] = {"layer": "semantic", "semantic_id": None}
 DEFAULT_REQUIRED_TAGS = ("semantic_id", "entity", "grain", "dtype", "version")
-# Free-form maps: a dotted --set key below them names one key, dots included.
-_FREE_FORM = ("config", "inputs", "overrides", "rules")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -58,60 +64,12 @@ class Profile:
 
     def where(self, *path: str) -> tuple[str, int | None]:
         """File and line of a key path in the YAML, for messages."""
-        return _where(self.lines, self.file, tuple(map(str, path)))
+        return key_line(self.lines, self.file, tuple(map(str, path)))
 
     def error(self, message: str, *path: str, hint: str | None = None) -> SemdagError:
         """An error about the value at ``path``, blamed on where it was given: the ``--set``
         that set it (a usage error), else its file and line in the YAML (a config error)."""
-        return _blame(tuple(map(str, path)), message, self.file, self.lines, self.sets, hint=hint)
-
-
-def _where(
-    lines: Mapping[KeyPath, tuple[str, int]], file: str, path: KeyPath
-) -> tuple[str, int | None]:
-    for end in range(len(path), 0, -1):
-        hit = lines.get(path[:end])
-        if hit:
-            return hit
-    return file, None
-
-
-def _set_origin(
-    sets: Sequence[str], path: KeyPath, lines: Mapping[KeyPath, Any] | None = None
-) -> str | None:
-    """The ``--set`` assignment that gave the value at ``path``: the last one naming it or a
-    key above it, or one below it when the YAML has no such key (the ``--set`` made it);
-    None when the value comes from the YAML."""
-    found = None
-    for assignment in sets:
-        key = tuple(_set_path(assignment.partition("=")[0]))
-        made = key[: len(path)] == path and path not in (lines or {})
-        if path[: len(key)] == key or made:
-            found = assignment
-    return found
-
-
-def _blame(
-    path: KeyPath,
-    message: str,
-    file: str,
-    lines: Mapping[KeyPath, tuple[str, int]],
-    sets: Sequence[str],
-    *,
-    keyed: bool = False,
-    hint: str | None = None,
-) -> SemdagError:
-    """``message`` about the value at ``path`` as an error where the value was given;
-    ``keyed`` puts the key path in front of the message (the ``--set`` names its own key)."""
-    origin = _set_origin(sets, path, lines)
-    if origin is not None:
-        key = tuple(_set_path(origin.partition("=")[0]))
-        below = ".".join(map(show_key, path[len(key) :])) if keyed else ""
-        return UsageError(f"--set {origin}: {below + ': ' if below else ''}{message}", hint=hint)
-    at, line = _where(lines, file, path)
-    # YAML keys may be numbers, booleans or null: show them, never crash on them.
-    shown = f"{'.'.join(map(show_key, path))}: " if keyed else ""
-    return ConfigError(f"{shown}{message}", file=at, line=line, hint=hint)
+        return blame(tuple(map(str, path)), message, self.file, self.lines, self.sets, hint=hint)
 
 
 class _Loader:
@@ -200,20 +158,12 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _set_path(key: str) -> list[str]:
-    """The key path a ``--set`` key names: dotted, except below a free-form map."""
-    parts = key.strip().split(".")
-    if parts[0] in _FREE_FORM and len(parts) > 1:
-        parts = [parts[0], ".".join(parts[1:])]
-    return parts
-
-
 def apply_set(data: dict[str, Any], assignment: str) -> dict[str, Any]:
     """Apply one ``--set dotted.key=VALUE`` to merged profile data."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
         raise UsageError(f"--set {assignment!r}: expected KEY=VALUE (for example outputs=[a,b])")
-    parts = _set_path(key)
+    parts = set_path(key)
     out = dict(data)
     cursor = out
     for index, part in enumerate(parts[:-1]):
@@ -277,7 +227,7 @@ def _check_contained(project: Project, data: Mapping[str, Any], lines: dict, fil
 
     def check(value: Any, *path: str) -> None:
         if isinstance(value, str) and value:
-            at, line = _where(lines, file, path)
+            at, line = key_line(lines, file, path)
             project.contained(value, key=".".join(map(show_key, path)), file=at, line=line)
 
     stack = data.get("stack")
@@ -300,63 +250,6 @@ def _check_contained(project: Project, data: Mapping[str, Any], lines: dict, fil
                     check(entry.get(key), "materializers", str(index), key)
 
 
-# --- schema -----------------------------------------------------------------------------------
-
-
-class _Checker:
-    def __init__(self, file: str, lines: dict, sets: tuple[str, ...]) -> None:
-        self.file = file
-        self.lines = lines
-        self.sets = sets
-
-    def fail(self, path: KeyPath, message: str) -> SemdagError:
-        return _blame(tuple(map(str, path)), message, self.file, self.lines, self.sets, keyed=True)
-
-    def mapping(self, value: Any, path: KeyPath) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping, got {_kind(value)}")
-        for key in value:
-            if not isinstance(key, str):
-                raise self.fail(path, f"keys must be strings, got {_kind(key)}")
-        return value
-
-    def strings(self, value: Any, path: KeyPath, *, allow_one: bool = True) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if allow_one and isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(path, f"expected a list of strings, got {_kind(value)}")
-        return tuple(value)
-
-    def known_keys(self, value: dict, path: KeyPath, known: Sequence[str]) -> None:
-        for key in value:
-            if key not in known:
-                raise self.fail((*path, key), f"unknown key (expected one of: {', '.join(known)})")
-
-    def typed(self, value: Any, path: KeyPath, kind: type | tuple, label: str) -> Any:
-        if value is not None and (
-            not isinstance(value, kind) or (isinstance(value, bool) and kind is int)
-        ):
-            raise self.fail(path, f"expected {label}, got {_kind(value)}")
-        return value
-
-    def choice(self, value: Any, path: KeyPath, choices: Sequence[str]) -> Any:
-        if value is not None and value not in choices:
-            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
 _TOP = (
     "stack",
     "layers",
@@ -376,7 +269,7 @@ def _validate(
     name: str, loader: _Loader, data: dict[str, Any], lines: dict, sets: tuple[str, ...]
 ) -> Profile:
     file = loader.files[0]
-    check = _Checker(file, lines, sets)
+    check = Checker(file, lines, sets)
     check.known_keys(data, (), (*_TOP, "extends"))
 
     stack = check.mapping(data.get("stack"), ("stack",))
@@ -419,18 +312,18 @@ def _validate(
             )
     required = registry.get("required_tags", list(DEFAULT_REQUIRED_TAGS))
     required_tags = check.strings(required, ("registry", "required_tags"), allow_one=False)
-    dtypes = _dtypes(check, registry.get("dtypes"))
+    dtypes = check_dtypes(check, registry.get("dtypes"))
 
     rules = check.mapping(data.get("rules"), ("rules",))
     for rule_id, severity in rules.items():
         check.choice(severity, ("rules", rule_id), SEVERITY_WORDS)
 
-    execution = _execution(check, check.mapping(data.get("execution"), ("execution",)))
-    cache = _cache(check, check.mapping(data.get("cache"), ("cache",)))
+    execution = check_execution(check, check.mapping(data.get("execution"), ("execution",)))
+    cache = check_cache(check, check.mapping(data.get("cache"), ("cache",)))
 
     raw_materializers = data.get("materializers") or []
     if not isinstance(raw_materializers, list):
-        raise check.fail(("materializers",), f"expected a list, got {_kind(raw_materializers)}")
+        raise check.fail(("materializers",), f"expected a list, got {kind_name(raw_materializers)}")
     materializers = tuple(
         check.mapping(m, ("materializers", str(i))) for i, m in enumerate(raw_materializers)
     )
@@ -458,47 +351,3 @@ def _validate(
         sets=sets,
         lines=lines,
     )
-
-
-def _dtypes(check: _Checker, value: Any) -> dict[str, tuple[str, ...] | None]:
-    """``registry.dtypes``: a list of names (each fits any output type), or a mapping of
-    name -> the scalar output types it fits (an empty list or null: any)."""
-    path = ("registry", "dtypes")
-    if value is None:
-        return {}
-    if isinstance(value, list):
-        return {name: None for name in check.strings(value, path, allow_one=False)}
-    out: dict[str, tuple[str, ...] | None] = {}
-    for name, fits in check.mapping(value, path).items():
-        types = check.strings(fits, (*path, name))
-        out[name] = types or None
-    return dict(sorted(out.items()))
-
-
-def _execution(check: _Checker, execution: dict[str, Any]) -> dict[str, Any]:
-    path = ("execution",)
-    check.known_keys(execution, path, ("dynamic", "executor", "max_tasks", "dask"))
-    check.typed(execution.get("dynamic"), (*path, "dynamic"), bool, "a bool")
-    check.choice(execution.get("executor"), (*path, "executor"), EXECUTORS)
-    max_tasks = check.typed(execution.get("max_tasks"), (*path, "max_tasks"), int, "an integer")
-    if max_tasks is not None and max_tasks < 1:
-        raise check.fail((*path, "max_tasks"), "must be at least 1")
-    dask = check.mapping(execution.get("dask"), (*path, "dask"))
-    check.known_keys(dask, (*path, "dask"), ("address", "n_workers", "timeout"))
-    check.typed(dask.get("address"), (*path, "dask", "address"), str, "a string")
-    return execution
-
-
-def _cache(check: _Checker, cache: dict[str, Any]) -> dict[str, Any]:
-    path = ("cache",)
-    known = ("enabled", "path", "default_behavior", "default", "recompute", "ignore", "disable")
-    check.known_keys(cache, path, (*known, "log_to_file"))
-    check.typed(cache.get("enabled"), (*path, "enabled"), bool, "a bool")
-    check.typed(cache.get("path"), (*path, "path"), str, "a string")
-    check.choice(cache.get("default_behavior"), (*path, "default_behavior"), CACHE_BEHAVIORS)
-    check.typed(cache.get("log_to_file"), (*path, "log_to_file"), bool, "a bool")
-    for key in ("default", "recompute", "ignore", "disable"):
-        value = cache.get(key)
-        if value is not True:
-            check.strings(value, (*path, key), allow_one=False)
-    return cache
