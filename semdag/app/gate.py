@@ -197,20 +197,17 @@ def legacy_registry(project: Project, registry: Registry, graph: GraphModel) -> 
     return Registry(registry.profile, entries, hash_scheme=LEGACY_HASH_SCHEME)
 
 
-def _check_stamp(project: Project, folder: Path) -> dict[str, str | None] | None:
-    """Everything a check reads besides the build: the baselines' and acknowledgements'
-    bytes, and today's date (acknowledgements expire). None when there is no baseline."""
+def _check_stamp(project: Project, folder: Path) -> Mapping[str, str | None] | None:
+    """What a check reads besides the build (see :func:`semdag.store.cachekey.check_stamp`)."""
     from semdag.store.acknowledge import today
+    from semdag.store.cachekey import check_stamp
 
-    registry = file_sha(folder / REGISTRY_FILE)
-    if registry is None:
-        return None
-    return {
-        "registry": registry,
-        "graph": file_sha(folder / GRAPH_FILE),
-        "acknowledged": file_sha(project.snapshots_path / ACK_FILE),
-        "today": today().isoformat(),
-    }
+    return check_stamp(
+        folder / REGISTRY_FILE,
+        folder / GRAPH_FILE,
+        project.snapshots_path / ACK_FILE,
+        today().isoformat(),
+    )
 
 
 def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:

@@ -237,7 +237,16 @@ def reusing_resolved_nodes(resolved: dict[int, list[Any]]) -> Iterator[None]:
     Resolving decorators is the larger part of building a graph; without this, every build
     would resolve each function twice. Only functions semdag resolved, with the same config,
     are answered from ``resolved``; anything else goes to Hamilton's own resolver.
+
+    This replaces a function inside Hamilton, so it does so only for the Hamilton versions it
+    is tested against (:data:`semdag.hamilton.version.PATCH_TESTED`); under any other version
+    Hamilton resolves every function itself, slower and the same.
     """
+    from semdag.hamilton.version import patch_tested
+
+    if not patch_tested():
+        yield
+        return
     from hamilton import graph as h_graph
 
     base = getattr(h_graph, "fm_base", None)

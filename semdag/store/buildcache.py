@@ -20,19 +20,17 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from semdag import __version__
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
 from semdag.perf.gctools import paused
 from semdag.store.artifacts import atomic_write, canonical_json, file_sha
-from semdag.store.versions import hamilton_version
+from semdag.store.cachekey import CacheKey
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.hamilton.build import Build
 
-FORMAT = 2
 CACHE_DIR = "build-cache"
 DISABLE_ENV = "SEMDAG_NO_BUILD_CACHE"
 
@@ -54,29 +52,9 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _semdag_source_hash() -> str:
-    # Editing semdag itself (a development checkout) must invalidate, not only a version bump.
-    package = Path(__file__).parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def base_key(project: Project, profile: Profile) -> dict[str, Any]:
     """The part of the key known before building: profile files, env, --set, versions."""
-    return {
-        "format": FORMAT,
-        "profile": profile.name,
-        "profile_files": {f: file_sha(project.root / f) for f in profile.files},
-        "env": dict(profile.env_used),
-        "sets": list(profile.sets),
-        "python": sys.version,
-        "semdag": __version__,
-        "semdag_source": _semdag_source_hash(),
-        "hamilton": hamilton_version(),
-    }
+    return CacheKey.of(project, profile).build_key()
 
 
 def _entry_path(project: Project, key: Mapping[str, Any]) -> Path:

@@ -67,11 +67,12 @@ def _memo_path(project: Project, profile: str) -> Path:
 
 def load_memo(project: Project, profile: str) -> tuple[HashMemo, FileMemo]:
     """The hashes a profile's last build recorded, as (by raw-source sha, by file); empty
-    when there is no memo or it was recorded under another :func:`hash_context`."""
-    from semdag.store.versions import hash_context
+    when there is no memo or it was recorded under another context (see
+    :func:`semdag.store.cachekey.memo_context`)."""
+    from semdag.store.cachekey import memo_context
 
     document = read_json(_memo_path(project, profile))
-    if not isinstance(document, dict) or document.get("context") != hash_context():
+    if not isinstance(document, dict) or document.get("context") != memo_context():
         return {}, {}
     memo: dict[str, tuple[str, str | None]] = {}
     files: dict[str, tuple[str, dict[int, tuple[int, str, str | None, str]]]] = {}
@@ -90,9 +91,9 @@ def load_memo(project: Project, profile: str) -> tuple[HashMemo, FileMemo]:
 def store_memo(project: Project, profile: str, index: SourceIndex) -> None:
     """Record what ``index`` learnt for the profile's next build (failing to is no error)."""
     from semdag.store.artifacts import atomic_write
-    from semdag.store.versions import hash_context
+    from semdag.store.cachekey import memo_context
 
-    document = {"context": hash_context(), "files": index.file_memo()}
+    document = {"context": memo_context(), "files": index.file_memo()}
     try:
         project.state_dir(MEMO_DIR)
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
