@@ -1,4 +1,8 @@
-"""One command invocation's state: options, project, profile, build (each made once, lazily)."""
+"""One command invocation's state: options, project, profile, build (each made once, lazily).
+
+What a session has made is kept in typed fields, one per kind: the project, the profiles by
+name, the builds by profile and driver configuration, and each profile's build facts.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ if TYPE_CHECKING:
     from semdag.hamilton.sourceinfo import SourceIndex
     from semdag.store.buildcache import BuildFacts
 
+# Adds executors, caches and hooks to a Hamilton Builder and returns it.
+Configure = Callable[[Any], Any]
+
 
 @dataclass
 class Session:
@@ -30,51 +37,55 @@ class Session:
     fmt: str = "text"
     debug: bool = False
     build_cache: bool = True
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def _once(self, key: str, make: Callable[[], Any]) -> Any:
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
+    _project: Project | None = field(default=None, repr=False)
+    # Keyed by the profile name asked for (None: the selected profile).
+    _profiles: dict[str | None, Profile] = field(default_factory=dict, repr=False)
+    # Keyed by profile name and the callable that configured the driver's Builder.
+    _builds: dict[tuple[str | None, Configure | None], Build] = field(
+        default_factory=dict, repr=False
+    )
+    _facts: dict[str | None, BuildFacts] = field(default_factory=dict, repr=False)
 
     @property
     def project(self) -> Project:
-        from semdag.config.project import find_project
+        if self._project is None:
+            from semdag.config.project import find_project
 
-        return self._once("project", lambda: find_project(explicit=self.project_dir))  # type: ignore[no-any-return]
+            self._project = find_project(explicit=self.project_dir)
+        return self._project
 
     def load_profile(self, name: str | None = None) -> Profile:
         """The selected profile (or ``name``), merged and validated."""
         from semdag.config.profile import load_profile
 
-        key = f"profile:{name}"
-        return self._once(  # type: ignore[no-any-return]
-            key,
-            lambda: load_profile(
+        if name not in self._profiles:
+            self._profiles[name] = load_profile(
                 self.project,
                 name or self.profile_name,
                 config_file=None if name else self.config_file,
                 sets=self.sets,
-            ),
-        )
+            )
+        return self._profiles[name]
 
     @property
     def profile(self) -> Profile:
         return self.load_profile()
 
-    def build(self, name: str | None = None, configure: Any = None) -> Build:
+    def build(self, name: str | None = None, configure: Configure | None = None) -> Build:
         """Build the driver for the selected profile (or ``name``)."""
         from semdag.hamilton.build import build
 
         profile = self.load_profile(name)
-        return self._once(  # type: ignore[no-any-return]
-            f"build:{name}:{id(configure)}",
-            lambda: build(self.project, profile, configure=configure),
-        )
+        key = (name, configure)
+        if key not in self._builds:
+            self._builds[key] = build(self.project, profile, configure=configure)
+        return self._builds[key]
 
     def facts(self, name: str | None = None) -> BuildFacts:
         """What a build of the profile learnt: from the build cache when nothing changed."""
-        return self._once(f"facts:{name}", lambda: self._make_facts(name))  # type: ignore[no-any-return]
+        if name not in self._facts:
+            self._facts[name] = self._make_facts(name)
+        return self._facts[name]
 
     def _make_facts(self, name: str | None) -> BuildFacts:
         from semdag.hamilton.model import model_from_build
@@ -122,8 +133,8 @@ class Session:
         """Free the driver of a profile once only its facts are needed (see ``dismantle``)."""
         from semdag.hamilton.build import dismantle
 
-        for key in [k for k in self._cache if k.startswith(f"build:{name}:")]:
-            dismantle(self._cache.pop(key))
+        for key in [k for k in self._builds if k[0] == name]:
+            dismantle(self._builds.pop(key))
 
     def graph(self, name: str | None = None) -> GraphModel:
         """The graph model of the selected profile's build."""
