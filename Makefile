@@ -48,6 +48,8 @@ format: $(STAMP)
 	$(BIN)/ruff format semdag tests bench modules
 	$(BIN)/ruff check --fix semdag tests bench modules
 
+# Every shape of bench/shapes.py at 1,000, 5,000 and 20,000 nodes (long): choose with
+# BENCH_SIZES, BENCH_SHAPES, BENCH_LARGEST_SHAPES and BENCH_RUNS (see bench/README.md).
 bench: setup
 	$(BIN)/python -m bench.run
 

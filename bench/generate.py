@@ -8,8 +8,10 @@ nodes semantic with the full tag taxonomy, each node fed by one to four earlier 
 source varies the way hand-written code does (docstrings or none, comments, multi-line
 signatures and decorators) so that source-level tools meet their edge cases.
 
-The output depends only on the node count, the seed and the package name: the same arguments
-write the same bytes.
+A :class:`~bench.shapes.Shape` changes the layout (functions per module, local chains or
+long-range fan-in, docstrings and comments on or off, how many decorated functions); without
+one the stack is the mixed layout above. The output depends only on the node count, the seed,
+the package name and the shape: the same arguments write the same bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.shapes import MIXED, SHAPES, Shape
 
 PER_MODULE = 50
 INPUTS = 12
@@ -59,7 +63,7 @@ class _Unit:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _plan(nodes: int, rng: random.Random) -> list[_Unit]:
+def _plan(nodes: int, rng: random.Random, shape: Shape = MIXED) -> list[_Unit]:
     units: list[_Unit] = []
     floats: list[str] = [f"in_{i:02d}" for i in range(INPUTS)]
     series: list[str] = []
@@ -68,8 +72,9 @@ def _plan(nodes: int, rng: random.Random) -> list[_Unit]:
     def pick(k: int) -> list[str]:
         chosen: list[str] = []
         for _ in range(k):
-            # Half local (recent nodes, like a module's own chain), half anywhere earlier.
-            pool = floats[-60:] if rng.random() < 0.5 else floats
+            # Local: recent nodes, like a module's own chain; long: anywhere earlier.
+            local = rng.random() < shape.local_share
+            pool = floats[-shape.window :] if local else floats
             name = rng.choice(pool)
             if name not in chosen:
                 chosen.append(name)
@@ -82,7 +87,8 @@ def _plan(nodes: int, rng: random.Random) -> list[_Unit]:
         name = f"n_{index:06d}"
         index += 1
         style = rng.randrange(8)
-        if roll < 0.02 and left >= 3:
+        family, frame, when, consumer, pipe = shape.thresholds
+        if roll < family and left >= 3:
             variants = [f"{name}_v{j}" for j in range(3)]
             sources = [rng.choice(floats) for _ in variants]
             units.append(
@@ -97,24 +103,29 @@ def _plan(nodes: int, rng: random.Random) -> list[_Unit]:
             )
             floats.extend(variants)
             count += 3
-        elif roll < 0.04 and left >= 4:
+        elif roll < frame and left >= 4:
             columns = [f"{name}_{c}" for c in ("loc", "churn", "owners")]
             units.append(
                 _Unit("frame", name, pick(2), [name, *columns], style, extra={"columns": columns})
             )
             series.extend(columns)
             count += 4
-        elif roll < 0.05:
+        elif roll < when:
             units.append(_Unit("when", name, pick(2), [name], style))
             floats.append(name)
             count += 1
-        elif roll < 0.07 and series:
+        elif roll < consumer and series:
             column = rng.choice(series[-20:])
             units.append(_Unit("consumer", name, [column], [name], style))
             floats.append(name)
             count += 1
+        elif consumer <= roll < pipe and left >= 4:
+            kind = "pipe_in" if rng.random() < 0.5 else "pipe_out"
+            units.append(_Unit(kind, name, pick(2), [name], style))
+            floats.append(name)
+            count += 3 if kind == "pipe_in" else 4
         else:
-            units.append(_Unit("plain", name, pick(rng.randint(1, 4)), [name], style))
+            units.append(_Unit("plain", name, pick(rng.randint(1, shape.max_deps)), [name], style))
             floats.append(name)
             count += 1
     plain = [u for u in units if u.kind == "plain"]
@@ -157,16 +168,20 @@ def _signature(name: str, params: list[tuple[str, str]], returns: str, style: in
     return f"def {name}({', '.join(f'{p}: {t}' for p, t in params)}) -> {returns}:"
 
 
-def _doc(text: str, style: int) -> str:
-    if style % 3 == 0:
+def _doc(text: str, style: int, docs: str = "mixed") -> str:
+    if docs == "off":
+        return ""
+    if style % 3 == 0 or (docs == "on" and style % 3 == 2):
         return f'    """{text}"""\n'
     if style % 3 == 1:
         return f'    """{text}.\n\n    Derived from its upstream nodes by a fixed blend.\n    """\n'
     return ""
 
 
-def _render_unit(unit: _Unit, rng: random.Random, *, override: bool = False) -> str:
-    style = unit.style
+def _render_unit(
+    unit: _Unit, rng: random.Random, *, override: bool = False, shape: Shape = MIXED
+) -> str:
+    style, docs = unit.style, shape.docs
     parts: list[str] = []
     if unit.kind == "plain":
         if unit.semantic:
@@ -178,11 +193,12 @@ def _render_unit(unit: _Unit, rng: random.Random, *, override: bool = False) -> 
         expr = " + ".join(f"{d} * {w}" for d, w in zip(unit.deps, weights, strict=True))
         if override:
             expr = f"({expr}) * 1.05"
-        body = _doc(f"{'Recalibrated' if override else 'Synthetic'} metric {unit.name}", style)
-        if style == 5:
+        text = f"{'Recalibrated' if override else 'Synthetic'} metric {unit.name}"
+        body = _doc(text, style, docs)
+        if (style == 5 and docs == "mixed") or docs == "on":
             body += "    # a blend of the upstream values\n"
         body += f"    return {expr}\n"
-        if style == 6:
+        if (style == 6 and docs == "mixed") or docs == "on":
             body += "    # kept in step with the upstream weights\n"
         return head + body
     if unit.kind == "family":
@@ -195,8 +211,8 @@ def _render_unit(unit: _Unit, rng: random.Random, *, override: bool = False) -> 
         return (
             f"@parameterize(\n{rows})\n{tag}"
             f"def {unit.name}(base: float, k: float) -> float:\n"
-            f'    """Scaled copy of {{base}} by {{k}}."""\n'
-            f"    return base * k\n"
+            + ('    """Scaled copy of {base} by {k}."""\n' if docs != "off" else "")
+            + "    return base * k\n"
         )
     if unit.kind == "frame":
         columns: list[str] = unit.extra["columns"]  # type: ignore[assignment]
@@ -207,7 +223,7 @@ def _render_unit(unit: _Unit, rng: random.Random, *, override: bool = False) -> 
             f"@extract_columns({cols})\n"
             f'@tag(layer="raw")\n'
             f"{_signature(unit.name, params, 'pd.DataFrame', style)}\n"
-            f"{_doc(f'Frame {unit.name}', style)}"
+            f"{_doc(f'Frame {unit.name}', style, docs)}"
             f"    return pd.DataFrame({{{data}}})\n"
         )
     if unit.kind == "when":
@@ -219,10 +235,12 @@ def _render_unit(unit: _Unit, rng: random.Random, *, override: bool = False) -> 
             f'@config.when(mode="fast")\n{fast}\n    return {args}\n\n\n'
             f'@config.when(mode="slow")\n{slow}\n    return ({args}) / 2\n'
         )
+    if unit.kind in ("pipe_in", "pipe_out"):
+        return _render_pipe(unit, rng, docs)
     column = unit.deps[0]
     return (
         f"def {unit.name}({column}: pd.Series) -> float:\n"
-        f"{_doc(f'Total of {column}', style)}"
+        f"{_doc(f'Total of {column}', style, docs)}"
         f"    return float({column}.sum())\n"
     )
 
@@ -235,8 +253,41 @@ _HEADER = (
 )
 
 
-def _module_text(name: str, layer: str, chunks: list[str]) -> str:
-    return _HEADER.format(name=name, layer=layer) + "".join(f"\n\n{c}" for c in chunks)
+# Steps of pipe_input / pipe_output: private (a leading underscore), so not nodes themselves.
+_PIPE_HEADER = (
+    "from hamilton.function_modifiers import pipe_input, pipe_output, step\n\n\n"
+    "def _scale(v: float, k: float) -> float:\n    return v * k\n\n\n"
+    "def _shift(v: float, d: float) -> float:\n    return v + d\n"
+)
+
+
+def _render_pipe(unit: _Unit, rng: random.Random, docs: str) -> str:
+    """``pipe_input`` (the first parameter through two steps: three nodes) or ``pipe_output``
+    (the result through two steps: four nodes, ``.raw`` among them)."""
+    k, d = round(rng.uniform(0.5, 1.5), 3), round(rng.uniform(-1.0, 1.0), 3)
+    steps = (
+        f'    step(_scale, k=value({k})).named("scaled"),\n'
+        f'    step(_shift, d=value({d})).named("shifted"),\n'
+    )
+    if unit.kind == "pipe_in":
+        head = f"@pipe_input(\n{steps}    namespace={unit.name!r},\n)\n"
+    else:
+        head = f"@pipe_output(\n{steps})\n"
+    params = ", ".join(f"{dep}: float" for dep in unit.deps)
+    return (
+        f"{head}def {unit.name}({params}) -> float:\n"
+        f"{_doc(f'Piped metric {unit.name}', unit.style, docs)}"
+        f"    return {' - '.join(unit.deps)}\n"
+    )
+
+
+def _module_text(name: str, layer: str, chunks: list[str], shape: Shape = MIXED) -> str:
+    header = _HEADER.format(name=name, layer=layer)
+    if shape.docs == "off":
+        header = header.split("\n\n", 1)[1]
+    if shape.pipes:
+        header += _PIPE_HEADER
+    return header + "".join(f"\n\n{c}" for c in chunks)
 
 
 def generate(
@@ -245,7 +296,8 @@ def generate(
     *,
     seed: int = 0,
     package: str = "genstack",
-    per_module: int = PER_MODULE,
+    per_module: int | None = None,
+    shape: Shape = MIXED,
 ) -> GeneratedStack:
     """Write a project with ``nodes`` computed nodes into ``root``; deterministic."""
     if nodes < 1:
@@ -253,7 +305,8 @@ def generate(
     if not package.isidentifier():
         raise ValueError(f"package {package!r} is not a Python identifier")
     rng = random.Random(f"{seed}:{nodes}")
-    units = _plan(nodes, rng)
+    units = _plan(nodes, rng, shape)
+    per_module = per_module or shape.per_module
     chunks = [units[i : i + per_module] for i in range(0, len(units), per_module)]
     core_count = max(1, round(len(chunks) * 0.72))
     layers: dict[str, list[str]] = {"core": [], "plugins": [], "overrides": []}
@@ -268,7 +321,7 @@ def generate(
         module = f"m{number:04d}"
         layers[layer].append(f"{package}.{layer}.{module}")
         files[pkg / layer / f"{module}.py"] = _module_text(
-            f"{layer}.{module}", layer, [_render_unit(u, rng) for u in chunk]
+            f"{layer}.{module}", layer, [_render_unit(u, rng, shape=shape) for u in chunk], shape
         )
         if layer == "core":
             core_plain.extend(u for u in chunk if u.kind == "plain")
@@ -279,10 +332,11 @@ def generate(
         module = f"hotfix{number // per_module:02d}"
         layers["overrides"].append(f"{package}.overrides.{module}")
         texts = [
-            _render_unit(u, rng, override=True) for u in overridden[number : number + per_module]
+            _render_unit(u, rng, override=True, shape=shape)
+            for u in overridden[number : number + per_module]
         ]
         files[pkg / "overrides" / f"{module}.py"] = _module_text(
-            f"overrides.{module}", "overrides", texts
+            f"overrides.{module}", "overrides", texts, shape
         )
     inputs = tuple(f"in_{i:02d}" for i in range(INPUTS))
     files[root / "configs" / "dev.yaml"] = _profile_yaml(layers, inputs, rng)
@@ -312,7 +366,7 @@ def _profile_yaml(layers: dict[str, list[str]], inputs: tuple[str, ...], rng: ra
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.generate --nodes N [--seed S] [--package P] DIR``."""
+    """``python -m bench.generate --nodes N [--seed S] [--package P] [--shape S] DIR``."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.generate", description=__doc__.split("\n")[0]
     )
@@ -320,9 +374,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=5000, help="computed nodes (default 5000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--package", default="genstack", help="package name of the modules")
+    parser.add_argument(
+        "--shape", default=MIXED.name, choices=sorted(SHAPES), help="layout (default mixed)"
+    )
     args = parser.parse_args(argv)
     try:
-        stack = generate(args.directory, args.nodes, seed=args.seed, package=args.package)
+        stack = generate(
+            args.directory,
+            args.nodes,
+            seed=args.seed,
+            package=args.package,
+            shape=SHAPES[args.shape],
+        )
     except ValueError as exc:
         parser.error(str(exc))
     print(

@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     dr, inputs = build(root, profile)
     if mode == "export":
         final = [n.name for n in dr.list_available_variables() if not n.is_external_input]
-        sys.stdout.write(dr.export_execution(final, inputs=inputs))
+        sys.stdout.write(dr.export_execution(final, inputs=inputs) + "\n")
     return 0
 
 

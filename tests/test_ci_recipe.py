@@ -178,3 +178,16 @@ def test_gitlab_verify_job_writes_a_junit_report(changed_project: Path):
         "example.total_revenue.v1",
         "example.total_units.v1",
     ]
+
+
+def test_both_recipes_keep_the_local_cache_warm():
+    from semdag.config.project import STATE_DIR
+
+    steps = github_steps()
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == STATE_DIR
+    checks = [i for i, s in enumerate(steps) if "semdag " in s.get("run", "")]
+    assert steps.index(cache) < min(checks)  # restored before the first semdag command
+    jobs = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
+    for name in ("semdag", "semdag-verify"):
+        assert f"{STATE_DIR}/" in jobs[name]["cache"]["paths"], name

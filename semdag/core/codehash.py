@@ -70,42 +70,57 @@ def _literal_runs(values: list[ast.expr]) -> list[Any]:
     return parts
 
 
+# Per syntax-tree class: its opening text, the fields written (those not skipped), whether
+# it owns a docstring and whether it is an f-string. Computed once per class: looking the
+# same things up for each of hundreds of thousands of nodes is most of a hash's cost.
+_Plan = tuple[str, tuple[str, ...], bool, bool]
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields = tuple(f for f in getattr(cls, "_fields", ()) if f not in _SKIPPED_FIELDS)
+        plan = (
+            f"{cls.__name__}(",
+            fields,
+            issubclass(cls, _DOC_OWNERS),
+            issubclass(cls, ast.JoinedStr),
+        )
+        _PLANS[cls] = plan
+    return plan
+
+
 def _write(node: ast.AST, out: list[str]) -> None:
-    out.append(type(node).__name__)
-    out.append("(")
-    doc_owner = isinstance(node, _DOC_OWNERS)
-    for name in node._fields:
-        if name in _SKIPPED_FIELDS:
-            continue
+    head, fields, doc_owner, joined = _PLANS.get(type(node)) or _plan(type(node))
+    append = out.append
+    append(head)
+    for name in fields:
         value = getattr(node, name, None)
         if value is None:
             continue
         if isinstance(value, list):
             if doc_owner and name == "body" and _has_docstring(value):
                 value = value[1:]
-            elif isinstance(node, ast.JoinedStr):
+            elif joined:
                 value = _literal_runs(value)
             if not value:
                 continue
-            out.append(name)
-            out.append("=[")
+            append(f"{name}=[")
             for item in value:
                 if isinstance(item, ast.AST):
                     _write(item, out)
                 else:
-                    out.append(repr(item))
-                out.append(",")
-            out.append("]")
+                    append(repr(item))
+                append(",")
+            append("];")
         elif isinstance(value, ast.AST):
-            out.append(name)
-            out.append("=")
+            append(f"{name}=")
             _write(value, out)
+            append(";")
         else:
-            out.append(name)
-            out.append("=")
-            out.append(repr(value))
-        out.append(";")
-    out.append(")")
+            append(f"{name}={value!r};")
+    append(")")
 
 
 def code_hash(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
