@@ -54,7 +54,7 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 docs: $(STAMP)
-	$(BIN)/python -m semdag.docgen > docs/cli.md
+	$(BIN)/python -m semdag.cli.docgen > docs/cli.md
 
 clean:
 	rm -rf $(VENV) .semdag .pytest_cache .mypy_cache .ruff_cache

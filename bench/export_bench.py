@@ -7,7 +7,7 @@ both sides produce the same bytes:
   imports the same modules, builds the Driver with Hamilton's Builder and writes
   ``export_execution``'s string;
 - in process: on one already-built driver, semdag's export step
-  (:func:`semdag.export.hamilton_export`) against ``driver.export_execution`` alone.
+  (:func:`semdag.hamilton.export.hamilton_export`) against ``driver.export_execution`` alone.
 
 ``python -m bench.export_bench [--nodes 5000 --nodes 20000] [--repeat N] [--workdir DIR]``
 prints a table; the functions return the numbers for other harnesses.
@@ -105,11 +105,11 @@ def in_process(root: Path, *, repeat: int = 3, baselines: bool = False) -> Timin
     committed snapshots (run ``semdag snapshot update`` first): the hashes of unchanged
     functions. Otherwise every function is parsed and hashed from scratch, as Hamilton does.
     """
-    from semdag.builder import build
-    from semdag.export import hamilton_export
-    from semdag.profile import load_profile
-    from semdag.project import find_project
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.profile import load_profile
+    from semdag.config.project import find_project
+    from semdag.hamilton.build import build
+    from semdag.hamilton.export import hamilton_export
 
     project = find_project(explicit=root)
     profile = load_profile(project)

@@ -237,9 +237,9 @@ def test_a_stack_module_outside_the_project_is_part_of_the_cache_key(tmp_path, m
 def test_an_upgraded_distribution_is_a_cache_miss(example, monkeypatch):
     from importlib import metadata
 
-    from semdag import buildcache
-    from semdag.project import find_project
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.project import find_project
+    from semdag.store import buildcache
 
     session = Session(command="t", profile_name="dev", project_dir=example)
     session.facts()
@@ -370,13 +370,13 @@ def test_baselines_of_the_first_format_compare_without_false_findings(tmp_path):
     ],
 )
 def test_dtype_is_an_element_type(dtype, output, ok):
-    from semdag.dtypes import dtype_problem
+    from semdag.core.dtypes import dtype_problem
 
     assert (dtype_problem(dtype, output) is None) is ok
 
 
 def test_a_project_extends_the_dtype_vocabulary(tmp_path):
-    from semdag.dtypes import dtype_problem
+    from semdag.core.dtypes import dtype_problem
 
     assert dtype_problem("money", "Decimal", {"money": ("Decimal",)}) is None
     assert dtype_problem("money", "str", {"money": ("Decimal",)}) is not None

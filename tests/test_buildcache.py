@@ -141,8 +141,8 @@ def test_warm_snapshot_check_answers_without_hamilton_and_sees_changes(project):
 def test_distribution_owners_are_read_again_when_a_path_folder_changes(tmp_path, monkeypatch):
     from importlib import metadata
 
-    from semdag import buildcache
-    from semdag.project import Project
+    from semdag.config.project import Project
+    from semdag.store import buildcache
 
     project = Project(tmp_path)
     site = tmp_path / "site-packages"

@@ -181,7 +181,7 @@ def test_gitlab_verify_job_writes_a_junit_report(changed_project: Path):
 
 
 def test_both_recipes_keep_the_local_cache_warm():
-    from semdag.project import STATE_DIR
+    from semdag.config.project import STATE_DIR
 
     steps = github_steps()
     cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))

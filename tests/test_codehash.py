@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from semdag.codehash import code_hash, source_code_hash
+from semdag.core.codehash import code_hash, source_code_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +110,7 @@ print(json.dumps(out, sort_keys=True))
 
 def _corpus_hashes(python: str) -> dict[str, str]:
     done = subprocess.run(
-        [python, "-c", _CORPUS, str(ROOT / "semdag/codehash.py"), str(ROOT / "semdag")],
+        [python, "-c", _CORPUS, str(ROOT / "semdag/core/codehash.py"), str(ROOT / "semdag")],
         capture_output=True,
         text=True,
         check=True,

@@ -13,15 +13,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from semdag.contracts import (
-    Contract,
-    check_value,
-    contract_from_tags,
-    fits_type,
-    parse_dtype,
-    tag_list,
-)
-from semdag.rules import RULES_BY_ID
+from semdag.core.contracts import Contract, check_value, contract_from_tags, fits_type, tag_list
+from semdag.core.elements import parse_dtype
+from semdag.core.rules import RULES_BY_ID
 
 
 def contract(dtype: str | None = None, **tags: Any) -> Contract:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from semdag import artifacts
-from semdag.artifacts import atomic_write, atomic_write_chunks
+from semdag.store import artifacts
+from semdag.store.artifacts import atomic_write, atomic_write_chunks
 
 FIXTURE = Path(__file__).parent / "fixtures" / "layered"
 SEED = 20240611

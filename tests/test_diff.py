@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from semdag.acknowledge import Acknowledgement, apply_acknowledgements
-from semdag.diff import Lineage, find_changes
-from semdag.registry import Entry, Registry
-from semdag.rules import RULES_BY_ID, Severity, apply_severities
+from semdag.core.diff import Lineage, find_changes
+from semdag.core.registry import Entry, Registry
+from semdag.core.rules import RULES_BY_ID, Severity, apply_severities
+from semdag.store.acknowledge import Acknowledgement, apply_acknowledgements
 
 TAGS = {
     "layer": "semantic",
@@ -239,7 +239,7 @@ def test_acknowledgement_is_keyed_by_rule_and_id_not_rule_alone():
 
 
 def test_code_hashes_of_different_schemes_are_not_compared():
-    from semdag.registry import LEGACY_HASH_SCHEME
+    from semdag.core.registry import LEGACY_HASH_SCHEME
 
     legacy = Registry("dev", {"f.risk.v1": entry(code_hash="old")}, hash_scheme=LEGACY_HASH_SCHEME)
     assert find_changes(legacy, reg(entry(code_hash="new"))) == []

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from semdag.docgen import documented_commands, generate
+from semdag.cli.docgen import documented_commands, generate
 from tests.conftest import ROOT, run_cli
 
 CLI_MD = ROOT / "docs/cli.md"
@@ -42,7 +42,7 @@ def test_make_docs_command_is_deterministic():
     # `make docs` runs exactly this; another hash seed must not reorder anything.
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     done = subprocess.run(
-        [sys.executable, "-m", "semdag.docgen"],
+        [sys.executable, "-m", "semdag.cli.docgen"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from semdag.artifacts import canonical_json
+from semdag.store.artifacts import canonical_json
 from tests.conftest import FIXTURES, run_cli, run_process
 
 BASIC = FIXTURES / "exec_basic"
@@ -258,7 +258,7 @@ def test_a_failed_run_writes_no_manifest(tmp_path):
 
 
 def test_a_failure_while_writing_keeps_old_files_and_leaves_no_staging(tmp_path, monkeypatch):
-    from semdag import results
+    from semdag.app import results
 
     out = tmp_path / "out"
     results.write_outputs(out, {"a": 1.0, "b": 2.0}, "csv", profile="dev")
@@ -277,7 +277,7 @@ def test_a_failure_while_writing_keeps_old_files_and_leaves_no_staging(tmp_path,
 
 
 def test_a_node_named_manifest_does_not_clobber_the_manifest(tmp_path):
-    from semdag import results
+    from semdag.app import results
 
     manifest = results.write_outputs(tmp_path, {"manifest": {"x": [1, 2]}}, "json", profile="p")
     assert manifest.files[0].file == "manifest.value.json"
@@ -293,7 +293,7 @@ def test_plain_converts_library_values():
 
     import numpy as np
 
-    from semdag.results import plain
+    from semdag.core.values import plain
 
     assert plain(np.float64("nan")) is None
     assert plain(np.int32(7)) == 7 and type(plain(np.int32(7))) is int
@@ -306,7 +306,7 @@ def test_plain_converts_library_values():
 
 
 def test_describe_frames_with_an_index_keep_it_as_a_column():
-    from semdag.results import describe
+    from semdag.core.values import describe
 
     frame = pd.DataFrame({"v": [1, 2, 3]}, index=pd.Index(["x", "y", "z"], name="key"))
     out = describe(frame, max_rows=1)
@@ -315,7 +315,7 @@ def test_describe_frames_with_an_index_keep_it_as_a_column():
 
 
 def test_describe_caps_long_lists():
-    from semdag.results import describe
+    from semdag.core.values import describe
 
     out = describe(list(range(100)), max_rows=3)
     assert out == {
@@ -371,9 +371,9 @@ def test_cache_flag_turns_it_on_without_a_cache_section(tmp_path):
 
 
 def test_cache_settings_map_to_with_cache(tmp_path):
-    from semdag.execution import resolve_cache
-    from semdag.profile import load_profile
-    from semdag.project import find_project
+    from semdag.config.execution import resolve_cache
+    from semdag.config.profile import load_profile
+    from semdag.config.project import find_project
 
     project = find_project(explicit=BASIC)
     profile = load_profile(
@@ -404,9 +404,9 @@ def test_cache_settings_map_to_with_cache(tmp_path):
 
 
 def test_cache_lists_naming_unknown_nodes_are_errors_where_they_were_given():
-    from semdag.execution import execution_config_errors
-    from semdag.graph import model_from_build
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.execution import execution_config_errors
+    from semdag.hamilton.model import model_from_build
 
     session = Session(
         command="execute", project_dir=BASIC, sets=("cache.recompute=[values, totl]",)
@@ -447,9 +447,10 @@ class RecordingSink:
 
 
 def test_progress_counts_every_node_it_runs():
-    from semdag.execution import Runner, resolve_settings
-    from semdag.graph import model_from_build
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.execution import resolve_settings
+    from semdag.hamilton.execution import Runner
+    from semdag.hamilton.model import model_from_build
 
     session = Session(command="execute", project_dir=BASIC)
     sink = RecordingSink()

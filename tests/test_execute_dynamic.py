@@ -33,8 +33,9 @@ def test_fan_out_gives_the_same_result_on_every_executor(executor):
 
 
 def test_max_tasks_bounds_the_pool():
-    from semdag.execution import Runner, resolve_settings
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.execution import resolve_settings
+    from semdag.hamilton.execution import Runner
 
     session = Session(
         command="execute",
@@ -56,9 +57,9 @@ def test_a_parallelizable_node_without_dynamic_is_a_config_error():
 
 
 def test_validate_can_list_execution_config_errors():
-    from semdag.execution import execution_config_errors
-    from semdag.graph import model_from_build
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.execution import execution_config_errors
+    from semdag.hamilton.model import model_from_build
 
     session = Session(command="validate", project_dir=FANOUT, profile_name="static")
     errors = execution_config_errors(session.profile, model_from_build(session.build()))
@@ -99,9 +100,10 @@ def test_timings_under_processes_report_remote_tasks():
 
 
 def test_progress_counts_tasks_in_dynamic_runs():
-    from semdag.execution import Runner, resolve_settings
-    from semdag.graph import model_from_build
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.config.execution import resolve_settings
+    from semdag.hamilton.execution import Runner
+    from semdag.hamilton.model import model_from_build
     from tests.test_execute import RecordingSink
 
     session = Session(command="execute", project_dir=FANOUT)

@@ -19,21 +19,16 @@ import pytest
 from hamilton.graph_types import HamiltonNode, hash_source_code
 
 from bench.generate import generate
-from semdag.artifacts import canonical_json
-from semdag.builder import Build, build
-from semdag.codehash import source_code_hash
-from semdag.export import (
-    export_document,
-    hamilton_export,
-    input_problems,
-    jsonable,
-    node_sources,
-    portable_path,
-)
-from semdag.graph import GraphModel, model_from_build
-from semdag.profile import load_profile
-from semdag.project import find_project
-from semdag.sourceinfo import SourceIndex
+from semdag.config.profile import load_profile
+from semdag.config.project import find_project
+from semdag.core.codehash import source_code_hash
+from semdag.core.export import export_document, jsonable, portable_path
+from semdag.core.graph import GraphModel
+from semdag.hamilton.build import Build, build
+from semdag.hamilton.export import hamilton_export, input_problems, node_sources
+from semdag.hamilton.model import model_from_build
+from semdag.hamilton.sourceinfo import SourceIndex
+from semdag.store.artifacts import canonical_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA = Path(__file__).parent.parent / "semdag" / "schemas" / "export.schema.json"
@@ -399,7 +394,8 @@ def test_hamilton_form_is_export_execution_byte_for_byte(stacks, stack) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
 @pytest.mark.parametrize("stack", ["layered", "generated"])  # stacks of several files
 def test_parsing_in_workers_changes_nothing(stacks, stack, monkeypatch) -> None:
-    from semdag import forkpool, sourceinfo
+    from semdag.hamilton import sourceinfo
+    from semdag.perf import forkpool
 
     built = _build(stacks[stack])
     profile = built.build.profile

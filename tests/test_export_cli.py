@@ -12,10 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from semdag.artifacts import canonical_json
-from semdag.builder import build
-from semdag.profile import load_profile
-from semdag.project import find_project
+from semdag.config.profile import load_profile
+from semdag.config.project import find_project
+from semdag.hamilton.build import build
+from semdag.store.artifacts import canonical_json
 from tests.conftest import run_cli
 from tests.test_export import SCHEMA, write_decorated
 

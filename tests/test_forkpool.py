@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from semdag import forkpool
+from semdag.perf import forkpool
 
 needs_fork = pytest.mark.skipif(
     sys.platform != "linux", reason="workers are forked on Linux only; elsewhere work is serial"

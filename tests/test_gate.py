@@ -259,7 +259,7 @@ def test_a_released_build_is_freed_without_a_collection(example):
     import gc
     import weakref
 
-    from semdag.session import Session
+    from semdag.app.session import Session
 
     session = Session(command="t", profile_name="dev", project_dir=example, build_cache=False)
     node = next(iter(session.build().driver.graph.nodes.values()))

@@ -6,11 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
-from semdag.export import baseline_document
-from semdag.hashmemo import MEMO_DIR, load_memo
-from semdag.project import find_project
-from semdag.registry import compile_registry
-from semdag.session import Session
+from semdag.app.session import Session
+from semdag.config.project import find_project
+from semdag.core.export import baseline_document
+from semdag.core.registry import compile_registry
+from semdag.store.hashmemo import MEMO_DIR, load_memo
 
 
 def documents(root: Path, *, cache: bool = True) -> tuple[str, str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semdag.dtypes import dtype_problem
-from semdag.scaffold import baseline_paths, merge_pyproject, project_files, write_project
+from semdag.app.scaffold import baseline_paths, merge_pyproject, project_files, write_project
+from semdag.core.dtypes import dtype_problem
 from tests.conftest import run_cli, write_files
 
 TAXONOMY = (

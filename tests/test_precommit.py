@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semdag.scaffold import HOOK_FILES, HOOKS
+from semdag.app.scaffold import HOOK_FILES, HOOKS
 from tests.conftest import ROOT, Result, run_cli
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def test_published_manifest_is_valid_and_matches_the_scaffold(tmp_path):
     assert manifest["semdag-snapshot-update"]["stages"] == ["manual"]
     assert manifest["semdag-snapshot-check"]["stages"] == []
 
-    from semdag.scaffold import project_files
+    from semdag.app.scaffold import project_files
 
     scaffold = tmp_path / ".pre-commit-config.yaml"
     scaffold.write_text(project_files()[".pre-commit-config.yaml"], encoding="utf-8")

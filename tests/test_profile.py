@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from semdag.errors import ConfigError, UsageError
-from semdag.profile import apply_set, deep_merge, load_profile
-from semdag.project import find_project
+from semdag.config.profile import apply_set, deep_merge, load_profile
+from semdag.config.project import find_project
+from semdag.core.errors import ConfigError, UsageError
 
 STACK = "stack:\n  core: [pkg.a]\n"
 

@@ -21,14 +21,14 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from semdag.acknowledge import Acknowledgement, load_acknowledgements
-from semdag.artifacts import atomic_write_chunks, canonical_chunks, canonical_json
-from semdag.diff import find_changes, lineage_from_registry
-from semdag.errors import SemdagError
-from semdag.profile import Profile, load_profile
-from semdag.project import Project, find_project
-from semdag.registry import Entry, Registry
-from semdag.snapshot import read_registry, registry_from_document
+from semdag.config.profile import Profile, load_profile
+from semdag.config.project import Project, find_project
+from semdag.core.diff import find_changes, lineage_from_registry
+from semdag.core.errors import SemdagError
+from semdag.core.registry import Entry, Registry
+from semdag.store.acknowledge import Acknowledgement, load_acknowledgements
+from semdag.store.artifacts import atomic_write_chunks, canonical_chunks, canonical_json
+from semdag.store.snapshot import read_registry, registry_from_document
 
 EXAMPLES = settings(
     max_examples=150,

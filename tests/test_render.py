@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
-from semdag.changes import compare, read_baseline
-from semdag.errors import BaselineError, UnknownNodeError, UsageError
-from semdag.graph import GraphModel, NodeInfo
-from semdag.graphviz_run import format_for
-from semdag.render import COLLAPSE_THRESHOLD, RenderOptions, plan, quote, render_dot, svg_id
-from semdag.selection import EmptySelectionError, NoPathError, Selection, select
-from semdag.stack import Definition, LedgerEntry
-from semdag.viewer import build_page, inline_svg, script_json
+from semdag.app.graphviz import format_for
+from semdag.app.viewer import build_page, inline_svg, script_json
+from semdag.core.changes import compare, read_baseline
+from semdag.core.errors import BaselineError, UnknownNodeError, UsageError
+from semdag.core.graph import GraphModel, NodeInfo
+from semdag.core.picture import COLLAPSE_THRESHOLD, RenderOptions, quote, svg_id
+from semdag.core.render import plan, render_dot
+from semdag.core.selection import EmptySelectionError, NoPathError, Selection, select
+from semdag.hamilton.stack import Definition, LedgerEntry
 
 SEMANTIC = {"layer": "semantic", "semantic_id": None}
 LAYERS = ("core", "plugins", "overrides")

@@ -324,9 +324,9 @@ def test_changed_since_registry_snapshot(project: Path, tmp_path: Path) -> None:
 
 
 def test_changed_since_a_snapshot_written_by_export(project: Path, tmp_path: Path) -> None:
-    from semdag.artifacts import canonical_json
-    from semdag.export import export_document
-    from semdag.session import Session
+    from semdag.app.session import Session
+    from semdag.core.export import export_document
+    from semdag.store.artifacts import canonical_json
 
     session = Session(command="test", project_dir=project)
     document = export_document(session.graph(), session.profile, None)

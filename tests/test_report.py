@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semdag.acknowledge import REASON_PLACEHOLDER, load_acknowledgements
-from semdag.errors import ConfigError
-from semdag.report import github_error, group, next_steps, render_comparisons
-from semdag.rules import finding
+from semdag.core.errors import ConfigError
+from semdag.core.report import (
+    REASON_PLACEHOLDER,
+    github_error,
+    group,
+    next_steps,
+    render_comparisons,
+)
+from semdag.core.rules import finding
+from semdag.store.acknowledge import load_acknowledgements
 
 TODAY = dt.date(2030, 1, 1)
 OLD_HASH = "0123456789abcdef" * 4

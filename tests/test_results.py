@@ -18,14 +18,16 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from semdag import results
+from semdag.app import results
+from semdag.cli import results_view
+from semdag.core import values
 from tests.conftest import run_cli, write_files
 
 
 def drawn(values: dict[str, Any], width: int) -> list[str]:
     """What ``execute`` draws for ``values`` in a terminal ``width`` columns wide."""
     buffer = io.StringIO()
-    results.render(values, Console(file=buffer, width=width, color_system=None), width)
+    results_view.render(values, Console(file=buffer, width=width, color_system=None), width)
     return buffer.getvalue().splitlines()
 
 
@@ -51,7 +53,7 @@ def test_a_wide_frame_shows_shape_dtypes_first_rows_and_the_columns_that_fit():
     names = header.split()
     assert names[0] == "store_id" and names[-1] == "…" and len(names) > 4
     assert dtypes.split()[:2] == ["str", "float64"] and dtypes.split()[-1] == "…"
-    assert len(rows) == results.TERMINAL_ROWS
+    assert len(rows) == results_view.TERMINAL_ROWS
     assert rows[0].split()[0] == "S0"
     hidden = 23 - (len(names) - 1)
     assert footer == f"… 199990 more rows, {hidden} more columns: --out DIR writes them all"
@@ -117,7 +119,7 @@ def test_a_frame_with_no_rows_says_so():
     ],
 )
 def test_values_read_as_people_write_them(value, text):
-    assert results.format_value(value) == text
+    assert results_view.format_value(value) == text
 
 
 def test_a_long_value_is_cut_with_a_note_on_getting_all_of_it():
@@ -132,7 +134,7 @@ def test_a_mapping_takes_a_line_per_key_and_says_how_many_more():
     lines = drawn({"summary": summary}, 80)
     assert lines[1] == "summary  dict  key_00: 0.0"
     assert lines[2].strip() == "key_01: 0.333333"
-    assert lines[results.MAPPING_LINES + 1].strip() == "… 3 more keys"
+    assert lines[results_view.MAPPING_LINES + 1].strip() == "… 3 more keys"
     assert lines[-1].startswith("… cut to fit")
 
 
@@ -243,7 +245,7 @@ def test_every_value_in_every_form(case: str, form: str, tmp_path: Path) -> None
         assert_fits(drawn({NODE: value}, 50), 50)
         return
     if form == "json":
-        described = json.loads(json.dumps(results.describe(value, 5, NODE), allow_nan=False))
+        described = json.loads(json.dumps(values.describe(value, 5, NODE), allow_nan=False))
         records = described.get("records")
         if records:
             assert list(records[0]) == list(described.get("dtypes") or records[0])
@@ -265,18 +267,18 @@ def test_every_value_in_every_form(case: str, form: str, tmp_path: Path) -> None
     else:
         json.loads(written.read_text(encoding="utf-8"))
     if form == "auto":
-        kind = "parquet" if results._kind(value) != "other" else "json"
+        kind = "parquet" if values.kind_of(value) != "other" else "json"
         assert entry.format in (kind, "json")
 
 
 def test_the_index_that_repeats_a_column_keeps_both():
-    frame = results._frame(index_is_a_column(), NODE)
+    frame = values.frame_of(index_is_a_column(), NODE)
     assert list(frame.columns) == ["k", "a", "k.1", "b"]
     assert frame["k"].tolist() == [1, 2] and frame["k.1"].tolist()[0] == 2.0
 
 
 def test_unique_labels_number_repeats_without_colliding():
-    assert results.unique_labels(["a", "a", "a.1", ("m", "b"), ("n", ""), 0, None]) == [
+    assert values.unique_labels(["a", "a", "a.1", ("m", "b"), ("n", ""), 0, None]) == [
         "a",
         "a.2",
         "a.1",
@@ -289,7 +291,7 @@ def test_unique_labels_number_repeats_without_colliding():
 
 def test_a_series_is_named_after_its_node_in_every_form(tmp_path):
     series = pd.Series([1.5, 2.5], name="pandas_name")
-    assert results.describe(series, 5, "revenue")["records"][0] == {"revenue": 1.5}
+    assert values.describe(series, 5, "revenue")["records"][0] == {"revenue": 1.5}
     assert "revenue" in drawn({"revenue": series}, 80)[1]
     results.write_outputs(tmp_path, {"revenue": series}, "csv", profile="dev")
     assert (tmp_path / "revenue.csv").read_text().splitlines()[0] == "revenue"

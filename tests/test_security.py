@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from semdag.errors import ConfigError, UsageError
-from semdag.profile import load_profile
-from semdag.project import Project, find_project
-from semdag.snapshot import snapshot_dir
+from semdag.config.profile import load_profile
+from semdag.config.project import Project, find_project
+from semdag.core.errors import ConfigError, UsageError
+from semdag.store.snapshot import snapshot_dir
 from tests.conftest import Result, run_cli, write_files
 from tests.sample import SAMPLE_MODULE as GOOD
 from tests.sample import SAMPLE_PROFILE as PROFILE

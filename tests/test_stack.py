@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from semdag.builder import build
-from semdag.graph import model_from_build
-from semdag.profile import load_profile
-from semdag.project import find_project
+from semdag.config.profile import load_profile
+from semdag.config.project import find_project
+from semdag.hamilton.build import build
+from semdag.hamilton.model import model_from_build
 from tests.conftest import run_cli
 
 CORE = '''

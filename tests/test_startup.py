@@ -60,7 +60,7 @@ def leaving(monkeypatch) -> list[object]:
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: calls.append("exit handlers"))
     monkeypatch.setattr(os, "_exit", hard_exit)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    monkeypatch.setattr(cli._EXIT, "fast", True)
+    monkeypatch.setattr(cli.EXIT_POLICY, "fast", True)
     return calls
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from semdag import console, progress
+from semdag.cli import console
+from semdag.core import progress
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 BASIC = FIXTURES / "exec_basic"
@@ -232,8 +233,8 @@ def test_snapshot_check_all_names_each_profile(layered, phases):
 
 
 def test_diff_against_git_names_what_it_compares(layered, phases, monkeypatch):
-    from semdag import gate
-    from semdag.errors import UsageError
+    from semdag.app import gate
+    from semdag.core.errors import UsageError
 
     during: list[str] = []
 

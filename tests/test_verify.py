@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from semdag.acknowledge import GATE_KINDS, Acknowledgement, apply_acknowledgements
-from semdag.rules import finding
+from semdag.core.rules import finding
+from semdag.store.acknowledge import GATE_KINDS, Acknowledgement, apply_acknowledgements
 from tests.conftest import FIXTURES, ROOT, Result, run_cli
 
 # Every broken promise the shop can show in one run (dup and nokey would hide nullkey).

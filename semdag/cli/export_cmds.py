@@ -5,10 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import console
-from semdag.cli import Outcome, command
-from semdag.errors import UnknownNodeError, UsageError
-from semdag.session import Session
+from semdag.app.session import Session
+from semdag.cli.common import Outcome, command, console
+from semdag.core.errors import UnknownNodeError, UsageError
 
 EXPORT_HELP = """Write the execution graph of the chosen outputs as JSON.
 
@@ -62,7 +61,7 @@ def export_cmd(
     profile = session.profile
     problems: list[Any] = []
     if session.fmt == "hamilton":
-        from semdag.export import hamilton_export
+        from semdag.hamilton.export import hamilton_export
 
         # Hashes of unchanged functions come from the local hash memo, as for a build.
         index = session.source_index(profile.name, with_source=True, hamilton=True)
@@ -78,7 +77,7 @@ def export_cmd(
         summary: dict[str, Any] = {"format": "hamilton", "outputs": len(final_vars)}
         document = None
     else:
-        from semdag.artifacts import canonical_json
+        from semdag.store.artifacts import canonical_json
 
         # The semdag form needs no live driver: a cached build answers it.
         graph = session.graph()
@@ -119,7 +118,7 @@ def export_cmd(
 
 def _input_problems(session: Session, final_vars: list[str], strict: bool) -> list[Any]:
     """Hamilton's objections to the inputs; with ``strict`` they are an error."""
-    from semdag.export import input_problems
+    from semdag.hamilton.export import input_problems
 
     profile = session.profile
     problems = input_problems(session.build().driver, final_vars, profile.inputs, profile.overrides)
@@ -139,7 +138,7 @@ def _final_vars(
     requested: list[str] | None,
     whole: bool,
 ) -> list[str]:
-    from semdag.export import unknown_outputs
+    from semdag.core.export import unknown_outputs
 
     if whole:
         return sorted(names)
@@ -147,7 +146,7 @@ def _final_vars(
     wanted = list(requested or session.profile.outputs)
     if any(name not in known for name in wanted):
         # A semantic id names a node too: the graph model resolves it (and explains typos).
-        from semdag.checks import profile_outputs
+        from semdag.core.checks import profile_outputs
 
         graph = session.graph()
         if not requested:
@@ -164,7 +163,8 @@ def _final_vars(
 def _semdag_document(
     session: Session, final_vars: list[str], whole: bool, include_source: bool
 ) -> dict[str, Any]:
-    from semdag.export import export_document, node_sources
+    from semdag.core.export import export_document
+    from semdag.hamilton.export import node_sources
 
     graph = session.graph()
     sources = None
@@ -181,7 +181,7 @@ def _semdag_document(
 
 
 def _write(path: Path, text: str) -> None:
-    from semdag.artifacts import atomic_write
+    from semdag.store.artifacts import atomic_write
 
     try:
         atomic_write(path, text)

@@ -5,20 +5,20 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import console
-from semdag.cli import (
+from semdag.app.session import Session
+from semdag.cli.common import (
     ARGUMENT,
     FailOnOption,
     Outcome,
     app,
     command,
+    console,
     fail_threshold,
     print_error,
 )
-from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
-from semdag.progress import phase
-from semdag.rules import RULES
-from semdag.session import Session
+from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
+from semdag.core.progress import phase
+from semdag.core.rules import RULES
 
 REPORT_FORMATS = ("text", "json", "markdown", "github", "junit")
 
@@ -45,7 +45,7 @@ def profiles_of(session: Session, every: bool) -> list[str | None]:
 @command("registry")
 def registry_cmd(session: Session) -> Outcome:
     """Compile and print the semantic registry."""
-    from semdag.gate import current_registry
+    from semdag.app.gate import current_registry
 
     registry, _ = current_registry(session, None)
     document = registry.as_document()
@@ -83,7 +83,7 @@ def registry_cmd(session: Session) -> Outcome:
 def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome:
     """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
     changes the new baselines accept."""
-    from semdag.gate import pending_changes, update
+    from semdag.app.gate import pending_changes, update
 
     written: dict[str, list[str]] = {}
     accepted: dict[str, tuple[Any, ...] | None] = {}
@@ -96,7 +96,7 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
             written[profile] = update(session, name)
 
     def render() -> None:
-        from semdag.report import by_severity, summary_line
+        from semdag.core.report import by_severity, summary_line
 
         out = console.out()
         for profile, paths in written.items():
@@ -142,8 +142,8 @@ def findings_outcome(
     findings compare with the committed baselines, which ``snapshot update`` rewrites (a
     failing report says so).
     """
-    from semdag.acknowledge import today
-    from semdag.report import github_error, next_steps, render_comparisons
+    from semdag.core.report import github_error, next_steps, render_comparisons
+    from semdag.store.acknowledge import today
 
     failing = [f for c in comparisons for f in c.findings if f.fails(threshold)]
     code = EXIT_CHECK_FAILED if failing else EXIT_OK
@@ -192,7 +192,7 @@ def snapshot_check_cmd(
     session: Session, every: AllProfiles = False, fail_on: FailOnOption = "breaking"
 ) -> Outcome:
     """Compare the current build with the committed baselines."""
-    from semdag.gate import check
+    from semdag.app.gate import check
 
     threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
@@ -231,7 +231,7 @@ def diff_cmd(
     fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Compare two registry snapshots, or the working tree with a git revision."""
-    from semdag.gate import diff_against_git, diff_files
+    from semdag.app.gate import diff_against_git, diff_files
 
     threshold = fail_threshold(fail_on)
     if against is not None:
@@ -251,7 +251,7 @@ def diff_cmd(
 
 def _ack_file(session: Session) -> str:
     """The acknowledgement file as a report names it (the default outside a project)."""
-    from semdag.acknowledge import ACK_FILE
+    from semdag.store.acknowledge import ACK_FILE
 
     try:
         return session.project.relative(session.project.snapshots_path / ACK_FILE)
@@ -260,7 +260,7 @@ def _ack_file(session: Session) -> str:
 
 
 def _has_project() -> bool:
-    from semdag.project import find_project
+    from semdag.config.project import find_project
 
     try:
         find_project()

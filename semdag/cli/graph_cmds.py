@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import console
-from semdag.cli import (
+from semdag.app.session import Session
+from semdag.cli.common import (
     ARGUMENT,
     FailOnOption,
     InputOption,
@@ -13,17 +13,17 @@ from semdag.cli import (
     Outcome,
     TagOption,
     command,
+    console,
     fail_threshold,
     parse_pairs,
     parse_tag_filter,
 )
-from semdag.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from semdag.rules import Severity, counts
-from semdag.session import Session
+from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from semdag.core.rules import Severity, counts
 
 
 def _summary(session: Session) -> dict[str, Any]:
-    from semdag.registry import semantic_nodes
+    from semdag.core.registry import semantic_nodes
 
     facts = session.facts()
     graph = facts.graph
@@ -112,8 +112,9 @@ def validate_cmd(
     fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
-    from semdag.checks import check_input_names, validate
-    from semdag.execution import execution_config_errors
+    from semdag.config.execution import execution_config_errors
+    from semdag.core.checks import check_input_names
+    from semdag.hamilton.validate import validate
 
     threshold = fail_threshold(fail_on)
     extra = parse_pairs(inputs, "--input")
@@ -136,7 +137,7 @@ def validate_cmd(
     }
 
     def render() -> None:
-        from semdag.report import render_findings
+        from semdag.core.report import render_findings
 
         # The report's first line is the verdict (`validate prod: no findings`).
         title = f"validate {session.profile.name}"
@@ -162,8 +163,8 @@ def ls_cmd(
     ] = False,
 ) -> Outcome:
     """List nodes, filtered by tags, stack layer or semantic selection."""
-    from semdag.registry import is_semantic, matches
-    from semdag.selection import check_tag_keys
+    from semdag.core.registry import is_semantic, matches
+    from semdag.core.selection import check_tag_keys
 
     graph = session.graph()
     tag_filter = parse_tag_filter(tag)
@@ -218,7 +219,7 @@ def show_cmd(
     ],
 ) -> Outcome:
     """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
-    from semdag.registry import compile_registry
+    from semdag.core.registry import compile_registry
 
     graph = session.graph()
     info = graph.get(node)

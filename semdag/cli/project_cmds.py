@@ -5,10 +5,9 @@ from typing import Annotated
 
 import typer
 
-from semdag import console
-from semdag.cli import ARGUMENT, Outcome, command
-from semdag.errors import UsageError
-from semdag.session import Session
+from semdag.app.session import Session
+from semdag.cli.common import ARGUMENT, Outcome, command, console
+from semdag.core.errors import UsageError
 
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory).
 
@@ -48,8 +47,14 @@ def init_cmd(
 ) -> Outcome:
     """Scaffold a working project, or adopt an existing repository: configs, one module
     stack, committed baselines."""
-    from semdag.gate import update
-    from semdag.scaffold import baseline_paths, existing, project_files, tool_table, write_project
+    from semdag.app.gate import update
+    from semdag.app.scaffold import (
+        baseline_paths,
+        existing,
+        project_files,
+        tool_table,
+        write_project,
+    )
 
     # `init` makes a project: nothing here may look for an existing one before the files exist.
     root = directory or session.project_dir or Path(".")

@@ -5,11 +5,10 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import console
-from semdag.cli import LayerOption, Outcome, TagOption, command, parse_tag_filter
-from semdag.errors import UsageError
-from semdag.progress import phase
-from semdag.session import Session
+from semdag.app.session import Session
+from semdag.cli.common import LayerOption, Outcome, TagOption, command, console, parse_tag_filter
+from semdag.core.errors import UsageError
+from semdag.core.progress import phase
 
 RENDER_HELP = """Draw the graph, or part of it, with Graphviz.
 
@@ -80,10 +79,11 @@ def render_cmd(
     ] = None,
 ) -> Outcome:
     """Draw the graph, or part of it, with Graphviz."""
-    from semdag.changes import compare, read_baseline
-    from semdag.graphviz_run import NEEDS_DOT, dot_binary, format_for, run_dot
-    from semdag.render import RenderOptions, plan
-    from semdag.selection import Selection, select
+    from semdag.app.graphviz import NEEDS_DOT, dot_binary, format_for, run_dot
+    from semdag.core.changes import compare, read_baseline
+    from semdag.core.picture import RenderOptions
+    from semdag.core.render import plan
+    from semdag.core.selection import Selection, select
 
     fmt = format_for(_explicit_format(ctx, session), out)
     if fmt in ("png", "pdf") and out is None:
@@ -134,7 +134,7 @@ def render_cmd(
         with phase(f"laying out {picture.node_count} nodes with Graphviz's dot"):
             laid_out = run_dot(dot_text, fmt)
         if fmt == "html":
-            from semdag.viewer import build_page
+            from semdag.app.viewer import build_page
 
             payload = build_page(laid_out.decode("utf-8"), picture.viewer, picture.title)
         else:
@@ -169,7 +169,7 @@ def _explicit_format(ctx: typer.Context, session: Session) -> str | None:
 
 def _snapshot_scope(graph: Any, profile: Any) -> set[str]:
     """The nodes `semdag snapshot update` would put in graph.json now (its execution graph)."""
-    from semdag.export import default_outputs, execution_closure
+    from semdag.core.export import default_outputs, execution_closure
 
     return execution_closure(
         graph,
@@ -181,7 +181,7 @@ def _snapshot_scope(graph: Any, profile: Any) -> set[str]:
 
 
 def _write(path: Path, payload: str | bytes) -> None:
-    from semdag.artifacts import atomic_write
+    from semdag.store.artifacts import atomic_write
 
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory")

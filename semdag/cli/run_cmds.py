@@ -5,12 +5,19 @@ from typing import Annotated, Any
 
 import typer
 
-from semdag import console
-from semdag.cli import FailOnOption, InputOption, Outcome, command, fail_threshold, parse_pairs
+from semdag.app.session import Session
+from semdag.cli.common import (
+    FailOnOption,
+    InputOption,
+    Outcome,
+    command,
+    console,
+    fail_threshold,
+    parse_pairs,
+)
 from semdag.cli.gate_cmds import AllProfiles, findings_outcome, profiles_of
-from semdag.errors import ConfigError, UsageError
-from semdag.progress import phase
-from semdag.session import Session
+from semdag.core.errors import ConfigError, UsageError
+from semdag.core.progress import phase
 
 # Options shared by both commands.
 OverrideOpt = Annotated[
@@ -54,14 +61,14 @@ def _prepare(
     session: Session, executor: str | None, cache: bool | None, progress: bool | None
 ) -> tuple[Any, Any, Any]:
     """(runner, build, graph) for the selected profile."""
-    from semdag.execution import prepare_run
+    from semdag.app.run import prepare_run
 
     return prepare_run(session, executor=executor, cache=cache, progress=_progress_sink(progress))
 
 
 def _final_vars(session: Session, graph: Any, requested: list[str] | None) -> list[str]:
-    from semdag.checks import profile_outputs
-    from semdag.registry import compile_registry
+    from semdag.core.checks import profile_outputs
+    from semdag.core.registry import compile_registry
 
     profile = session.profile
     if requested:
@@ -83,7 +90,7 @@ def _run_values(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's inputs (checked: see ``checked_inputs``) and overrides, keyed by node name
     (an override may name its node by semantic id)."""
-    from semdag.checks import checked_inputs
+    from semdag.hamilton.validate import checked_inputs
 
     run_inputs = checked_inputs(build, graph, parse_pairs(inputs, "--input"))
     given = {**build.profile.overrides, **parse_pairs(overrides, "--override")}
@@ -128,7 +135,9 @@ def execute_cmd(
     ] = 50,
 ) -> Outcome:
     """Run the DAG and print or write its outputs."""
-    from semdag import results
+    from semdag.app import results
+    from semdag.cli import results_view
+    from semdag.core import values
 
     fmt = session.fmt
     if fmt in ("csv", "parquet") and out is None:
@@ -157,7 +166,7 @@ def execute_cmd(
     data: dict[str, Any] = {
         "profile": session.profile.name,
         "outputs": {
-            name: results.describe(value, max_rows, name) for name, value in result.values.items()
+            name: values.describe(value, max_rows, name) for name, value in result.values.items()
         },
         "execution": runner.settings.describe(project),
         "seconds": round(result.seconds, 3),
@@ -170,7 +179,7 @@ def execute_cmd(
 
     def render() -> None:
         if manifest is None:
-            results.render(result.values, console.out(), console.width())
+            results_view.render(result.values, console.out(), console.width())
         else:
             for item in manifest.files:
                 rows = "" if item.rows is None else f", {item.rows} rows"
@@ -240,7 +249,7 @@ def materialize_cmd(
     progress: ProgressOpt = None,
 ) -> Outcome:
     """Run the profile's materializers (Hamilton savers and loaders)."""
-    from semdag import materialize as mat
+    from semdag.hamilton import materialize as mat
 
     profile = session.profile
     if not profile.materializers:
@@ -350,8 +359,8 @@ def verify_cmd(
     fail_on: FailOnOption = "breaking",
 ) -> Outcome:
     """Run the semantic outputs and check each value against its registry entry."""
-    from semdag.errors import SemdagError
-    from semdag.verify import Request, verify
+    from semdag.app.verify import Request, verify
+    from semdag.core.errors import SemdagError
 
     threshold = fail_threshold(fail_on)
     request = Request(

@@ -1,0 +1,1 @@
+"""Use cases over a project: the gate, verify, export, render, run and init."""

@@ -1,0 +1,416 @@
+"""The snapshot gate: write baselines, compare builds with them, compare registries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from semdag.app.session import Session
+from semdag.config.project import Project
+from semdag.core.diff import (
+    find_changes,
+    lineage_from_graph,
+    lineage_from_graph_document,
+    lineage_from_registry,
+)
+from semdag.core.errors import BaselineError, CheckFailed, SemdagError, UsageError
+from semdag.core.graph import GraphModel
+from semdag.core.registry import Registry, compile_registry
+from semdag.core.rules import Finding, Severity, apply_severities, finding
+from semdag.store.acknowledge import ACK_FILE, acknowledge
+from semdag.store.artifacts import file_sha
+from semdag.store.snapshot import (
+    GRAPH_FILE,
+    REGISTRY_FILE,
+    read_registry,
+    registry_from_document,
+    snapshot_dir,
+    write_snapshot,
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The findings of one profile's comparison."""
+
+    profile: str
+    findings: tuple[Finding, ...]
+    baseline: str
+
+    def as_dict(self) -> dict[str, Any]:
+        from semdag.core.rules import counts
+
+        return {
+            "profile": self.profile,
+            "baseline": self.baseline,
+            "findings": [f.as_dict() for f in self.findings],
+            "counts": counts(self.findings),
+        }
+
+
+def current_registry(session: Session, profile: str | None) -> tuple[Registry, GraphModel]:
+    """Build a profile and compile its registry."""
+    graph = session.graph(profile)
+    return compile_registry(graph, session.load_profile(profile).tag_filter), graph
+
+
+def update(session: Session, profile: str | None) -> list[str]:
+    """Write a profile's baselines; returns the project-relative paths written.
+
+    A graph that cannot run is never accepted as a baseline: with any error that validate
+    reports, nothing is written and :class:`~semdag.core.errors.CheckFailed` says why.
+    """
+    from semdag.core.export import baseline_document
+    from semdag.perf.gctools import paused
+
+    prof = session.load_profile(profile)
+    errors = _graph_errors(session, profile)
+    if errors:
+        shown = session.project.relative(snapshot_dir(session.project, prof.name))
+        listed = "; ".join(f"{f.rule}: {f.message}" for f in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise CheckFailed(
+            f"{shown}/ left as it was: the {prof.name} graph has {len(errors)} "
+            f"error{'s' if len(errors) != 1 else ''}: {listed}{more}",
+            hint=f"fix them (`semdag validate -p {prof.name}` lists them), then update again",
+        )
+    registry, graph = current_registry(session, profile)
+    session.release_build(profile)  # the documents below reuse the driver's memory
+    with paused():
+        document = baseline_document(graph, prof)
+    paths = write_snapshot(session.project, prof.name, registry, document)
+    return [session.project.relative(p) for p in paths]
+
+
+def _graph_errors(session: Session, profile: str | None) -> list[Finding]:
+    """validate's error-severity findings for the profile as configured: the graph cannot
+    run (cycle, missing input, type mismatch, illegal override, invalid tag)."""
+    return [f for f in session.facts(profile).findings if f.severity is Severity.ERROR]
+
+
+def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...] | None:
+    """What writing a profile's baselines now would accept: the findings between its
+    committed baselines and the current build (without acknowledgements: they do not change
+    what is written). None when there is no readable baseline to compare with."""
+    project = session.project
+    prof = session.load_profile(profile)
+    folder = snapshot_dir(project, prof.name)
+    try:
+        baseline = read_registry(folder / REGISTRY_FILE, project.relative(folder / REGISTRY_FILE))
+    except BaselineError:
+        return None
+    registry, graph = current_registry(session, profile)
+    if baseline.hash_scheme != registry.hash_scheme:
+        registry = legacy_registry(project, registry, graph)
+    findings = find_changes(baseline, registry)
+    if (folder / GRAPH_FILE).is_file():
+        findings += _compare_graph(session, profile, project.relative(folder / GRAPH_FILE))
+    return tuple(apply_severities(findings, prof.rules))
+
+
+def check(session: Session, profile: str | None) -> Comparison:
+    """Compare a profile's current build with its committed baselines.
+
+    The comparison also carries every error validate reports for the current graph, so the
+    gate never passes a graph that cannot run, whatever the registry says.
+    """
+    from semdag.store import buildcache
+
+    project = session.project
+    prof = session.load_profile(profile)
+    folder = snapshot_dir(project, prof.name)
+    shown = project.relative(folder / REGISTRY_FILE)
+    use_cache = session.build_cache and buildcache.enabled()
+    stamp = _check_stamp(project, folder) if use_cache else None
+    digest = buildcache.lookup_digest(project, prof) if stamp else None
+    remembered = buildcache.load_verdict(project, digest, "check")
+    if isinstance(remembered, dict) and remembered.get("stamp") == stamp:
+        try:
+            found = tuple(buildcache.finding_from_dict(f) for f in remembered["findings"])
+            return Comparison(prof.name, found, shown)
+        except (KeyError, TypeError, ValueError):
+            pass
+    # A missing baseline is reported at once, without a build.
+    if not (folder / REGISTRY_FILE).is_file():
+        read_registry(folder / REGISTRY_FILE, shown)
+    try:
+        registry, graph = current_registry(session, profile)
+        session.release_build(profile)
+    except SemdagError as exc:
+        # A build that fails is never "no changes": keep the error's exit code and say so.
+        exc.message = f"cannot compare {prof.name}: {exc.message}"
+        raise
+    baseline = read_registry(folder / REGISTRY_FILE, shown)
+    if baseline.hash_scheme != registry.hash_scheme:
+        registry = legacy_registry(project, registry, graph)
+    graph_shown = project.relative(folder / GRAPH_FILE)
+    new_lineage = lineage_from_graph(graph.dependents, registry)
+    findings = find_changes(baseline, registry, new_lineage=new_lineage)
+    if any(f.rule == "semantic-removed" for f in findings):
+        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
+        old_graph = _baseline_graph(session, prof.name)
+        old_lineage = (
+            lineage_from_graph_document(old_graph, baseline)
+            if old_graph
+            else lineage_from_registry(baseline)
+        )
+        findings = find_changes(
+            baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
+        )
+    del baseline  # its memory serves the graph comparison
+    graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
+    findings += _graph_drift(session, profile, graph_sha, graph_shown)
+    findings = _acknowledge(session, findings)
+    # Added after the acknowledgements: a graph that cannot run is not a change to accept.
+    findings += _graph_errors(session, profile)
+    comparison = Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
+    if stamp:
+        stored = [buildcache.finding_to_dict(f) for f in comparison.findings]
+        digest = session.facts(profile).digest
+        buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
+    return comparison
+
+
+def legacy_registry(project: Project, registry: Registry, graph: GraphModel) -> Registry:
+    """``registry`` with the code hashes a schema-version-1 baseline recorded (name-blind
+    ``ast.unparse`` hashes), so that such a baseline compares without false findings until
+    the next ``snapshot update`` rewrites it."""
+    from dataclasses import replace
+
+    from semdag.core.registry import LEGACY_HASH_SCHEME
+    from semdag.hamilton.sourceinfo import legacy_hash_at
+
+    entries = {}
+    for sid, entry in registry.entries.items():
+        node = graph.nodes.get(entry.node)
+        code = None
+        if node is not None and node.file and node.line and node.end_line:
+            code = legacy_hash_at(project.root / node.file, node.line, node.end_line)
+        entries[sid] = replace(entry, code_hash=code)
+    return Registry(registry.profile, entries, hash_scheme=LEGACY_HASH_SCHEME)
+
+
+def _check_stamp(project: Project, folder: Path) -> Mapping[str, str | None] | None:
+    """What a check reads besides the build (see :func:`semdag.store.cachekey.check_stamp`)."""
+    from semdag.store.acknowledge import today
+    from semdag.store.cachekey import check_stamp
+
+    return check_stamp(
+        folder / REGISTRY_FILE,
+        folder / GRAPH_FILE,
+        project.snapshots_path / ACK_FILE,
+        today().isoformat(),
+    )
+
+
+def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:
+    from semdag.store.hashmemo import read_json
+
+    document = read_json(snapshot_dir(session.project, profile) / GRAPH_FILE)
+    return document if isinstance(document, dict) else None
+
+
+def _graph_drift(
+    session: Session, profile: str | None, graph_sha: str | None, shown: str
+) -> list[Finding]:
+    """Whether the current graph differs from graph.json, remembered per exact build and
+    graph.json bytes: an unchanged project answers without reading the baseline graph."""
+    from semdag.store import buildcache
+
+    facts = session.facts(profile)
+    verdict = buildcache.load_verdict(session.project, facts.digest, "drift")
+    if graph_sha and isinstance(verdict, dict) and verdict.get("graph_sha") == graph_sha:
+        try:
+            return [buildcache.finding_from_dict(item) for item in verdict["findings"]]
+        except (KeyError, TypeError, ValueError):
+            pass
+    found = _compare_graph(session, profile, shown)
+    if graph_sha:
+        stored = [buildcache.finding_to_dict(item) for item in found]
+        buildcache.store_verdict(
+            session.project, facts.digest, "drift", {"graph_sha": graph_sha, "findings": stored}
+        )
+    return found
+
+
+def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
+    """graph-changed when the current graph's nodes or edges differ from graph.json's, each
+    changed node named with what changed in it.
+
+    A graph.json written by an older semdag (schema version 1) is compared on everything
+    but the code hashes, which it made another way (the registry compares those)."""
+    from semdag.core.changes import entry_changes
+    from semdag.core.export import BASELINE_NODE_FIELDS, node_entry
+    from semdag.store.hashmemo import read_json
+
+    folder = snapshot_dir(session.project, session.load_profile(profile).name)
+    document = read_json(folder / GRAPH_FILE)
+    recorded = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(recorded, dict):
+        return [
+            finding(
+                "graph-changed",
+                "(graph)",
+                f"{Path(shown).name} is missing or unreadable: run `semdag snapshot update`",
+                file=shown,
+            )
+        ]
+    legacy = document.get("schema_version") == 1
+    fields = [f for f in BASELINE_NODE_FIELDS if not (legacy and f == "code_hash")]
+
+    def entry(node: Any) -> dict[str, Any]:
+        return {key: node.get(key) for key in fields} if isinstance(node, dict) else {}
+
+    graph = session.graph(profile)
+    added = sorted(set(graph.nodes) - set(recorded))
+    removed = sorted(set(recorded) - set(graph.nodes))
+    reasons: dict[str, list[str]] = {}
+    for name, node in graph.nodes.items():
+        if name in recorded:
+            old, new = entry(recorded[name]), entry(node_entry(node))
+            if old != new:
+                reasons[name] = list(entry_changes(old, new))
+    changed = sorted(reasons)
+    edges = [[dep, node] for dep, node in graph.edges()]
+    if not (added or removed or changed or document.get("edges") != edges):
+        return []
+    return [
+        finding(
+            "graph-changed",
+            "(graph)",
+            f"the execution graph differs from {Path(shown).name}: "
+            + _drift_summary(added, removed, changed, reasons),
+            new={"added": added, "removed": removed, "changed": changed, "reasons": reasons},
+            file=shown,
+        )
+    ]
+
+
+def _drift_summary(
+    added: list[str], removed: list[str], changed: list[str], reasons: dict[str, list[str]]
+) -> str:
+    """``1 added: a; 2 changed: b (tag owner), c (code)``: each changed node with what
+    changed."""
+
+    def listed(names: list[str], why: bool = False, limit: int = 8) -> str:
+        shown = [
+            f"{name} ({', '.join(reasons[name])})" if why and reasons.get(name) else name
+            for name in names[:limit]
+        ]
+        more = f" and {len(names) - limit} more" if len(names) > limit else ""
+        return ", ".join(shown) + more
+
+    parts = [
+        f"{len(names)} {label}: {listed(names, why)}"
+        for label, names, why in (
+            ("added", added, False),
+            ("removed", removed, False),
+            ("changed", changed, True),
+        )
+        if names
+    ]
+    return "; ".join(parts) or "the same nodes, other edges"
+
+
+def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:
+    return acknowledge(session.project, findings)
+
+
+def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
+    """Compare two registry snapshot files."""
+
+    def shown(path: Path) -> str:
+        # Project-relative wherever it is run from; never absolute (reports are compared).
+        text = path.as_posix()
+        if session is not None:
+            try:
+                text = session.project.relative(path.absolute())
+            except SemdagError:
+                pass
+        return path.name if Path(text).is_absolute() else text
+
+    before = read_registry(old, shown(old))
+    after = read_registry(new, shown(new))
+    findings = find_changes(
+        before,
+        after,
+        old_lineage=lineage_from_registry(before),
+        new_lineage=lineage_from_registry(after),
+    )
+    if session is not None:
+        try:
+            findings = _acknowledge(session, findings)
+        except SemdagError as exc:
+            if exc.code != "config_error" or "no semdag project" not in exc.message:
+                raise
+    return Comparison(after.profile, tuple(findings), shown(old))
+
+
+def diff_against_git(session: Session, ref: str) -> Comparison:
+    """Compare the registry built at a git revision with the working tree's."""
+    project = session.project
+    prof = session.load_profile()
+    top = _git(project.root, "rev-parse", "--show-toplevel").strip()
+    sub = Path(project.root).resolve().relative_to(Path(top).resolve())
+    commit = _git(project.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ref=ref)
+    with tempfile.TemporaryDirectory(prefix="semdag-worktree-") as tmp:
+        worktree = Path(tmp) / "tree"
+        _git(project.root, "worktree", "add", "--detach", "--quiet", str(worktree), commit.strip())
+        try:
+            before = _registry_in(worktree / sub, prof.name, session.sets, ref)
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(worktree)],
+                cwd=project.root,
+                capture_output=True,
+                check=False,
+            )
+    after, graph = current_registry(session, None)
+    findings = find_changes(
+        before,
+        after,
+        old_lineage=lineage_from_registry(before),
+        new_lineage=lineage_from_graph(graph.dependents, after),
+    )
+    findings = _acknowledge(session, findings)
+    return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), f"git:{ref}")
+
+
+def _git(cwd: Path, *args: str, ref: str | None = None) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("git is not installed") from None
+    if done.returncode != 0:
+        if ref is not None:
+            raise UsageError(f"unknown git revision {ref!r}")
+        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
+        raise UsageError(f"git {args[0]}: {detail}")
+    return done.stdout
+
+
+def _registry_in(root: Path, profile: str, sets: tuple[str, ...], ref: str) -> Registry:
+    # A separate process: the stack's modules are already imported here from the working tree.
+    command = [sys.executable, "-m", "semdag", "registry", "-p", profile, "-f", "json"]
+    command += ["--project-dir", str(root)]
+    for assignment in sets:
+        command += ["--set", assignment]
+    env = dict(os.environ, SEMDAG_NO_BUILD_CACHE="1")
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    try:
+        envelope = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        envelope = None
+    if not isinstance(envelope, dict) or not envelope.get("ok"):
+        errors = (envelope or {}).get("errors") or [{"message": done.stderr.strip() or "failed"}]
+        raise BaselineError(
+            f"cannot build profile {profile} at git:{ref}: {errors[0].get('message')}"
+        )
+    return registry_from_document(envelope["data"], f"git:{ref}")

@@ -1,0 +1,141 @@
+"""One command invocation's state: options, project, profile, build (each made once, lazily).
+
+What a session has made is kept in typed fields, one per kind: the project, the profiles by
+name, the builds by profile and driver configuration, and each profile's build facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from semdag.core.progress import phase
+
+if TYPE_CHECKING:
+    from semdag.config.profile import Profile
+    from semdag.config.project import Project
+    from semdag.core.graph import GraphModel
+    from semdag.hamilton.build import Build
+    from semdag.hamilton.sourceinfo import SourceIndex
+    from semdag.store.buildcache import BuildFacts
+
+# Adds executors, caches and hooks to a Hamilton Builder and returns it.
+Configure = Callable[[Any], Any]
+
+
+@dataclass
+class Session:
+    """The shared options of a command and what they lead to."""
+
+    command: str
+    profile_name: str | None = None
+    config_file: Path | None = None
+    sets: tuple[str, ...] = ()
+    project_dir: Path | None = None
+    fmt: str = "text"
+    debug: bool = False
+    build_cache: bool = True
+    _project: Project | None = field(default=None, repr=False)
+    # Keyed by the profile name asked for (None: the selected profile).
+    _profiles: dict[str | None, Profile] = field(default_factory=dict, repr=False)
+    # Keyed by profile name and the callable that configured the driver's Builder.
+    _builds: dict[tuple[str | None, Configure | None], Build] = field(
+        default_factory=dict, repr=False
+    )
+    _facts: dict[str | None, BuildFacts] = field(default_factory=dict, repr=False)
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            from semdag.config.project import find_project
+
+            self._project = find_project(explicit=self.project_dir)
+        return self._project
+
+    def load_profile(self, name: str | None = None) -> Profile:
+        """The selected profile (or ``name``), merged and validated."""
+        from semdag.config.profile import load_profile
+
+        if name not in self._profiles:
+            self._profiles[name] = load_profile(
+                self.project,
+                name or self.profile_name,
+                config_file=None if name else self.config_file,
+                sets=self.sets,
+            )
+        return self._profiles[name]
+
+    @property
+    def profile(self) -> Profile:
+        return self.load_profile()
+
+    def build(self, name: str | None = None, configure: Configure | None = None) -> Build:
+        """Build the driver for the selected profile (or ``name``)."""
+        from semdag.hamilton.build import build
+
+        profile = self.load_profile(name)
+        key = (name, configure)
+        if key not in self._builds:
+            self._builds[key] = build(self.project, profile, configure=configure)
+        return self._builds[key]
+
+    def facts(self, name: str | None = None) -> BuildFacts:
+        """What a build of the profile learnt: from the build cache when nothing changed."""
+        if name not in self._facts:
+            self._facts[name] = self._make_facts(name)
+        return self._facts[name]
+
+    def _make_facts(self, name: str | None) -> BuildFacts:
+        from semdag.hamilton.model import model_from_build
+        from semdag.hamilton.validate import validate
+        from semdag.store import buildcache
+        from semdag.store.hashmemo import store_memo
+
+        profile = self.load_profile(name)
+        use_cache = self.build_cache and buildcache.enabled()
+        if use_cache:
+            hit = buildcache.lookup(self.project, profile)
+            if hit is not None:
+                return hit
+        index = self.source_index(profile.name)
+        build = self.build(name)
+        with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
+            graph = model_from_build(build, index)
+        with phase("checking the graph"):
+            facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        if use_cache:
+            store_memo(self.project, profile.name, index)
+            facts = buildcache.store(self.project, profile, facts)
+        return facts
+
+    def source_index(
+        self, profile: str, *, with_source: bool = False, hamilton: bool = False
+    ) -> SourceIndex:
+        """A source index that takes unchanged functions' hashes from the local hash memo
+        (see :mod:`semdag.store.hashmemo`), unless caches are off."""
+        from semdag.hamilton.sourceinfo import SourceIndex
+        from semdag.store import buildcache
+        from semdag.store.hashmemo import load_memo
+
+        use_cache = self.build_cache and buildcache.enabled()
+        memo, file_memo = load_memo(self.project, profile) if use_cache else ({}, {})
+        return SourceIndex(
+            self.project.relative,
+            with_source=with_source,
+            hamilton=hamilton,
+            memo=memo,
+            file_memo=file_memo,
+        )
+
+    def release_build(self, name: str | None = None) -> None:
+        """Free the driver of a profile once only its facts are needed (see ``dismantle``)."""
+        from semdag.hamilton.build import dismantle
+
+        for key in [k for k in self._builds if k[0] == name]:
+            dismantle(self._builds.pop(key))
+
+    def graph(self, name: str | None = None) -> GraphModel:
+        """The graph model of the selected profile's build."""
+        return self.facts(name).graph

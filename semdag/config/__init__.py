@@ -1,0 +1,1 @@
+"""The project and its profiles: discovery, YAML reading, typed settings."""

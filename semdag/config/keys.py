@@ -1,0 +1,174 @@
+"""Checking a profile's keys and blaming a bad value on where it was written: the YAML file
+and line of a key path, or the ``--set`` that gave it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from semdag.config.yamlio import KeyPath
+from semdag.core.errors import ConfigError, SemdagError, UsageError, show_key
+
+SEVERITY_WORDS = ("error", "breaking", "warning", "additive", "info", "off")
+
+
+EXECUTORS = ("sync", "threads", "processes", "dask")
+
+
+CACHE_BEHAVIORS = ("default", "recompute", "disable", "ignore")
+# Free-form maps: a dotted --set key below them names one key, dots included.
+_FREE_FORM = ("config", "inputs", "overrides", "rules")
+
+
+def set_path(key: str) -> list[str]:
+    """The key path a ``--set`` key names: dotted, except below a free-form map."""
+    parts = key.strip().split(".")
+    if parts[0] in _FREE_FORM and len(parts) > 1:
+        parts = [parts[0], ".".join(parts[1:])]
+    return parts
+
+
+def key_line(
+    lines: Mapping[KeyPath, tuple[str, int]], file: str, path: KeyPath
+) -> tuple[str, int | None]:
+    for end in range(len(path), 0, -1):
+        hit = lines.get(path[:end])
+        if hit:
+            return hit
+    return file, None
+
+
+def set_origin(
+    sets: Sequence[str], path: KeyPath, lines: Mapping[KeyPath, Any] | None = None
+) -> str | None:
+    """The ``--set`` assignment that gave the value at ``path``: the last one naming it or a
+    key above it, or one below it when the YAML has no such key (the ``--set`` made it);
+    None when the value comes from the YAML."""
+    found = None
+    for assignment in sets:
+        key = tuple(set_path(assignment.partition("=")[0]))
+        made = key[: len(path)] == path and path not in (lines or {})
+        if path[: len(key)] == key or made:
+            found = assignment
+    return found
+
+
+def blame(
+    path: KeyPath,
+    message: str,
+    file: str,
+    lines: Mapping[KeyPath, tuple[str, int]],
+    sets: Sequence[str],
+    *,
+    keyed: bool = False,
+    hint: str | None = None,
+) -> SemdagError:
+    """``message`` about the value at ``path`` as an error where the value was given;
+    ``keyed`` puts the key path in front of the message (the ``--set`` names its own key)."""
+    origin = set_origin(sets, path, lines)
+    if origin is not None:
+        key = tuple(set_path(origin.partition("=")[0]))
+        below = ".".join(map(show_key, path[len(key) :])) if keyed else ""
+        return UsageError(f"--set {origin}: {below + ': ' if below else ''}{message}", hint=hint)
+    at, line = key_line(lines, file, path)
+    # YAML keys may be numbers, booleans or null: show them, never crash on them.
+    shown = f"{'.'.join(map(show_key, path))}: " if keyed else ""
+    return ConfigError(f"{shown}{message}", file=at, line=line, hint=hint)
+
+
+class Checker:
+    def __init__(self, file: str, lines: dict, sets: tuple[str, ...]) -> None:
+        self.file = file
+        self.lines = lines
+        self.sets = sets
+
+    def fail(self, path: KeyPath, message: str) -> SemdagError:
+        return blame(tuple(map(str, path)), message, self.file, self.lines, self.sets, keyed=True)
+
+    def mapping(self, value: Any, path: KeyPath) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {kind_name(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be strings, got {kind_name(key)}")
+        return value
+
+    def strings(self, value: Any, path: KeyPath, *, allow_one: bool = True) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if allow_one and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(path, f"expected a list of strings, got {kind_name(value)}")
+        return tuple(value)
+
+    def known_keys(self, value: dict, path: KeyPath, known: Sequence[str]) -> None:
+        for key in value:
+            if key not in known:
+                raise self.fail((*path, key), f"unknown key (expected one of: {', '.join(known)})")
+
+    def typed(self, value: Any, path: KeyPath, kind: type | tuple, label: str) -> Any:
+        if value is not None and (
+            not isinstance(value, kind) or (isinstance(value, bool) and kind is int)
+        ):
+            raise self.fail(path, f"expected {label}, got {kind_name(value)}")
+        return value
+
+    def choice(self, value: Any, path: KeyPath, choices: Sequence[str]) -> Any:
+        if value is not None and value not in choices:
+            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+
+def kind_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def check_dtypes(check: Checker, value: Any) -> dict[str, tuple[str, ...] | None]:
+    """``registry.dtypes``: a list of names (each fits any output type), or a mapping of
+    name -> the scalar output types it fits (an empty list or null: any)."""
+    path = ("registry", "dtypes")
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        return {name: None for name in check.strings(value, path, allow_one=False)}
+    out: dict[str, tuple[str, ...] | None] = {}
+    for name, fits in check.mapping(value, path).items():
+        types = check.strings(fits, (*path, name))
+        out[name] = types or None
+    return dict(sorted(out.items()))
+
+
+def check_execution(check: Checker, execution: dict[str, Any]) -> dict[str, Any]:
+    path = ("execution",)
+    check.known_keys(execution, path, ("dynamic", "executor", "max_tasks", "dask"))
+    check.typed(execution.get("dynamic"), (*path, "dynamic"), bool, "a bool")
+    check.choice(execution.get("executor"), (*path, "executor"), EXECUTORS)
+    max_tasks = check.typed(execution.get("max_tasks"), (*path, "max_tasks"), int, "an integer")
+    if max_tasks is not None and max_tasks < 1:
+        raise check.fail((*path, "max_tasks"), "must be at least 1")
+    dask = check.mapping(execution.get("dask"), (*path, "dask"))
+    check.known_keys(dask, (*path, "dask"), ("address", "n_workers", "timeout"))
+    check.typed(dask.get("address"), (*path, "dask", "address"), str, "a string")
+    return execution
+
+
+def check_cache(check: Checker, cache: dict[str, Any]) -> dict[str, Any]:
+    path = ("cache",)
+    known = ("enabled", "path", "default_behavior", "default", "recompute", "ignore", "disable")
+    check.known_keys(cache, path, (*known, "log_to_file"))
+    check.typed(cache.get("enabled"), (*path, "enabled"), bool, "a bool")
+    check.typed(cache.get("path"), (*path, "path"), str, "a string")
+    check.choice(cache.get("default_behavior"), (*path, "default_behavior"), CACHE_BEHAVIORS)
+    check.typed(cache.get("log_to_file"), (*path, "log_to_file"), bool, "a bool")
+    for key in ("default", "recompute", "ignore", "disable"):
+        value = cache.get(key)
+        if value is not True:
+            check.strings(value, (*path, key), allow_one=False)
+    return cache

@@ -1,0 +1,1 @@
+"""Everything that talks to Hamilton: loading stacks, building, running, source hashing."""

@@ -1,0 +1,77 @@
+"""The graph model of a built driver: every Hamilton node read into a :class:`GraphModel`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from semdag.core.graph import GraphModel, NodeInfo
+
+if TYPE_CHECKING:
+    from semdag.hamilton.build import Build
+    from semdag.hamilton.sourceinfo import SourceIndex
+
+
+def model_from_build(build: Build, index: SourceIndex | None = None) -> GraphModel:
+    """Read every node of the built driver into a :class:`GraphModel` (see ``_model``)."""
+    from semdag.hamilton.sourceinfo import SourceIndex
+    from semdag.perf.gctools import paused
+
+    if index is None:
+        index = SourceIndex(build.project.relative)
+    with paused():
+        return _model(build, index)
+
+
+def _model(build: Build, index: SourceIndex) -> GraphModel:
+    """Read every node of the built driver into a :class:`GraphModel`, with the span and code
+    hash of each node's function from ``index`` (which may know them from a memo)."""
+    from hamilton import htypes
+    from hamilton import node as h_node
+
+    from semdag.core.registry import registry_id
+
+    tag_filter = build.profile.tag_filter
+    layer_of = build.layer_of_module()
+    config = build.profile.config
+    nodes: dict[str, NodeInfo] = {}
+    dependents: dict[str, list[str]] = {}
+    graph_nodes = build.driver.graph.nodes
+    index.prefetch(
+        n.originating_functions[0] for n in graph_nodes.values() if n.originating_functions
+    )
+    for name, n in graph_nodes.items():
+        required: list[str] = []
+        optional: list[str] = []
+        for dep, (_type, dep_type) in n.input_types.items():
+            (required if dep_type == h_node.DependencyType.REQUIRED else optional).append(dep)
+            dependents.setdefault(dep, []).append(name)
+        fns: tuple[Any, ...] = n.originating_functions or ()
+        src = index.lookup(fns[0]) if fns else None
+        definition = build.final_definition(name)
+        module = definition.module if definition else (n.tags.get("module") if fns else None)
+        is_input = bool(n.user_defined)
+        semantic_id = registry_id(n.tags, tag_filter, is_input=is_input)
+        nodes[name] = NodeInfo(
+            name=name,
+            type=htypes.get_type_as_string(n.type) or str(n.type),
+            tags=n.tags,  # shared, not copied: nothing changes a built node's tags
+            layer=layer_of.get(module) if module else None,
+            module=module,
+            function=definition.function if definition else (fns[0].__name__ if fns else None),
+            file=src.file if src else None,
+            line=src.line if src else None,
+            end_line=src.end_line if src else None,
+            doc=n.documentation or "",
+            code_hash=(src.code_hash if src else (name if is_input else None)),
+            required=tuple(sorted(required)),
+            optional=tuple(sorted(optional)),
+            is_input=is_input,
+            is_config=is_input and name in config,
+            semantic_id=semantic_id,
+        )
+    ordered = {k: nodes[k] for k in sorted(nodes)}
+    return GraphModel(
+        profile=build.profile.name,
+        nodes=ordered,
+        dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+    )

@@ -1,0 +1,534 @@
+"""Where a node's function lives, its source and its code hashes, from one parse per file.
+
+Each function gets semdag's code hash (:mod:`semdag.core.codehash`: stable across layout and
+interpreters, what the baselines record) and, on request, two results that must equal what
+Hamilton computes, because users compare them with Hamilton's own output:
+
+- the source text equals ``inspect.getsource(fn)``: the lines from the first decorator (found
+  the way ``inspect.findsource`` finds it) to the end of the block as ``inspect.getblock``
+  ends it, which includes trailing comments indented at least as deep as the body;
+- Hamilton's hash equals ``HamiltonNode.version``: sha256 of ``ast.unparse`` of that source
+  with every function docstring removed.
+
+Hamilton gets there through ``inspect.getsource`` (twice) and a fresh parse per node. Here each
+file is read and parsed once, spans come from the syntax tree, and each function is hashed
+once. The parsed trees are dropped as soon as a file is indexed: keeping tens of thousands of
+AST objects alive makes every later garbage collection pass walk them, which costs more than
+the parse itself. Functions that are not defined at column 0 of their file (closures,
+methods) take Hamilton's path through ``inspect``, whose results they then equal by
+construction.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from semdag.perf.gctools import paused
+
+# inspect.findsource walks back from co_firstlineno to the first line matching this.
+_DEF_OR_DECORATOR = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+# The characters Python's tokenizer consumes as indentation.
+_INDENT = " \t\f"
+_DEF_WORD = re.compile(r"\bdef\b")
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True)
+class FunctionSource:
+    """A function's span in its file, its code hashes and (on demand) its source.
+
+    ``line`` and ``end_line`` bound exactly the text ``inspect.getsource`` returns.
+    ``code_hash`` is semdag's (see :mod:`semdag.core.codehash`); ``hamilton_hash`` equals
+    ``HamiltonNode.version`` and is only computed by an index asked for it.
+    """
+
+    file: str
+    line: int
+    end_line: int
+    code_hash: str | None
+    source: str | None
+    # sha256 of the raw source text: the hashes are a pure function of it (see HashMemo).
+    source_sha: str | None = None
+    hamilton_hash: str | None = None
+
+
+# Raw-source sha -> (code hash, Hamilton's hash or None). Any record of earlier hashes is a
+# sound memo: the hashes depend on the source text alone (Hamilton's also on the Python that
+# unparses it, which the local memo's context records).
+HashMemo = Mapping[str, tuple[str, str | None]]
+# Project-relative file -> (sha of its text, {first line: (end line, code hash, Hamilton's
+# hash or None, raw-source sha)}). A file whose text is unchanged needs no parse at all.
+FileMemo = Mapping[str, tuple[str, Mapping[int, tuple[int, str, str | None, str]]]]
+
+
+def _docstring_owner(node: ast.AST) -> bool:
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.body:
+        return False
+    first = node.body[0]
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+
+
+def _unparsed_without_docstrings(fn: ast.AST, nested: bool) -> str:
+    """``ast.unparse`` of ``fn`` with every function docstring left out, as Hamilton hashes
+    it. The tree is restored before returning; no deep copy is made."""
+    stripped: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]] = []
+    for node in ast.walk(fn) if nested else (fn,):
+        if _docstring_owner(node):
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            stripped.append((node, node.body))
+            node.body = node.body[1:]
+    try:
+        return ast.unparse(fn)
+    finally:
+        for node, body in stripped:
+            node.body = body
+
+
+def hamilton_hash(fn: ast.AST, *, nested: bool = True) -> str:
+    """``HamiltonNode.version`` of a parsed function definition: sha256 of its unparsed text
+    without docstrings. ``nested=False`` promises that ``fn`` holds no nested function, which
+    spares a walk of the whole tree."""
+    return hashlib.sha256(_unparsed_without_docstrings(fn, nested).encode()).hexdigest()
+
+
+def legacy_logic_hash(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The name-blind hash that registry baselines of schema version 1 recorded as
+    ``logic_hash``: read only to compare with such a baseline until it is rewritten."""
+    from semdag.core.codehash import METADATA_DECORATORS, decorator_name
+
+    lines = _unparsed_without_docstrings(fn, True).split("\n")
+    decorators = fn.decorator_list
+    kept = [
+        line
+        for index, line in enumerate(lines)
+        if index >= len(decorators) or decorator_name(decorators[index]) not in METADATA_DECORATORS
+    ]
+    blind = "\n".join(kept).replace(f"def {fn.name}(", "def _(", 1)
+    return hashlib.sha256(("logic:" + blind).encode()).hexdigest()
+
+
+def function_node(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The first function defined in ``source`` (dedented); None when there is none."""
+    import textwrap
+
+    try:
+        body = ast.parse(textwrap.dedent(source)).body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+    return None
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as ``linecache`` holds them: split on newlines only, each ending in one."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1] + "\n")
+    return lines
+
+
+def _inspect_start(lines: list[str], first: int) -> int | None:
+    """The 1-based line ``inspect.findsource`` starts a function at, given co_firstlineno."""
+    index = first - 1
+    while index > 0:
+        if index >= len(lines):
+            return None
+        if _DEF_OR_DECORATOR.match(lines[index]):
+            break
+        index -= 1
+    return index + 1
+
+
+def _block_end(lines: list[str], fn: _Function) -> int:
+    """The 1-based last line ``inspect.getblock`` keeps for a column-0 function.
+
+    The block ends at the last logical line of the body, extended over the comment lines
+    that follow it when they are indented at least as deep as the body (the first INDENT).
+    A body on the ``def`` line opens no INDENT, so no trailing comment joins it.
+    """
+    end = fn.end_lineno or fn.lineno
+    first = fn.body[0]
+    lead = lines[first.lineno - 1][: first.col_offset]
+    if lead.strip(_INDENT):
+        return end
+    body_col = len(lead)
+    for index in range(end, len(lines)):
+        text = lines[index]
+        rest = text.lstrip(_INDENT)
+        if rest in ("\n", "\r\n", ""):
+            continue
+        if not rest.startswith("#"):
+            break
+        if len(text) - len(rest) >= body_col:
+            end = index + 1
+    return end
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int
+    end: int
+    code_hash: str
+    hamilton_hash: str | None
+    source_sha: str
+
+
+# A span as plain values, to cross a process boundary: (start, end, code hash, Hamilton's
+# hash or None, raw-source sha).
+_SpanRecord = tuple[int, int, str, str | None, str]
+
+
+def _parse_spans(
+    lines: list[str], text: str, memo: HashMemo, *, hamilton: bool = False
+) -> list[_SpanRecord]:
+    """The span and hashes of each function defined at column 0 of a file's text; Hamilton's
+    hash too when ``hamilton`` (it costs an ``ast.unparse`` per function)."""
+    from semdag.core.codehash import code_hash
+
+    records: list[_SpanRecord] = []
+    for node in ast.parse(text).body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        # co_firstlineno of a decorated function is its first decorator's line.
+        key = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+        if _inspect_start(lines, key) != key:
+            continue  # a layout inspect reads differently: take its path for this one
+        end = _block_end(lines, node)
+        raw = hashlib.sha256("".join(lines[key - 1 : end]).encode()).hexdigest()
+        hit = memo.get(raw)
+        if hit is not None and (hit[1] is not None or not hamilton):
+            # Unchanged text: hashing it again would give the same hashes.
+            records.append((key, end, hit[0], hit[1], raw))
+            continue
+        ours = hit[0] if hit is not None else code_hash(node)
+        theirs = None
+        if hamilton:
+            # A nested function needs a second `def` in the text; without one the hash need
+            # not walk the tree looking for nested docstrings.
+            nested = _DEF_WORD.search("".join(lines[node.lineno : end])) is not None
+            theirs = hamilton_hash(node, nested=nested)
+        records.append((key, end, ours, theirs, raw))
+    return records
+
+
+class _IndexedFile:
+    """One file's span and hash of each function defined at column 0, and its lines.
+
+    The lines are kept only when ``keep_lines`` (sources will be asked for); otherwise they
+    are read again on the rare demand, so that indexing a large stack does not hold every
+    line of it at once.
+    """
+
+    __slots__ = ("_lines", "filename", "sha", "spans")
+
+    def __init__(
+        self,
+        filename: str,
+        sha: str,
+        records: Iterable[_SpanRecord],
+        *,
+        lines: list[str] | None,
+    ) -> None:
+        self.filename = filename
+        self.sha = sha
+        self.spans = {record[0]: _Span(*record) for record in records}
+        self._lines = lines
+
+    @classmethod
+    def parsed(
+        cls,
+        filename: str,
+        text: str,
+        sha: str,
+        memo: HashMemo,
+        *,
+        keep_lines: bool,
+        hamilton: bool,
+    ) -> _IndexedFile:
+        lines = split_lines(text)
+        records = _parse_spans(lines, text, memo, hamilton=hamilton)
+        return cls(filename, sha, records, lines=lines if keep_lines else None)
+
+    def lines(self) -> list[str] | None:
+        """The file's lines, read again when they were not kept; None when the file can no
+        longer be read or its text is not the text indexed (edited meanwhile)."""
+        if self._lines is None:
+            try:
+                text = _read(self.filename)
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                return None
+            if hashlib.sha256(text.encode()).hexdigest() != self.sha:
+                return None
+            self._lines = split_lines(text)
+        return self._lines
+
+
+def _read(filename: str) -> str:
+    import tokenize
+
+    # tokenize.open honours coding cookies and BOMs and translates newlines, as linecache does.
+    with tokenize.open(filename) as handle:
+        return handle.read()
+
+
+# Below this much source text to parse, forking workers costs more than it saves.
+PARALLEL_MIN_CHARS = 1_000_000
+
+
+def _unwrapped(fn: Callable[..., Any]) -> Callable[..., Any] | None:
+    """``fn`` through any ``functools.wraps`` layers, as ``inspect.getsource`` sees it."""
+    if hasattr(fn, "__wrapped__"):
+        import inspect
+
+        try:
+            return inspect.unwrap(fn)
+        except ValueError:
+            return None
+    return fn
+
+
+def _code_of(fn: Callable[..., Any]) -> Any:
+    unwrapped = _unwrapped(fn)
+    return getattr(unwrapped, "__code__", None) if unwrapped is not None else None
+
+
+def _balanced(items: list[tuple[str, str, str]], parts: int) -> list[list[tuple[str, str, str]]]:
+    """``items`` (file, text, sha) in at most ``parts`` groups of about equal text size."""
+    groups: list[list[tuple[str, str, str]]] = [[] for _ in range(min(parts, len(items)))]
+    sizes = [0] * len(groups)
+    for item in sorted(items, key=lambda entry: (-len(entry[1]), entry[0])):
+        lightest = sizes.index(min(sizes))
+        groups[lightest].append(item)
+        sizes[lightest] += len(item[1])
+    return groups
+
+
+class SourceIndex:
+    """Reads and parses each file once and answers for any function defined in it.
+
+    ``hamilton`` asks for Hamilton's hash of each function too (an ``ast.unparse`` each):
+    only Hamilton's export form needs it.
+    """
+
+    def __init__(
+        self,
+        relative: Callable[[str], str],
+        *,
+        with_source: bool = False,
+        hamilton: bool = False,
+        memo: HashMemo | None = None,
+        file_memo: FileMemo | None = None,
+    ) -> None:
+        self._relative = relative
+        self._with_source = with_source
+        self._hamilton = hamilton
+        self._memo: HashMemo = memo or {}
+        self._file_memo: FileMemo = file_memo or {}
+        self._files: dict[str, _IndexedFile | None] = {}
+        self._names: dict[str, str] = {}
+
+    def _indexed(self, filename: str) -> _IndexedFile | None:
+        """The indexed file (None when it cannot be read or parsed)."""
+        if filename in self._files:
+            return self._files[filename]
+        try:
+            text = _read(filename)
+            sha = hashlib.sha256(text.encode()).hexdigest()
+            known = self._known(filename, text, sha)
+            # Parsing allocates many short-lived, acyclic syntax-tree objects.
+            with paused():
+                self._files[filename] = known or _IndexedFile.parsed(
+                    filename,
+                    text,
+                    sha,
+                    self._memo,
+                    keep_lines=self._with_source,
+                    hamilton=self._hamilton,
+                )
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
+            self._files[filename] = None
+        return self._files[filename]
+
+    def _known(self, filename: str, text: str, sha: str) -> _IndexedFile | None:
+        """The file as the local memo recorded it, when its text is still the same."""
+        recorded = self._file_memo.get(self._relative_name(filename))
+        if not recorded or recorded[0] != sha:
+            return None
+        records = ((start, *rest) for start, rest in recorded[1].items())
+        lines = split_lines(text) if self._with_source else None
+        return _IndexedFile(filename, sha, records, lines=lines)
+
+    def prefetch(self, functions: Iterable[Callable[..., Any]]) -> None:
+        """Index, ahead of their lookups, the files that define ``functions``.
+
+        Files the memo answers are indexed at once; the rest are parsed and hashed in
+        forked workers when there is enough of them to gain from it (see
+        :mod:`semdag.perf.forkpool`), and otherwise left to be indexed lookup by lookup.
+        """
+        from semdag.perf.forkpool import available_workers, fork_map
+
+        names = dict.fromkeys(
+            code.co_filename for code in map(_code_of, functions) if code is not None
+        )
+        pending: list[tuple[str, str, str]] = []
+        for filename in names:
+            if filename in self._files:
+                continue
+            try:
+                text = _read(filename)
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                continue  # the lookup meets the same error and records it
+            sha = hashlib.sha256(text.encode()).hexdigest()
+            known = self._known(filename, text, sha)
+            if known is not None:
+                self._files[filename] = known
+            else:
+                pending.append((filename, text, sha))
+        workers = available_workers()
+        if workers < 2 or sum(len(text) for _, text, _ in pending) < PARALLEL_MIN_CHARS:
+            return
+        texts = {filename: text for filename, text, _ in pending}
+        with paused():
+            for results in fork_map(self._index_chunk, _balanced(pending, workers)):
+                for filename, sha, records in results:
+                    if records is None:
+                        self._files[filename] = None
+                        continue
+                    lines = split_lines(texts[filename]) if self._with_source else None
+                    self._files[filename] = _IndexedFile(filename, sha, records, lines=lines)
+
+    def _index_chunk(
+        self, chunk: list[tuple[str, str, str]]
+    ) -> list[tuple[str, str, list[_SpanRecord] | None]]:
+        """(file, text sha, span records or None where it does not parse) for each file."""
+        out: list[tuple[str, str, list[_SpanRecord] | None]] = []
+        with paused():
+            for filename, text, sha in chunk:
+                try:
+                    records = _parse_spans(
+                        split_lines(text), text, self._memo, hamilton=self._hamilton
+                    )
+                except (SyntaxError, ValueError, RecursionError):
+                    out.append((filename, sha, None))
+                else:
+                    out.append((filename, sha, records))
+        return out
+
+    def file_memo(self) -> dict[str, tuple[str, dict[int, tuple[int, str, str | None, str]]]]:
+        """What this index learnt, as a :data:`FileMemo` for a later index: each file by its
+        relative name, with its text sha and its functions' spans and hashes."""
+        return {
+            self._relative_name(name): (
+                indexed.sha,
+                {
+                    span.start: (span.end, span.code_hash, span.hamilton_hash, span.source_sha)
+                    for span in indexed.spans.values()
+                },
+            )
+            for name, indexed in sorted(self._files.items())
+            if indexed is not None
+        }
+
+    def _relative_name(self, filename: str) -> str:
+        name = self._names.get(filename)
+        if name is None:
+            name = self._names[filename] = self._relative(filename)
+        return name
+
+    def lookup(
+        self, fn: Callable[..., Any], *, with_source: bool | None = None
+    ) -> FunctionSource | None:
+        """Span, hashes and optionally source of ``fn``; None for objects with no code.
+
+        ``with_source`` defaults to the index's setting. Like ``inspect.getsource``, a
+        function wrapped with ``functools.wraps`` is looked up through ``__wrapped__``.
+        """
+        want_source = self._with_source if with_source is None else with_source
+        found = self._find(fn)
+        if found is None:
+            return None
+        fn, filename, first, indexed, span = found
+        if indexed is None or span is None:
+            return self._fallback(fn, filename, first, want_source)
+        lines = indexed.lines() if want_source or self._missing_hamilton(span) else None
+        source = "".join(lines[span.start - 1 : span.end]) if lines is not None else None
+        theirs = span.hamilton_hash
+        if self._missing_hamilton(span) and source is not None:
+            # The memo recorded semdag's hash only: Hamilton's is computed now.
+            parsed = function_node(source)
+            theirs = hamilton_hash(parsed) if parsed is not None else None
+        return FunctionSource(
+            self._relative_name(filename),
+            span.start,
+            span.end,
+            span.code_hash,
+            source if want_source else None,
+            span.source_sha,
+            theirs,
+        )
+
+    def _missing_hamilton(self, span: _Span) -> bool:
+        return self._hamilton and span.hamilton_hash is None
+
+    def _find(
+        self, fn: Callable[..., Any]
+    ) -> tuple[Callable[..., Any], str, int, _IndexedFile | None, _Span | None] | None:
+        """(unwrapped fn, file, first line, its indexed file, its span); None without code."""
+        unwrapped = _unwrapped(fn)
+        code = getattr(unwrapped, "__code__", None) if unwrapped is not None else None
+        if unwrapped is None or code is None:
+            return None
+        filename, first = code.co_filename, code.co_firstlineno
+        indexed = self._indexed(filename)
+        span = indexed.spans.get(first) if indexed else None
+        return unwrapped, filename, first, indexed, span
+
+    def _fallback(
+        self, fn: Callable[..., Any], filename: str, first: int, with_source: bool
+    ) -> FunctionSource:
+        import inspect
+
+        from hamilton.graph_types import hash_source_code
+
+        from semdag.core.codehash import code_hash
+
+        try:
+            lines, start = inspect.getsourcelines(fn)
+        except (OSError, TypeError):
+            return FunctionSource(self._relative_name(filename), first, first, None, None)
+        source = "".join(lines)
+        start = max(start, 1)
+        parsed = function_node(source)
+        return FunctionSource(
+            self._relative_name(filename),
+            start,
+            start + len(lines) - 1,
+            code_hash(parsed) if parsed is not None else None,
+            source if with_source else None,
+            hamilton_hash=hash_source_code(source, strip=True) if self._hamilton else None,
+        )
+
+
+def legacy_hash_at(path: Path, start: int, end: int) -> str | None:
+    """:func:`legacy_logic_hash` of the function on lines ``start``..``end`` of ``path``;
+    None when the file cannot be read or those lines hold no function."""
+    try:
+        lines = split_lines(_read(str(path)))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    parsed = function_node("".join(lines[start - 1 : end]))
+    return legacy_logic_hash(parsed) if parsed is not None else None

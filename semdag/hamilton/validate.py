@@ -1,0 +1,202 @@
+"""``validate``: every baseline-free check over a build, as findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from semdag.core.checks import check_input_names, find_cycles, profile_outputs
+from semdag.core.errors import UsageError
+from semdag.core.graph import GraphModel
+from semdag.core.registry import registry_findings
+from semdag.core.rules import Finding, apply_severities, finding
+from semdag.hamilton.build import Build
+
+
+def final_vars(build: Build, graph: GraphModel) -> list[str]:
+    """The profile's outputs, or every computed node when it names none."""
+    if not build.profile.outputs:
+        return [n.name for n in graph.nodes.values() if not n.is_input]
+    return profile_outputs(build.profile, graph)
+
+
+def checked_inputs(build: Build, graph: GraphModel, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs of a run: the profile's, then ``given`` (``--input``) over them; each name
+    checked (see :func:`check_input_names`) and each value of its input's type, an error
+    naming where it was given otherwise (Hamilton's own message names no origin)."""
+    profile = build.profile
+    check_input_names(profile, graph, given)
+    inputs = {**profile.inputs, **given}
+    driver_nodes = build.driver.graph.nodes
+    for name, value in inputs.items():
+        node = driver_nodes.get(name)
+        if node is None or name in profile.config:
+            continue  # a config value: Hamilton takes it from the config
+        problem = _type_problem(name, node, value)
+        if problem is None:
+            continue
+        if name in given:
+            raise UsageError(f"--input {name}: {problem}")
+        raise profile.error(problem, "inputs", name)
+    return inputs
+
+
+def _type_problem(name: str, node: Any, value: Any) -> str | None:
+    """Why ``value`` cannot be the input ``node`` (a Hamilton node), or None when it can."""
+    from hamilton import htypes
+
+    if htypes.check_input_type(node.type, value):
+        return None
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return (
+        f"input {name!r} must be {htypes.get_type_as_string(node.type)}, "
+        f"got {type(value).__name__} {shown}"
+    )
+
+
+def validate(
+    build: Build,
+    graph: GraphModel,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> list[Finding]:
+    """Run every baseline-free rule; findings sorted, profile severities applied."""
+    profile = build.profile
+    run_inputs = dict(profile.inputs) | dict(inputs or {})
+    run_overrides = dict(profile.overrides) | dict(overrides or {})
+    found: list[Finding] = []
+    found += _override_findings(build)
+    found += _shadow_findings(build)
+    found += _execution_findings(build, graph, final_vars(build, graph), run_inputs, run_overrides)
+    found += registry_findings(graph, profile.tag_filter, profile.required_tags, profile.dtypes)
+    found += _cache_findings(build, graph)
+    return apply_severities(found, profile.rules)
+
+
+def _override_findings(build: Build) -> Iterator[Finding]:
+    for conflict in build.conflicts:
+        first, second = conflict.first, conflict.second
+        yield finding(
+            "override-not-allowed",
+            conflict.node,
+            f"{conflict.node} is defined in {first.module} ({first.where()}, layer {first.layer}) "
+            f"and again in {second.module} ({second.where()}, layer {second.layer}), "
+            f"which may not override",
+            node=conflict.node,
+            old=first.module,
+            new=second.module,
+            file=second.file,
+            line=second.line,
+        )
+
+
+def _shadow_findings(build: Build) -> Iterator[Finding]:
+    for name in build.shadowed:
+        definition = build.final_definition(name)
+        file, line = build.profile.where("config", name)
+        yield finding(
+            "config-shadows-node",
+            name,
+            f"config key {name!r} has the name of a node defined in "
+            f"{definition.module if definition else '?'}: Hamilton turns the node into an input",
+            node=name,
+            file=file,
+            line=line,
+        )
+
+
+def _execution_findings(
+    build: Build,
+    graph: GraphModel,
+    outputs: list[str],
+    inputs: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+) -> Iterator[Finding]:
+    from hamilton import htypes
+    from hamilton import node as h_node
+
+    nodes, user_nodes = build.driver.graph.get_upstream_nodes(
+        outputs, dict(inputs), dict(overrides)
+    )
+    for cycle in find_cycles(graph, {n.name for n in nodes}):
+        first = graph.nodes.get(cycle[0])
+        yield finding(
+            "cycle",
+            cycle[0],
+            f"dependency cycle: {' -> '.join([*cycle, cycle[0]])}",
+            node=cycle[0],
+            new=list(cycle),
+            file=first.file if first else None,
+            line=first.line if first else None,
+        )
+    config = build.profile.config
+    for user in sorted(user_nodes, key=lambda n: n.name):
+        name = user.name
+        if name in overrides or name in config:
+            continue
+        if name in inputs:
+            value = inputs[name]
+            problem = _type_problem(name, user, value)
+            if problem is not None:
+                yield finding(
+                    "type-mismatch",
+                    name,
+                    problem,
+                    node=name,
+                    old=htypes.get_type_as_string(user.type),
+                    new=type(value).__name__,
+                )
+            continue
+        needing = sorted(
+            n.name
+            for n in user.depended_on_by
+            if n in nodes
+            and n.input_types.get(name, (None, None))[1] == h_node.DependencyType.REQUIRED
+        )
+        if needing:
+            first = graph.nodes.get(needing[0])
+            yield finding(
+                "missing-input",
+                name,
+                f"input {name!r} is required by {', '.join(needing)} and has no value "
+                "(set it under inputs: or pass --input)",
+                node=name,
+                new=needing,
+                file=first.file if first else None,
+                line=first.line if first else None,
+            )
+
+
+def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
+    cache = build.profile.cache
+    if not cache or cache.get("enabled") is False:
+        return
+    ignored = cache.get("ignore") or []
+    for name in ignored if isinstance(ignored, list) else []:
+        yield finding(
+            "cache-ignore-stale",
+            name,
+            f"cache.ignore lists {name!r}: its dependents may reuse results computed "
+            "from an older value",
+            node=name,
+        )
+    if cache.get("default_behavior") != "disable":
+        return
+    listed = set(cache.get("default") or [])
+    for name in sorted(listed):
+        if name not in graph.nodes:
+            continue
+        missing = sorted(graph.upstream([name]) - listed - {name})
+        missing = [m for m in missing if not graph.nodes[m].is_config]
+        if missing:
+            yield finding(
+                "cache-incomplete",
+                name,
+                f"{name} is cached in opt-in mode but its upstream "
+                f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} is not: "
+                "it recomputes on every run",
+                node=name,
+                new=missing,
+            )

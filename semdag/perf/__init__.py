@@ -1,0 +1,1 @@
+"""Process-level speed tools: the fork pool and garbage-collector pauses."""

@@ -1,0 +1,1 @@
+"""What semdag keeps on disk: baselines, artifacts, the local caches, acknowledgements."""

@@ -1,0 +1,305 @@
+"""A content-addressed cache of what a build learnt, so unchanged projects skip Hamilton.
+
+The key covers everything a build reads: the bytes of every profile file in the ``extends``
+chain, the environment variables the profile interpolated, ``--set`` values, the versions of
+Python, semdag (and the bytes of its source) and Hamilton, the bytes of every module file the
+build imported from outside the standard library and installed packages (the project's, and
+any other on ``sys.path``), and the version of every installed distribution it imported
+(recorded after a full build, checked again on every lookup). Any change is a miss; an
+unreadable or inconsistent cache file is ignored and rewritten, never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from semdag.core.graph import GraphModel, NodeInfo
+from semdag.core.rules import Finding, Severity
+from semdag.perf.gctools import paused
+from semdag.store.artifacts import atomic_write, canonical_json, file_sha
+from semdag.store.cachekey import CacheKey
+
+if TYPE_CHECKING:
+    from semdag.config.profile import Profile
+    from semdag.config.project import Project
+    from semdag.hamilton.build import Build
+
+CACHE_DIR = "build-cache"
+DISABLE_ENV = "SEMDAG_NO_BUILD_CACHE"
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """Everything commands need from a build that does not need the live driver."""
+
+    graph: GraphModel
+    modules: tuple[tuple[str, str, str], ...]  # (layer, module, file)
+    ledger: tuple[Mapping[str, Any], ...]
+    findings: tuple[Finding, ...]  # validate's findings for the profile's own inputs
+    from_cache: bool = False
+    # Identifies exactly this build (key and imported files); None when not cached.
+    digest: str | None = None
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def base_key(project: Project, profile: Profile) -> dict[str, Any]:
+    """The part of the key known before building: profile files, env, --set, versions."""
+    return CacheKey.of(project, profile).build_key()
+
+
+def _entry_path(project: Project, key: Mapping[str, Any]) -> Path:
+    digest = _sha(canonical_json(key).encode())
+    return project.state_path / CACHE_DIR / f"{key['profile']}-{digest[:32]}.json"
+
+
+def enabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "") in ("", "0")
+
+
+def lookup(project: Project, profile: Profile) -> BuildFacts | None:
+    """The cached facts for this profile, or None on any miss or doubt."""
+    key = base_key(project, profile)
+    path = _entry_path(project, key)
+    try:
+        with paused():
+            document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("key") != key or not _unchanged(project, document["imports"]):
+            return None
+        with paused():
+            facts = _facts_from(document["facts"])
+        return replace(facts, digest=_digest(key, document["imports"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def imported_files(project: Project) -> dict[str, Any]:
+    """What the modules imported now were read from, to tell later whether any changed.
+
+    ``files``: the sha of every imported module's file outside the standard library and
+    installed packages: the project's (by project-relative name) and any other, such as a
+    stack module found on ``PYTHONPATH`` (by absolute path: the cache is local). semdag's own
+    source is in the key already. ``distributions``: the version of each installed
+    distribution a module was imported from (a stacked library's upgrade is a change).
+    """
+    root = project.root
+    own = Path(__file__).parents[1]
+    stdlib = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
+    files: dict[str, str | None] = {}
+    installed: set[str] = set()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file or not isinstance(file, str):
+            continue
+        path = Path(file).resolve()
+        if path.is_relative_to(own):
+            continue
+        if "site-packages" in path.parts or "dist-packages" in path.parts:
+            installed.add(name.partition(".")[0])
+            continue
+        if any(path.is_relative_to(prefix) for prefix in stdlib):
+            continue
+        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        files[shown] = file_sha(path)
+    distributions = _distributions(project, installed)
+    return {"files": dict(sorted(files.items())), "distributions": distributions}
+
+
+def _distributions(project: Project, packages: set[str]) -> dict[str, str]:
+    """Installed distribution -> version, for the top-level import names ``packages``."""
+    from importlib import metadata
+
+    owners = _owners(project)
+    names = sorted({dist for top in packages for dist in owners.get(top, ())})
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _owners(project: Project) -> Mapping[str, list[str]]:
+    """Top-level import name -> the distributions that install it, as
+    ``importlib.metadata.packages_distributions`` says. That reads every installed
+    distribution's file list, so the answer is kept until a site-packages folder on
+    ``sys.path`` changes (installing, upgrading or removing a distribution changes its
+    entries)."""
+    from importlib import metadata
+
+    stamp = {}
+    for entry in sys.path:
+        # Distributions are installed into these folders (an editable one adds a .pth file).
+        if not entry.rstrip("/").endswith(("site-packages", "dist-packages")):
+            continue
+        with contextlib.suppress(OSError):
+            stamp[entry] = os.stat(entry).st_mtime_ns
+    path = project.state_path / "distributions.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document["stamp"] == stamp and isinstance(document["owners"], dict):
+            return document["owners"]  # type: ignore[no-any-return]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    owners = metadata.packages_distributions()
+    with contextlib.suppress(OSError, ValueError):
+        project.state_dir()
+        atomic_write(path, json.dumps({"stamp": stamp, "owners": owners}))
+    return owners
+
+
+def _unchanged(project: Project, imports: Mapping[str, Any]) -> bool:
+    """Whether every file and distribution recorded by :func:`imported_files` is as it was."""
+    from importlib import metadata
+
+    for name, digest in imports["files"].items():
+        if file_sha(project.root / name) != digest:
+            return False
+    for name, version in imports["distributions"].items():
+        try:
+            if metadata.version(name) != version:
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    return True
+
+
+def _digest(key: Mapping[str, Any], imports: Mapping[str, Any]) -> str:
+    return _sha(canonical_json({"key": key, "imports": imports}).encode())
+
+
+def store(project: Project, profile: Profile, facts: BuildFacts) -> BuildFacts:
+    """Write the facts of a full build (failing to write is no error: it is a cache);
+    returns them with their digest."""
+    key = base_key(project, profile)
+    imports = imported_files(project)
+    document = {"key": key, "imports": imports, "facts": _facts_to(facts)}
+    try:
+        # Compact and unsorted in one go: only a one-shot encode uses the C encoder, several
+        # times faster than canonical_json's (lookups compare parsed values, not text).
+        text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        project.state_dir(CACHE_DIR)
+        entry = _entry_path(project, key)
+        atomic_write(entry, text)
+        del text
+        digest = _digest(key, imports)
+        index = {"key": key, "imports": imports, "digest": digest}
+        atomic_write(_index_path(entry), json.dumps(index, sort_keys=True, separators=(",", ":")))
+    except (OSError, ValueError):
+        return facts
+    return replace(facts, digest=digest)
+
+
+def _index_path(entry: Path) -> Path:
+    return entry.with_name(entry.stem + ".index.json")
+
+
+def lookup_digest(project: Project, profile: Profile) -> str | None:
+    """The digest of the cached build, checked like :func:`lookup` but from a small index
+    file, so that results remembered for that build answer without loading the build."""
+    key = base_key(project, profile)
+    try:
+        index = json.loads(_index_path(_entry_path(project, key)).read_text(encoding="utf-8"))
+        if index.get("key") != key or not _unchanged(project, index["imports"]):
+            return None
+        digest = index["digest"]
+        return (
+            digest if isinstance(digest, str) and digest == _digest(key, index["imports"]) else None
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def load_verdict(project: Project, digest: str | None, name: str) -> Any:
+    """A result derived from exactly the build ``digest``, stored by :func:`store_verdict`."""
+    if digest is None:
+        return None
+    path = project.state_path / CACHE_DIR / f"{name}-{digest[:32]}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def store_verdict(project: Project, digest: str | None, name: str, value: Any) -> None:
+    """Remember a result derived from the build ``digest`` (only builds that are cached)."""
+    if digest is None:
+        return
+    path = project.state_dir(CACHE_DIR) / f"{name}-{digest[:32]}.json"
+    try:
+        atomic_write(path, json.dumps(value, sort_keys=True, separators=(",", ":")))
+    except (OSError, ValueError):
+        pass
+
+
+def finding_to_dict(item: Finding) -> dict[str, Any]:
+    return {**asdict(item), "severity": item.severity.value, "extra": dict(item.extra)}
+
+
+def finding_from_dict(raw: Mapping[str, Any]) -> Finding:
+    item = dict(raw)
+    item["severity"] = Severity(item["severity"])
+    for field in ("affected", "owners"):
+        item[field] = tuple(item[field])
+    return Finding(**item)
+
+
+def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -> BuildFacts:
+    return BuildFacts(
+        graph=graph,
+        modules=tuple((m.layer, m.name, m.file) for m in build.modules),
+        ledger=tuple(entry.as_dict() for entry in build.ledger),
+        findings=tuple(findings),
+    )
+
+
+# NodeInfo's fields, in order: a node is stored as a flat record of them (asdict would copy
+# every tag mapping deeply, the largest part of storing a big build).
+_NODE_FIELDS = tuple(f.name for f in fields(NodeInfo))
+
+
+def _facts_to(facts: BuildFacts) -> dict[str, Any]:
+    return {
+        "profile": facts.graph.profile,
+        "nodes": [{k: getattr(n, k) for k in _NODE_FIELDS} for n in facts.graph.nodes.values()],
+        "modules": [list(m) for m in facts.modules],
+        "ledger": [dict(e) for e in facts.ledger],
+        "findings": [finding_to_dict(f) for f in facts.findings],
+    }
+
+
+def _facts_from(raw: Mapping[str, Any]) -> BuildFacts:
+    nodes: dict[str, NodeInfo] = {}
+    dependents: dict[str, list[str]] = {}
+    for item in raw["nodes"]:
+        item = dict(item)
+        for field in ("required", "optional"):
+            item[field] = tuple(item[field])
+        info = NodeInfo(**item)
+        nodes[info.name] = info
+        for dep in info.dependencies:
+            dependents.setdefault(dep, []).append(info.name)
+    graph = GraphModel(
+        profile=raw["profile"],
+        nodes={k: nodes[k] for k in sorted(nodes)},
+        dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+    )
+    findings = [finding_from_dict(item) for item in raw["findings"]]
+    return BuildFacts(
+        graph=graph,
+        modules=tuple(tuple(m) for m in raw["modules"]),  # type: ignore[misc]
+        ledger=tuple(raw["ledger"]),
+        findings=tuple(findings),
+        from_cache=True,
+    )

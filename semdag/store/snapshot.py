@@ -1,0 +1,205 @@
+"""Baseline snapshots: ``snapshots/<profile>/registry.json`` and ``graph.json``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from semdag.config.project import Project
+from semdag.core.errors import BaselineError, UsageError, show_key
+from semdag.core.registry import LEGACY_HASH_SCHEME, REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
+from semdag.store.artifacts import atomic_write_chunks, canonical_chunks
+
+REGISTRY_FILE = "registry.json"
+GRAPH_FILE = "graph.json"
+_ENTRY_FIELDS = {"node": str, "output_type": str, "tags": dict, "dependencies": list}
+
+
+# Under .semdag/ (working state), not snapshots/: nothing but baselines belongs in a folder
+# that is committed.
+LOCK_FILE = "snapshots.lock"
+# Waiting longer than this for another writer is said on stderr, so a run never looks hung.
+LOCK_PATIENCE = 1.0
+LOCK_TIMEOUT = 120.0
+
+
+def snapshot_dir(project: Project, profile: str) -> Path:
+    """Where a profile's baselines live; a profile name can never point outside it."""
+    if profile in ("", ".", "..") or Path(profile).name != profile or "\\" in profile:
+        raise UsageError(f"profile name {profile!r} is not a plain name")
+    return project.snapshots_path / profile
+
+
+def _say_waiting(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def write_snapshot(
+    project: Project,
+    profile: str,
+    registry: Registry,
+    graph_doc: Mapping[str, Any],
+    *,
+    on_wait: Callable[[str], None] = _say_waiting,
+) -> list[Path]:
+    """Write both baselines canonically and atomically, under a lock; returns the paths.
+
+    ``on_wait`` is told once when another process holds the lock for more than a second.
+    """
+    from filelock import FileLock, Timeout
+
+    folder = snapshot_dir(project, profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    lock_path = project.state_dir() / LOCK_FILE
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=LOCK_PATIENCE)
+    except Timeout:
+        on_wait(
+            "waiting for another semdag process to finish writing "
+            f"{project.relative(project.snapshots_path)}/ "
+            f"(lock {project.relative(lock_path)}, up to {LOCK_TIMEOUT:.0f}s)"
+        )
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT)
+        except Timeout:
+            raise BaselineError(
+                f"another process has held the lock for {LOCK_TIMEOUT:.0f}s",
+                file=project.relative(lock_path),
+            ) from None
+    try:
+        _remove_stale_temporaries(folder)
+        for name, document in ((REGISTRY_FILE, registry.as_document()), (GRAPH_FILE, graph_doc)):
+            # Streamed: a 20,000-node graph.json is never held as one string. An unchanged
+            # file is left untouched.
+            path = folder / name
+            atomic_write_chunks(path, canonical_chunks(document))
+            written.append(path)
+    finally:
+        lock.release()
+    return written
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    # A writer killed between creating its temporary file and renaming it leaves the file
+    # behind; under the lock no other writer is alive, so these are debris, not in-flight.
+    for name in (REGISTRY_FILE, GRAPH_FILE):
+        for stale in folder.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _load_json(path: Path, shown: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(
+            "no baseline: the file does not exist",
+            file=shown,
+            hint="run `semdag snapshot update` to create it",
+        ) from None
+    except UnicodeDecodeError:
+        raise BaselineError("cannot read the baseline: not UTF-8 text", file=shown) from None
+    except OSError as exc:
+        # strerror, not str(exc): that repeats the absolute path, and messages land in JSON.
+        reason = exc.strerror or type(exc).__name__
+        raise BaselineError(f"cannot read the baseline: {reason}", file=shown) from None
+    try:
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicates
+        )
+    except (json.JSONDecodeError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise BaselineError(
+            f"the baseline is not valid JSON: {getattr(exc, 'msg', exc)}", file=shown, line=line
+        ) from None
+    except RecursionError:
+        raise BaselineError("the baseline is nested too deeply", file=shown) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A badly resolved merge conflict can leave a key twice; json would keep the last silently.
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def registry_from_document(document: Any, shown: str) -> Registry:
+    """Check a registry document's shape and read it back; errors name the file and key."""
+
+    def bad(message: str) -> BaselineError:
+        return BaselineError(f"not a semdag registry: {message}", file=shown)
+
+    if not isinstance(document, dict):
+        raise bad("the top level must be an object")
+    if document.get("kind") != REGISTRY_KIND:
+        raise bad(f"kind must be {REGISTRY_KIND!r}")
+    version = document.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise bad("schema_version must be an integer")
+    if version < 1:
+        raise bad(f"schema_version {version} does not exist (the first is 1)")
+    if version > SCHEMA_VERSION:
+        raise BaselineError(
+            f"schema_version {version} is newer than this semdag understands "
+            f"({SCHEMA_VERSION}): upgrade semdag to read it",
+            file=shown,
+            hint="pip install --upgrade semdag",
+        )
+    profile = document.get("profile")
+    entries = document.get("entries")
+    if not isinstance(profile, str):
+        raise bad("profile must be a string")
+    if not isinstance(entries, dict):
+        raise bad("entries must be an object")
+    legacy = version < 2
+    out: dict[str, Entry] = {}
+    for sid, raw in entries.items():
+        if not isinstance(raw, dict):
+            raise bad(f"entries.{show_key(sid)} must be an object")
+        for key, kind in _ENTRY_FIELDS.items():
+            if not isinstance(raw.get(key), kind):
+                raise bad(f"entries.{show_key(sid)}.{key} must be {kind.__name__}")
+        for key in ("stack_layer", "module", "code_hash"):
+            if raw.get(key) is not None and not isinstance(raw.get(key), str):
+                raise bad(f"entries.{show_key(sid)}.{key} must be a string or null")
+        if not all(isinstance(d, str) for d in raw["dependencies"]):
+            raise bad(f"entries.{show_key(sid)}.dependencies must be a list of strings")
+        code = raw.get("code_hash")
+        if legacy:
+            # Version 1 compared logic through its name-blind `logic_hash`.
+            logic = raw.get("logic_hash")
+            code = logic if isinstance(logic, str) else None
+        out[sid] = Entry(
+            semantic_id=sid,
+            node=raw["node"],
+            stack_layer=raw.get("stack_layer"),
+            module=raw.get("module"),
+            output_type=raw["output_type"],
+            tags=raw["tags"],
+            dependencies=tuple(raw["dependencies"]),
+            code_hash=code,
+        )
+    ordered = {k: out[k] for k in sorted(out)}
+    if legacy:
+        return Registry(profile, ordered, hash_scheme=LEGACY_HASH_SCHEME)
+    return Registry(profile, ordered)
+
+
+def read_registry(path: Path, shown: str | None = None) -> Registry:
+    """Read a registry snapshot file; every problem is a :class:`BaselineError` (exit 2)."""
+    shown = shown or str(path)
+    return registry_from_document(_load_json(path, shown), shown)
