@@ -338,7 +338,9 @@ def generate(
         files[pkg / "overrides" / f"{module}.py"] = _module_text(
             f"overrides.{module}", "overrides", texts, shape
         )
-    inputs = tuple(f"in_{i:02d}" for i in range(INPUTS))
+    # Only the inputs some node takes: a profile input that no node takes is an error.
+    used = {dep for unit in units for dep in unit.deps}
+    inputs = tuple(name for name in (f"in_{i:02d}" for i in range(INPUTS)) if name in used)
     files[root / "configs" / "dev.yaml"] = _profile_yaml(layers, inputs, rng)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

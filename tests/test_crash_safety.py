@@ -30,8 +30,8 @@ from semdag.store.artifacts import atomic_write, atomic_write_chunks
 
 FIXTURE = Path(__file__).parent / "fixtures" / "layered"
 SEED = 20240611
-KILLS = 25
-EXECUTE_KILLS = 10
+KILLS = 12
+EXECUTE_KILLS = 6
 SNAPSHOT = Path("snapshots/dev")
 TEMPORARY = re.compile(r"^\.(registry|graph)\.json\.[^/]+\.tmp$")
 

@@ -2,8 +2,8 @@
 
 Snapshots (registry.json, graph.json), ``export``, ``render --format dot`` and every report
 format of ``snapshot check`` and ``diff`` are byte-identical across ``PYTHONHASHSEED`` values,
-project locations, working directories inside the project, locales and time zones. One
-dimension varies at a time against a reference run; every run is a fresh process.
+project locations, working directories inside the project, locales and time zones, each
+compared with a reference run; every run is a fresh process.
 """
 
 from __future__ import annotations
@@ -117,13 +117,17 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def settings(first: Path, second: Path) -> list[Setting]:
+    # Each setting changes several dimensions at once against the reference (every run is a
+    # process of its own, so a setting per dimension would cost seconds each); together they
+    # cover every dimension, and a difference names the setting that showed it.
     return [
-        Setting("PYTHONHASHSEED=1", first, env={"PYTHONHASHSEED": "1"}),
-        Setting("PYTHONHASHSEED=4242", first, env={"PYTHONHASHSEED": "4242"}),
-        Setting("another project path", second),
-        Setting("cd configs, no --project-dir", first, cwd="configs"),
-        Setting("LC_ALL=C", first, env={"LC_ALL": "C"}),
-        Setting("TZ=Pacific/Kiritimati", first, env={"TZ": "Pacific/Kiritimati"}),
+        Setting(
+            "PYTHONHASHSEED=4242, LC_ALL=C, TZ=Pacific/Kiritimati, cd configs",
+            first,
+            cwd="configs",
+            env={"PYTHONHASHSEED": "4242", "LC_ALL": "C", "TZ": "Pacific/Kiritimati"},
+        ),
+        Setting("another project path, PYTHONHASHSEED=1", second, env={"PYTHONHASHSEED": "1"}),
     ]
 
 
@@ -165,5 +169,5 @@ def test_outputs_are_byte_identical_across_the_matrix(projects: tuple[Path, Path
                 failures.append(f"{setting.name}: {name} exits {got[name][0]}, not {code}")
             elif got[name][1] != data:
                 failures.append(f"{setting.name}: {name}\n{describe(name, data, got[name][1])}")
-    assert combinations == 6 * 14
+    assert combinations == 2 * 14
     assert not failures, "\n\n".join(failures)

@@ -1,0 +1,38 @@
+"""The benchmark's shapes generate the stacks they describe, and each builds in semdag
+(checked in process and untimed; tests/test_bench_smoke.py times one shape end to end)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from bench.generate import generate
+from bench.shapes import SHAPES
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_each_shape_generates_a_stack_semdag_validates(tmp_path, name):
+    shape = SHAPES[name]
+    root = tmp_path / name
+    generate(root, 120, shape=shape)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
+    source = "\n".join(texts)
+    functions = [
+        node
+        for text in texts
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef)
+    ]
+    documented = sum(ast.get_docstring(fn) is not None for fn in functions)
+    assert functions
+    if shape.docs == "off":
+        assert documented == 0, name
+    elif shape.docs == "on":
+        assert documented >= 0.8 * len(functions), name  # step functions of pipes have none
+    if shape.thresholds[1] > 0.1:
+        for decorator in ("@parameterize", "@extract_columns", "@config.when", "@pipe_"):
+            assert decorator in source, (name, decorator)
+    done = run_cli(["validate", "--project-dir", str(root), "--no-cache"])
+    assert done.exit_code == 0, done.stdout + done.stderr
