@@ -185,7 +185,7 @@ def legacy_registry(project: Project, registry: Registry, graph: GraphModel) -> 
     from dataclasses import replace
 
     from semdag.core.registry import LEGACY_HASH_SCHEME
-    from semdag.hamilton.sourceinfo import legacy_hash_at
+    from semdag.hamilton.unparsed import legacy_hash_at
 
     entries = {}
     for sid, entry in registry.entries.items():

@@ -26,18 +26,19 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from semdag.hamilton.source_text import (
+    block_end,
+    function_node,
+    inspect_start,
+    read_source,
+    split_lines,
+)
+from semdag.hamilton.unparsed import hamilton_hash
 from semdag.perf.gctools import paused
 
-# inspect.findsource walks back from co_firstlineno to the first line matching this.
-_DEF_OR_DECORATOR = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
-# The characters Python's tokenizer consumes as indentation.
-_INDENT = " \t\f"
 _DEF_WORD = re.compile(r"\bdef\b")
-
-_Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 @dataclass(frozen=True)
@@ -68,116 +69,6 @@ HashMemo = Mapping[str, tuple[str, str | None]]
 FileMemo = Mapping[str, tuple[str, Mapping[int, tuple[int, str, str | None, str]]]]
 
 
-def _docstring_owner(node: ast.AST) -> bool:
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.body:
-        return False
-    first = node.body[0]
-    return (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    )
-
-
-def _unparsed_without_docstrings(fn: ast.AST, nested: bool) -> str:
-    """``ast.unparse`` of ``fn`` with every function docstring left out, as Hamilton hashes
-    it. The tree is restored before returning; no deep copy is made."""
-    stripped: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]] = []
-    for node in ast.walk(fn) if nested else (fn,):
-        if _docstring_owner(node):
-            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            stripped.append((node, node.body))
-            node.body = node.body[1:]
-    try:
-        return ast.unparse(fn)
-    finally:
-        for node, body in stripped:
-            node.body = body
-
-
-def hamilton_hash(fn: ast.AST, *, nested: bool = True) -> str:
-    """``HamiltonNode.version`` of a parsed function definition: sha256 of its unparsed text
-    without docstrings. ``nested=False`` promises that ``fn`` holds no nested function, which
-    spares a walk of the whole tree."""
-    return hashlib.sha256(_unparsed_without_docstrings(fn, nested).encode()).hexdigest()
-
-
-def legacy_logic_hash(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    """The name-blind hash that registry baselines of schema version 1 recorded as
-    ``logic_hash``: read only to compare with such a baseline until it is rewritten."""
-    from semdag.core.codehash import METADATA_DECORATORS, decorator_name
-
-    lines = _unparsed_without_docstrings(fn, True).split("\n")
-    decorators = fn.decorator_list
-    kept = [
-        line
-        for index, line in enumerate(lines)
-        if index >= len(decorators) or decorator_name(decorators[index]) not in METADATA_DECORATORS
-    ]
-    blind = "\n".join(kept).replace(f"def {fn.name}(", "def _(", 1)
-    return hashlib.sha256(("logic:" + blind).encode()).hexdigest()
-
-
-def function_node(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The first function defined in ``source`` (dedented); None when there is none."""
-    import textwrap
-
-    try:
-        body = ast.parse(textwrap.dedent(source)).body
-    except (SyntaxError, ValueError, RecursionError):
-        return None
-    for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return node
-    return None
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines as ``linecache`` holds them: split on newlines only, each ending in one."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1] + "\n")
-    return lines
-
-
-def _inspect_start(lines: list[str], first: int) -> int | None:
-    """The 1-based line ``inspect.findsource`` starts a function at, given co_firstlineno."""
-    index = first - 1
-    while index > 0:
-        if index >= len(lines):
-            return None
-        if _DEF_OR_DECORATOR.match(lines[index]):
-            break
-        index -= 1
-    return index + 1
-
-
-def _block_end(lines: list[str], fn: _Function) -> int:
-    """The 1-based last line ``inspect.getblock`` keeps for a column-0 function.
-
-    The block ends at the last logical line of the body, extended over the comment lines
-    that follow it when they are indented at least as deep as the body (the first INDENT).
-    A body on the ``def`` line opens no INDENT, so no trailing comment joins it.
-    """
-    end = fn.end_lineno or fn.lineno
-    first = fn.body[0]
-    lead = lines[first.lineno - 1][: first.col_offset]
-    if lead.strip(_INDENT):
-        return end
-    body_col = len(lead)
-    for index in range(end, len(lines)):
-        text = lines[index]
-        rest = text.lstrip(_INDENT)
-        if rest in ("\n", "\r\n", ""):
-            continue
-        if not rest.startswith("#"):
-            break
-        if len(text) - len(rest) >= body_col:
-            end = index + 1
-    return end
-
-
 @dataclass(frozen=True, slots=True)
 class _Span:
     start: int
@@ -205,9 +96,9 @@ def _parse_spans(
             continue
         # co_firstlineno of a decorated function is its first decorator's line.
         key = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-        if _inspect_start(lines, key) != key:
+        if inspect_start(lines, key) != key:
             continue  # a layout inspect reads differently: take its path for this one
-        end = _block_end(lines, node)
+        end = block_end(lines, node)
         raw = hashlib.sha256("".join(lines[key - 1 : end]).encode()).hexdigest()
         hit = memo.get(raw)
         if hit is not None and (hit[1] is not None or not hamilton):
@@ -268,21 +159,13 @@ class _IndexedFile:
         longer be read or its text is not the text indexed (edited meanwhile)."""
         if self._lines is None:
             try:
-                text = _read(self.filename)
+                text = read_source(self.filename)
             except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
                 return None
             if hashlib.sha256(text.encode()).hexdigest() != self.sha:
                 return None
             self._lines = split_lines(text)
         return self._lines
-
-
-def _read(filename: str) -> str:
-    import tokenize
-
-    # tokenize.open honours coding cookies and BOMs and translates newlines, as linecache does.
-    with tokenize.open(filename) as handle:
-        return handle.read()
 
 
 # Below this much source text to parse, forking workers costs more than it saves.
@@ -346,7 +229,7 @@ class SourceIndex:
         if filename in self._files:
             return self._files[filename]
         try:
-            text = _read(filename)
+            text = read_source(filename)
             sha = hashlib.sha256(text.encode()).hexdigest()
             known = self._known(filename, text, sha)
             # Parsing allocates many short-lived, acyclic syntax-tree objects.
@@ -389,7 +272,7 @@ class SourceIndex:
             if filename in self._files:
                 continue
             try:
-                text = _read(filename)
+                text = read_source(filename)
             except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
                 continue  # the lookup meets the same error and records it
             sha = hashlib.sha256(text.encode()).hexdigest()
@@ -521,14 +404,3 @@ class SourceIndex:
             source if with_source else None,
             hamilton_hash=hash_source_code(source, strip=True) if self._hamilton else None,
         )
-
-
-def legacy_hash_at(path: Path, start: int, end: int) -> str | None:
-    """:func:`legacy_logic_hash` of the function on lines ``start``..``end`` of ``path``;
-    None when the file cannot be read or those lines hold no function."""
-    try:
-        lines = split_lines(_read(str(path)))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return None
-    parsed = function_node("".join(lines[start - 1 : end]))
-    return legacy_logic_hash(parsed) if parsed is not None else None
