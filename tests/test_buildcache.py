@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,26 +135,3 @@ def test_warm_snapshot_check_answers_without_hamilton_and_sees_changes(project):
     assert changed.exit_code == 0  # acknowledged
     rules = [f["rule"] for c in changed.json()["data"]["comparisons"] for f in c["findings"]]
     assert "dtype-changed" in rules
-
-
-def test_distribution_owners_are_read_again_when_a_path_folder_changes(tmp_path, monkeypatch):
-    from importlib import metadata
-
-    from semdag.config.project import Project
-    from semdag.store import buildcache
-
-    project = Project(tmp_path)
-    site = tmp_path / "site-packages"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    calls = []
-    monkeypatch.setattr(
-        metadata, "packages_distributions", lambda: calls.append(1) or {"pkg": ["dist-a"]}
-    )
-    assert buildcache._owners(project) == {"pkg": ["dist-a"]}
-    assert buildcache._owners(project) == {"pkg": ["dist-a"]}
-    assert len(calls) == 1  # answered from .semdag/ the second time
-    (site / "newdist-1.0.dist-info").mkdir()  # an install changes the folder's entries
-    os.utime(site, ns=(0, 0))
-    buildcache._owners(project)
-    assert len(calls) == 2

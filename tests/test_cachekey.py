@@ -166,19 +166,21 @@ def test_imported_module_bytes_anywhere_on_the_path_are_a_miss(
     assert not buildcache._unchanged(prj, recorded)
 
 
-def test_an_installed_distribution_upgrade_is_a_miss(project, monkeypatch) -> None:
-    from importlib import metadata
-
-    importlib.import_module("yaml")
+def test_an_installed_distribution_upgrade_is_a_miss(project, tmp_path, monkeypatch) -> None:
+    site = tmp_path / "venv" / "site-packages"
+    (site / "vendorlib").mkdir(parents=True)
+    module = site / "vendorlib" / "__init__.py"
+    module.write_text("VERSION = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.import_module("vendorlib")
     prj = find_project(explicit=project)
     recorded = buildcache.imported_files(prj)
-    assert "PyYAML" in recorded["distributions"]
+    assert str(module.resolve()) in recorded["installed"]
     assert buildcache._unchanged(prj, recorded)
-    real = metadata.version
-    monkeypatch.setattr(
-        metadata, "version", lambda dist: "0.0.1" if dist == "PyYAML" else real(dist)
-    )
+    # Installing another version rewrites the distribution's files.
+    module.write_text("VERSION = 22\n", encoding="utf-8")
     assert not buildcache._unchanged(prj, recorded)
+    sys.modules.pop("vendorlib", None)
 
 
 # --- the patch of Hamilton's internals ------------------------------------------------------------

@@ -4,14 +4,14 @@ The key covers everything a build reads: the bytes of every profile file in the 
 chain, the environment variables the profile interpolated, ``--set`` values, the versions of
 Python, semdag (and the bytes of its source) and Hamilton, the bytes of every module file the
 build imported from outside the standard library and installed packages (the project's, and
-any other on ``sys.path``), and the version of every installed distribution it imported
-(recorded after a full build, checked again on every lookup). Any change is a miss; an
+any other on ``sys.path``), and the size and modification time of every module file it
+imported from an installed distribution (recorded after a full build, checked again on every
+lookup). Any change is a miss; an
 unreadable or inconsistent cache file is ignored and rewritten, never trusted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -89,15 +89,17 @@ def imported_files(project: Project) -> dict[str, Any]:
     ``files``: the sha of every imported module's file outside the standard library and
     installed packages: the project's (by project-relative name) and any other, such as a
     stack module found on ``PYTHONPATH`` (by absolute path: the cache is local). semdag's own
-    source is in the key already. ``distributions``: the version of each installed
-    distribution a module was imported from (a stacked library's upgrade is a change).
+    source is in the key already. ``installed``: the size and modification time of every
+    module file imported from an installed distribution, so that installing another version
+    (or editing one in place) is a change; a stat per file costs far less than reading every
+    distribution's metadata to name it.
     """
     root = project.root
     own = Path(__file__).parents[1]
     stdlib = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
     files: dict[str, str | None] = {}
-    installed: set[str] = set()
-    for name, module in list(sys.modules.items()):
+    installed: dict[str, list[int] | None] = {}
+    for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
         if not file or not isinstance(file, str):
             continue
@@ -105,74 +107,29 @@ def imported_files(project: Project) -> dict[str, Any]:
         if path.is_relative_to(own):
             continue
         if "site-packages" in path.parts or "dist-packages" in path.parts:
-            installed.add(name.partition(".")[0])
+            installed[str(path)] = _stat(path)
             continue
         if any(path.is_relative_to(prefix) for prefix in stdlib):
             continue
         shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         files[shown] = file_sha(path)
-    distributions = _distributions(project, installed)
-    return {"files": dict(sorted(files.items())), "distributions": distributions}
+    return {"files": dict(sorted(files.items())), "installed": dict(sorted(installed.items()))}
 
 
-def _distributions(project: Project, packages: set[str]) -> dict[str, str]:
-    """Installed distribution -> version, for the top-level import names ``packages``."""
-    from importlib import metadata
-
-    owners = _owners(project)
-    names = sorted({dist for top in packages for dist in owners.get(top, ())})
-    out: dict[str, str] = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def _owners(project: Project) -> Mapping[str, list[str]]:
-    """Top-level import name -> the distributions that install it, as
-    ``importlib.metadata.packages_distributions`` says. That reads every installed
-    distribution's file list, so the answer is kept until a site-packages folder on
-    ``sys.path`` changes (installing, upgrading or removing a distribution changes its
-    entries)."""
-    from importlib import metadata
-
-    stamp = {}
-    for entry in sys.path:
-        # Distributions are installed into these folders (an editable one adds a .pth file).
-        if not entry.rstrip("/").endswith(("site-packages", "dist-packages")):
-            continue
-        with contextlib.suppress(OSError):
-            stamp[entry] = os.stat(entry).st_mtime_ns
-    path = project.state_path / "distributions.json"
+def _stat(path: Path | str) -> list[int] | None:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document["stamp"] == stamp and isinstance(document["owners"], dict):
-            return document["owners"]  # type: ignore[no-any-return]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    owners = metadata.packages_distributions()
-    with contextlib.suppress(OSError, ValueError):
-        project.state_dir()
-        atomic_write(path, json.dumps({"stamp": stamp, "owners": owners}))
-    return owners
+        found = os.stat(path)
+    except OSError:
+        return None
+    return [found.st_size, found.st_mtime_ns]
 
 
 def _unchanged(project: Project, imports: Mapping[str, Any]) -> bool:
-    """Whether every file and distribution recorded by :func:`imported_files` is as it was."""
-    from importlib import metadata
-
+    """Whether every file recorded by :func:`imported_files` is as it was."""
     for name, digest in imports["files"].items():
         if file_sha(project.root / name) != digest:
             return False
-    for name, version in imports["distributions"].items():
-        try:
-            if metadata.version(name) != version:
-                return False
-        except metadata.PackageNotFoundError:
-            return False
-    return True
+    return all(_stat(name) == signature for name, signature in imports["installed"].items())
 
 
 def _digest(key: Mapping[str, Any], imports: Mapping[str, Any]) -> str:

@@ -5,8 +5,9 @@ file in its ``extends`` chain, the environment variables it interpolated, ``--se
 and :class:`Versions` (Python, semdag and the bytes of its source, Hamilton, the code hash
 scheme). From it come the build cache's key (:meth:`CacheKey.build_key`) and the hash memo's
 context (:meth:`Versions.memo_context`). What a build imported (module files anywhere outside
-the standard library and installed packages, and installed distributions' versions) is only
-known after it ran: :func:`semdag.store.buildcache.imported_files` records it beside the key.
+the standard library and installed packages by content, installed ones by size and
+modification time) is only known after it ran:
+:func:`semdag.store.buildcache.imported_files` records it beside the key.
 A remembered verdict is keyed by the digest of both and by :func:`check_stamp`, what a check
 reads besides the build.
 """
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from semdag.config.project import Project
 
 # The build cache's key layout; raising it invalidates every entry.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
