@@ -82,3 +82,12 @@ def test_a_memo_recorded_under_another_context_is_not_reused(example):
     ):
         assert "f" * 64 not in hashes_after_writing({**document["context"], key: other})
     assert real  # the file had functions to memoise
+
+
+def test_an_unreadable_memo_is_ignored_and_rewritten(example):
+    first = documents(example)
+    for text in ("{not json", '{"context": 1, "files": []}', "[]"):
+        memo_file(example).write_text(text, encoding="utf-8")
+        assert load_memo(find_project(explicit=example), "dev") == ({}, {})
+        assert documents(example) == first
+    assert load_memo(find_project(explicit=example), "dev")[0]  # written again, whole

@@ -107,9 +107,7 @@ def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...
     except BaselineError:
         return None
     registry, graph = current_registry(session, profile)
-    if baseline.hash_scheme != registry.hash_scheme:
-        registry = legacy_registry(project, registry, graph)
-    findings = find_changes(baseline, registry)
+    findings = find_changes(baseline, hashed_like(baseline, registry, graph, project))
     if (folder / GRAPH_FILE).is_file():
         findings += _compare_graph(session, profile, project.relative(folder / GRAPH_FILE))
     return tuple(apply_severities(findings, prof.rules))
@@ -148,8 +146,7 @@ def check(session: Session, profile: str | None) -> Comparison:
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
     baseline = read_registry(folder / REGISTRY_FILE, shown)
-    if baseline.hash_scheme != registry.hash_scheme:
-        registry = legacy_registry(project, registry, graph)
+    registry = hashed_like(baseline, registry, graph, project)
     graph_shown = project.relative(folder / GRAPH_FILE)
     new_lineage = lineage_from_graph(graph.dependents, registry)
     findings = find_changes(baseline, registry, new_lineage=new_lineage)
@@ -176,6 +173,15 @@ def check(session: Session, profile: str | None) -> Comparison:
         digest = session.facts(profile).digest
         buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
     return comparison
+
+
+def hashed_like(
+    baseline: Registry, registry: Registry, graph: GraphModel, project: Project
+) -> Registry:
+    """``registry`` with code hashes made the way ``baseline``'s were, so the two compare."""
+    if baseline.hash_scheme == registry.hash_scheme:
+        return registry
+    return legacy_registry(project, registry, graph)
 
 
 def legacy_registry(project: Project, registry: Registry, graph: GraphModel) -> Registry:
