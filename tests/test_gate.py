@@ -346,6 +346,9 @@ def test_update_says_what_it_accepted(shop):
     assert "dev: wrote snapshots/dev/registry.json, snapshots/dev/graph.json" in done.stdout
     again = shop_cli(shop, "snapshot", "update", "-p", "dev", "-f", "json")
     assert again.json()["data"]["accepted"] == {"dev": []}
+    assert again.json()["data"]["written"] == {"dev": []}  # the same bytes: nothing rewritten
+    text = shop_cli(shop, "snapshot", "update", "-p", "dev").stdout
+    assert text.splitlines() == ["dev: no changes to accept", "dev: baselines unchanged"]
     shutil.rmtree(shop / "snapshots/prod")
     first = shop_cli(shop, "snapshot", "update", "-p", "prod")
     assert first.stdout.startswith("prod: new baseline\n")

@@ -210,7 +210,7 @@ PYPROJECT = "pyproject.toml"
 
 def baseline_paths(profile: str = "dev", *, snapshots_dir: str = "snapshots") -> list[str]:
     """The baselines ``init`` generates after writing :func:`project_files`."""
-    return [f"{snapshots_dir}/{profile}/graph.json", f"{snapshots_dir}/{profile}/registry.json"]
+    return [f"{snapshots_dir}/{profile}/registry.json", f"{snapshots_dir}/{profile}/graph.json"]
 
 
 def existing(root: Path, paths: Iterable[str]) -> list[str]:

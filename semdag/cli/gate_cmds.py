@@ -109,7 +109,10 @@ def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome
                 out.print(f"{profile}: accepted {summary_line(found)}", markup=False)
                 for item in by_severity(found):
                     out.print(f"  {item.rule}: {item.subject}: {item.message}", markup=False)
-            out.print(f"{profile}: wrote {', '.join(paths)}", markup=False)
+            if paths:
+                out.print(f"{profile}: wrote {', '.join(paths)}", markup=False)
+            else:
+                out.print(f"{profile}: baselines unchanged", markup=False)
 
     data = {
         "written": written,

@@ -76,7 +76,9 @@ def init_cmd(
         left += kept
     else:
         project_session = Session(command="init", project_dir=root, profile_name=profile)
-        written += update(project_session, None)
+        update(project_session, None)
+        # Generated for this project, whether or not the same bytes were there already.
+        written += baselines
     shown = root.as_posix()
 
     def _note(rel: str) -> str:

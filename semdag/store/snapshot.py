@@ -47,7 +47,8 @@ def write_snapshot(
     *,
     on_wait: Callable[[str], None] = _say_waiting,
 ) -> list[Path]:
-    """Write both baselines canonically and atomically, under a lock; returns the paths.
+    """Write both baselines canonically and atomically, under a lock; returns the paths
+    written (a file that already holds the same bytes is left untouched and not returned).
 
     ``on_wait`` is told once when another process holds the lock for more than a second.
     """
@@ -79,8 +80,8 @@ def write_snapshot(
             # Streamed: a 20,000-node graph.json is never held as one string. An unchanged
             # file is left untouched.
             path = folder / name
-            atomic_write_chunks(path, canonical_chunks(document))
-            written.append(path)
+            if atomic_write_chunks(path, canonical_chunks(document)):
+                written.append(path)
     finally:
         lock.release()
     return written
