@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 from semdag.core.graph import GraphModel, NodeInfo
@@ -53,7 +55,7 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
         semantic_id = registry_id(n.tags, tag_filter, is_input=is_input)
         nodes[name] = NodeInfo(
             name=name,
-            type=htypes.get_type_as_string(n.type) or str(n.type),
+            type=public_type_name(htypes.get_type_as_string(n.type) or str(n.type)),
             tags=n.tags,  # shared, not copied: nothing changes a built node's tags
             layer=layer_of.get(module) if module else None,
             module=module,
@@ -75,3 +77,27 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
     )
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def public_type_name(text: str) -> str:
+    """``text`` with each ``package._private.Name`` written as ``package.Name`` where the
+    package exports that very object: Python 3.13 moved ``pathlib.Path`` into
+    ``pathlib._local``, and a type's name must not depend on the interpreter."""
+
+    def public(match: re.Match[str]) -> str:
+        dotted = match.group(0)
+        parts = dotted.split(".")
+        if not any(part.startswith("_") for part in parts[1:-1]):
+            return dotted
+        owner = sys.modules.get(".".join(parts[:-1]))
+        target = getattr(owner, parts[-1], None) if owner is not None else None
+        for end in range(1, len(parts) - 1):
+            module = sys.modules.get(".".join(parts[:end]))
+            if target is not None and getattr(module, parts[-1], None) is target:
+                return ".".join([*parts[:end], parts[-1]])
+        return dotted
+
+    return _DOTTED.sub(public, text)
