@@ -67,7 +67,8 @@ def test_every_key_invalidates(project, monkeypatch, change):
     elif change == "env":
         monkeypatch.setenv("SEMDAG_T_MODE", "b")
     elif change == "hamilton":
-        for entry in (project / ".semdag" / "build-cache").glob("*.json"):
+        # The key is recorded in each entry's index.
+        for entry in (project / ".semdag" / "build-cache").glob("*.index.json"):
             document = json.loads(entry.read_text())
             document["key"]["hamilton"] = "apache-hamilton==0.0.1"
             entry.write_text(json.dumps(document))

@@ -156,3 +156,60 @@ def test_empty_and_single_chunk() -> None:
     assert [[(n, sq) for n, sq, _ in part] for part in forkpool.fork_map(square_all, [[2]])] == [
         [(2, 4)]
     ]
+
+
+def pid_and_double(chunk: list[int]) -> tuple[int, list[int]]:
+    return os.getpid(), [n * 2 for n in chunk]
+
+
+@needs_fork
+def test_a_started_job_runs_in_another_process_while_this_one_goes_on() -> None:
+    pending = forkpool.fork_start(pid_and_double, [1, 2])
+    assert pending.forked
+    pid, doubled = pending.result()
+    assert doubled == [2, 4] and pid != os.getpid()
+    assert not pending.forked
+
+
+@needs_fork
+def test_a_job_whose_worker_fails_is_done_here() -> None:
+    parent = os.getpid()
+
+    def only_here(chunk: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            os._exit(7)
+        return [n + 1 for n in chunk]
+
+    assert forkpool.fork_start(only_here, [1]).result() == [2]
+
+
+def test_a_cancelled_job_is_reaped_and_never_run_here(monkeypatch) -> None:
+    ran: list[int] = []
+
+    def record(chunk: list[int]) -> list[int]:
+        ran.append(os.getpid())
+        return chunk
+
+    monkeypatch.setattr(forkpool, "available_workers", lambda: 1)
+    forkpool.fork_start(record, [1]).cancel()
+    assert ran == []
+
+
+@needs_fork
+def test_cancelling_stops_and_reaps_a_running_worker(started: list[int]) -> None:
+    import time
+
+    pending = forkpool.fork_start(lambda seconds: time.sleep(seconds), 60)
+    begun = time.monotonic()
+    pending.cancel()
+    assert time.monotonic() - begun < 10
+    assert len(started) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # reaped already
+
+
+def test_jobs_that_raise_are_left_out() -> None:
+    def fails() -> int:
+        raise ValueError("no")
+
+    assert forkpool.run_jobs({"a": lambda: 1, "b": fails, "c": lambda: 3}) == {"a": 1, "c": 3}

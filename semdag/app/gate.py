@@ -27,8 +27,13 @@ from semdag.core.rules import Finding, Severity, apply_severities, finding
 from semdag.store.acknowledge import ACK_FILE, acknowledge
 from semdag.store.artifacts import file_sha
 from semdag.store.snapshot import (
+    ENTRY_ENCODER,
     GRAPH_FILE,
     REGISTRY_FILE,
+    RUN,
+    RecordedGraph,
+    entry_digest,
+    read_recorded_graph,
     read_registry,
     registry_from_document,
     snapshot_dir,
@@ -55,9 +60,12 @@ class Comparison:
         }
 
 
-def current_registry(session: Session, profile: str | None) -> tuple[Registry, GraphModel]:
-    """Build a profile and compile its registry."""
-    graph = session.graph(profile)
+def current_registry(
+    session: Session, profile: str | None, *, release: bool = False
+) -> tuple[Registry, GraphModel]:
+    """Build a profile and compile its registry (``release``: only the facts of the build
+    are needed, see :meth:`Session.facts`)."""
+    graph = session.graph(profile, release=release)
     return compile_registry(graph, session.load_profile(profile).tag_filter), graph
 
 
@@ -92,7 +100,9 @@ def update(session: Session, profile: str | None) -> list[str]:
 def _graph_errors(session: Session, profile: str | None) -> list[Finding]:
     """validate's error-severity findings for the profile as configured: the graph cannot
     run (cycle, missing input, type mismatch, illegal override, invalid tag)."""
-    return [f for f in session.facts(profile).findings if f.severity is Severity.ERROR]
+    return [
+        f for f in session.facts(profile, release=True).findings if f.severity is Severity.ERROR
+    ]
 
 
 def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...] | None:
@@ -138,9 +148,10 @@ def check(session: Session, profile: str | None) -> Comparison:
     # A missing baseline is reported at once, without a build.
     if not (folder / REGISTRY_FILE).is_file():
         read_registry(folder / REGISTRY_FILE, shown)
+    # graph.json is read meanwhile, should the build have to import the stack.
+    session.ahead(*_recorded_graph_job(session, profile))
     try:
-        registry, graph = current_registry(session, profile)
-        session.release_build(profile)
+        registry, graph = current_registry(session, profile, release=True)
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
@@ -254,12 +265,9 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
     but the code hashes, which it made another way (the registry compares those)."""
     from semdag.core.changes import entry_changes
     from semdag.core.export import BASELINE_NODE_FIELDS, node_entry
-    from semdag.store.hashmemo import read_json
 
-    folder = snapshot_dir(session.project, session.load_profile(profile).name)
-    document = read_json(folder / GRAPH_FILE)
-    recorded = document.get("nodes") if isinstance(document, dict) else None
-    if not isinstance(recorded, dict):
+    recorded = _recorded_graph(session, profile)
+    if recorded is None:
         return [
             finding(
                 "graph-changed",
@@ -268,24 +276,38 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
                 file=shown,
             )
         ]
-    legacy = document.get("schema_version") == 1
-    fields = [f for f in BASELINE_NODE_FIELDS if not (legacy and f == "code_hash")]
-
-    def entry(node: Any) -> dict[str, Any]:
-        return {key: node.get(key) for key in fields} if isinstance(node, dict) else {}
-
+    fields = [f for f in BASELINE_NODE_FIELDS if not (recorded.legacy and f == "code_hash")]
+    encode = ENTRY_ENCODER.encode
     graph = session.graph(profile)
-    added = sorted(set(graph.nodes) - set(recorded))
-    removed = sorted(set(recorded) - set(graph.nodes))
-    reasons: dict[str, list[str]] = {}
-    for name, node in graph.nodes.items():
-        if name in recorded:
-            old, new = entry(recorded[name]), entry(node_entry(node))
-            if old != new:
-                reasons[name] = list(entry_changes(old, new))
-    changed = sorted(reasons)
+    names = sorted(graph.nodes)
+    same_names = names == list(recorded.nodes)
+    differing: dict[str, dict[str, Any]] = {}
+    for number, start in enumerate(range(0, len(names), RUN)):
+        run = names[start : start + RUN]
+        entries = []
+        for name in run:
+            entry = node_entry(graph.nodes[name])
+            entries.append({key: entry.get(key) for key in fields})
+        if same_names and entry_digest(encode(entries)) == recorded.runs[number]:
+            continue  # a run of unchanged nodes
+        for name, new in zip(run, entries, strict=True):
+            digest = recorded.nodes.get(name)
+            if digest is not None and entry_digest(encode(new)) != digest:
+                differing[name] = new
+    added = sorted(set(graph.nodes) - set(recorded.nodes))
+    removed = sorted(set(recorded.nodes) - set(graph.nodes))
     edges = [[dep, node] for dep, node in graph.edges()]
-    if not (added or removed or changed or document.get("edges") != edges):
+    reasons: dict[str, list[str]] = {}
+    same_edges = entry_digest(encode(edges)) == recorded.edges
+    if differing or not same_edges:
+        # Texts differ; values may not (1 and 1.0): compare the recorded values.
+        old_nodes, old_edges = recorded.values(differing)
+        same_edges = same_edges or old_edges == edges
+        for name, new in differing.items():
+            if old_nodes[name] != new:
+                reasons[name] = list(entry_changes(old_nodes[name], new))
+    changed = sorted(reasons)
+    if not (added or removed or changed or not same_edges):
         return []
     return [
         finding(
@@ -297,6 +319,20 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
             file=shown,
         )
     ]
+
+
+def _recorded_graph_job(session: Session, profile: str | None) -> tuple[str, Any]:
+    """The name and job that read a profile's graph.json as a :class:`RecordedGraph`."""
+    from functools import partial
+
+    path = snapshot_dir(session.project, session.load_profile(profile).name) / GRAPH_FILE
+    return f"graph.json:{path}", partial(read_recorded_graph, path)
+
+
+def _recorded_graph(session: Session, profile: str | None) -> RecordedGraph | None:
+    """The profile's graph.json as a :class:`RecordedGraph`: read while the stack imported
+    when :func:`check` asked for it ahead, else now."""
+    return session.ahead_result(*_recorded_graph_job(session, profile))  # type: ignore[no-any-return]
 
 
 def _drift_summary(

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from semdag.hamilton.sourceinfo import SourceIndex
     from semdag.store.buildcache import BuildFacts
 
+# The name of the ahead job that indexes the stack's source (see Session.ahead).
+_SOURCES = "semdag.sources"
+
 # Adds executors, caches and hooks to a Hamilton Builder and returns it.
 Configure = Callable[[Any], Any]
 
@@ -45,6 +48,10 @@ class Session:
         default_factory=dict, repr=False
     )
     _facts: dict[str | None, BuildFacts] = field(default_factory=dict, repr=False)
+    # Work to do meanwhile in a worker forked as the next build starts (see `ahead`), and
+    # what such a worker returned, by name.
+    _ahead_jobs: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
+    _ahead_results: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def project(self) -> Project:
@@ -81,14 +88,20 @@ class Session:
             self._builds[key] = build(self.project, profile, configure=configure)
         return self._builds[key]
 
-    def facts(self, name: str | None = None) -> BuildFacts:
-        """What a build of the profile learnt: from the build cache when nothing changed."""
+    def facts(self, name: str | None = None, *, release: bool = False) -> BuildFacts:
+        """What a build of the profile learnt: from the build cache when nothing changed.
+
+        ``release``: only the facts are wanted, so a driver built for them is freed as soon
+        as they are read (see :meth:`release_build`), before they are stored.
+        """
         if name not in self._facts:
-            self._facts[name] = self._make_facts(name)
+            self._facts[name] = self._make_facts(name, release)
         return self._facts[name]
 
-    def _make_facts(self, name: str | None) -> BuildFacts:
+    def _make_facts(self, name: str | None, release: bool) -> BuildFacts:
+        from semdag.hamilton.ahead import start_ahead
         from semdag.hamilton.model import model_from_build
+        from semdag.hamilton.stack import stack_files
         from semdag.hamilton.validate import validate
         from semdag.store import buildcache
         from semdag.store.hashmemo import store_memo
@@ -100,15 +113,50 @@ class Session:
             if hit is not None:
                 return hit
         index = self.source_index(profile.name)
-        build = self.build(name)
-        with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
-            graph = model_from_build(build, index)
+        jobs = dict(self._ahead_jobs)
+        if name not in {key[0] for key in self._builds}:
+            # The stack's source is parsed and hashed meanwhile, in the same worker.
+            sources = index.ahead_job(stack_files(self.project, profile))
+            if sources is not None:
+                jobs[_SOURCES] = sources
+        pending = start_ahead(jobs)
+        try:
+            build = self.build(name)
+            if pending is not None:
+                results = pending.result()
+                if _SOURCES in results:
+                    index.take_ahead(results.pop(_SOURCES))
+                self._ahead_results.update(results)
+            with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
+                graph = model_from_build(build, index)
+        finally:
+            if pending is not None:
+                pending.cancel()
         with phase("checking the graph"):
             facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        if release:
+            # What comes next (storing, comparing) reuses the driver's memory.
+            del build
+            self.release_build(name)
         if use_cache:
             store_memo(self.project, profile.name, index)
             facts = buildcache.store(self.project, profile, facts)
         return facts
+
+    def ahead(self, name: str, job: Callable[[], Any]) -> None:
+        """Have ``job`` done meanwhile by a worker forked as the next build starts, so that
+        reading what a command compares the build with overlaps importing the stack; its
+        result must pickle. :meth:`ahead_result` gives the result, once."""
+        self._ahead_jobs[name] = job
+
+    def ahead_result(self, name: str, job: Callable[[], Any]) -> Any:
+        """What ``job`` returns: a worker's result when :meth:`ahead` registered it as
+        ``name`` before a build, else (no build was needed, no worker could start, the job
+        failed there, or it was not registered) worked out here."""
+        self._ahead_jobs.pop(name, None)
+        if name in self._ahead_results:
+            return self._ahead_results.pop(name)
+        return job()
 
     def source_index(
         self, profile: str, *, with_source: bool = False, hamilton: bool = False
@@ -136,6 +184,6 @@ class Session:
         for key in [k for k in self._builds if k[0] == name]:
             dismantle(self._builds.pop(key))
 
-    def graph(self, name: str | None = None) -> GraphModel:
-        """The graph model of the selected profile's build."""
-        return self.facts(name).graph
+    def graph(self, name: str | None = None, *, release: bool = False) -> GraphModel:
+        """The graph model of the selected profile's build (``release``: see :meth:`facts`)."""
+        return self.facts(name, release=release).graph

@@ -223,9 +223,13 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {
+            # Most tag values are text: nothing to convert.
+            k if type(k) is str else str(k): v if type(v) is str else jsonable(v)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [v if type(v) is str else jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((jsonable(v) for v in value), key=repr)
     if isinstance(value, (datetime.date, datetime.time)):

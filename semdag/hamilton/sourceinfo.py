@@ -22,9 +22,11 @@ construction.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +83,9 @@ class _Span:
 # A span as plain values, to cross a process boundary: (start, end, code hash, Hamilton's
 # hash or None, raw-source sha).
 _SpanRecord = tuple[int, int, str, str | None, str]
+# What a worker found in one file: (file, sha of the text it parsed, its span records or None
+# where the text does not parse).
+_Indexed = tuple[str, str, list[_SpanRecord] | None]
 
 
 def _parse_spans(
@@ -170,6 +175,9 @@ class _IndexedFile:
 
 # Below this much source text to parse, forking workers costs more than it saves.
 PARALLEL_MIN_CHARS = 1_000_000
+# Forked before the stack is imported, a worker is small and cheap to start, and its work
+# overlaps the import and build instead of following them: it pays off on less text.
+AHEAD_MIN_CHARS = 200_000
 
 
 def _unwrapped(fn: Callable[..., Any]) -> Callable[..., Any] | None:
@@ -255,11 +263,79 @@ class SourceIndex:
         lines = split_lines(text) if self._with_source else None
         return _IndexedFile(filename, sha, records, lines=lines)
 
+    def ahead_job(self, filenames: Iterable[str]) -> Callable[[], list[_Indexed]] | None:
+        """The work of indexing ``filenames``, for a worker forked before the stack is
+        imported (see :meth:`take_ahead`); None when the memo answers for them or there is
+        too little text to gain from a worker. The worker reads the files itself: their
+        text is not held here meanwhile."""
+        pending: list[str] = []
+        size = 0
+        for filename in dict.fromkeys(filenames):
+            if self._file_memo:
+                # Indexes at once each file whose text the memo answers.
+                if next(self._read([filename]), None) is None:
+                    continue
+            elif filename in self._files:
+                continue
+            try:
+                size += os.path.getsize(filename)
+            except OSError:
+                continue  # the lookup meets the same error and records it
+            pending.append(filename)
+        if size < AHEAD_MIN_CHARS:
+            return None
+        return functools.partial(self._index_files, pending)
+
+    def _index_files(self, filenames: list[str]) -> list[_Indexed]:
+        return self._index_chunk([item for item in self._read(filenames) if item is not None])
+
+    def take_ahead(self, results: Iterable[_Indexed]) -> None:
+        """Record what an :meth:`ahead_job` found, for each file whose text is still the text
+        it indexed (the stack was imported after it was read)."""
+        results = list(results)
+        names = [filename for filename, _, _ in results]
+        current = {item[0]: item for item in self._read(names) if item is not None}
+        with paused():
+            self._index_results(results, current)
+
+    def _read(self, filenames: Iterable[str]) -> Iterator[tuple[str, str, str] | None]:
+        """(file, text, sha) of each file not indexed yet whose text the memo does not
+        answer (those are indexed at once); None for a file that cannot be read."""
+        for filename in filenames:
+            if filename in self._files:
+                continue
+            try:
+                text = read_source(filename)
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                yield None  # the lookup meets the same error and records it
+                continue
+            sha = hashlib.sha256(text.encode()).hexdigest()
+            known = self._known(filename, text, sha)
+            if known is not None:
+                self._files[filename] = known
+            else:
+                yield filename, text, sha
+
+    def _index_results(
+        self, results: Iterable[_Indexed], current: Mapping[str, tuple[str, str, str]]
+    ) -> None:
+        """Record what workers found for each file whose ``current`` (file, text, sha) is
+        the text they indexed; any other file is left to be indexed on demand."""
+        for filename, sha, records in results:
+            now = current.get(filename)
+            if filename in self._files or now is None or now[2] != sha:
+                continue
+            if records is None:
+                self._files[filename] = None
+                continue
+            lines = split_lines(now[1]) if self._with_source else None
+            self._files[filename] = _IndexedFile(filename, sha, records, lines=lines)
+
     def prefetch(self, functions: Iterable[Callable[..., Any]]) -> None:
         """Index, ahead of their lookups, the files that define ``functions``.
 
-        Files the memo answers are indexed at once; the rest are parsed and hashed in
-        forked workers when there is enough of them to gain from it (see
+        Files the memo answers are indexed at once; the rest are parsed and hashed in forked
+        workers when there is enough of them to gain from it (see
         :mod:`semdag.perf.forkpool`), and otherwise left to be indexed lookup by lookup.
         """
         from semdag.perf.forkpool import available_workers, fork_map
@@ -267,38 +343,18 @@ class SourceIndex:
         names = dict.fromkeys(
             code.co_filename for code in map(_code_of, functions) if code is not None
         )
-        pending: list[tuple[str, str, str]] = []
-        for filename in names:
-            if filename in self._files:
-                continue
-            try:
-                text = read_source(filename)
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-                continue  # the lookup meets the same error and records it
-            sha = hashlib.sha256(text.encode()).hexdigest()
-            known = self._known(filename, text, sha)
-            if known is not None:
-                self._files[filename] = known
-            else:
-                pending.append((filename, text, sha))
+        pending = [item for item in self._read(names) if item is not None]
         workers = available_workers()
         if workers < 2 or sum(len(text) for _, text, _ in pending) < PARALLEL_MIN_CHARS:
             return
-        texts = {filename: text for filename, text, _ in pending}
+        current = {item[0]: item for item in pending}
         with paused():
             for results in fork_map(self._index_chunk, _balanced(pending, workers)):
-                for filename, sha, records in results:
-                    if records is None:
-                        self._files[filename] = None
-                        continue
-                    lines = split_lines(texts[filename]) if self._with_source else None
-                    self._files[filename] = _IndexedFile(filename, sha, records, lines=lines)
+                self._index_results(results, current)
 
-    def _index_chunk(
-        self, chunk: list[tuple[str, str, str]]
-    ) -> list[tuple[str, str, list[_SpanRecord] | None]]:
+    def _index_chunk(self, chunk: list[tuple[str, str, str]]) -> list[_Indexed]:
         """(file, text sha, span records or None where it does not parse) for each file."""
-        out: list[tuple[str, str, list[_SpanRecord] | None]] = []
+        out: list[_Indexed] = []
         with paused():
             for filename, text, sha in chunk:
                 try:

@@ -179,6 +179,39 @@ def _forget_stack_packages(profile: Profile) -> None:
     importlib.invalidate_caches()
 
 
+def stack_files(project: Project, profile: Profile) -> list[str]:
+    """The file each stack module will be imported from, found the way the import system
+    finds it but without importing anything (no module or package code runs), so that its
+    source can be read while the stack imports. A module it cannot place is left out."""
+    from importlib.machinery import PathFinder
+
+    files: list[str] = []
+    with inside_project(project.root):
+        for layer in profile.layers:
+            for spec in layer.modules:
+                try:
+                    name, outside = (
+                        _module_name_for_path(project, spec)
+                        if spec.endswith(".py")
+                        else (spec, None)
+                    )
+                    if outside is not None:
+                        files.append(str(outside))
+                        continue
+                    search: list[str] | None = None
+                    found = None
+                    for part in name.split("."):
+                        found = PathFinder.find_spec(part, search)
+                        if found is None:
+                            break
+                        search = list(found.submodule_search_locations or [])
+                except (ModuleLoadError, ImportError, ValueError, OSError):
+                    continue  # the import reports it
+                if found is not None and found.has_location and found.origin:
+                    files.append(found.origin)
+    return files
+
+
 def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
     """Import every module of every layer, in stack order."""
     loaded: list[LoadedModule] = []

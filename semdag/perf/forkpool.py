@@ -16,8 +16,8 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,6 +82,58 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
     finally:
         for pid, read_fd in children.values():
             _kill(pid, read_fd)
+
+
+class Pending(Generic[T, R]):
+    """``work(chunk)`` started in a forked worker now, its result collected later.
+
+    What forking is for when this process has work of its own meanwhile (importing and
+    building while the worker parses). :meth:`result` waits for the worker, or works on the
+    chunk here when none could start or the worker failed; :meth:`cancel` stops a worker
+    whose result is no longer wanted. Either reaps the worker, once.
+    """
+
+    def __init__(self, work: Callable[[T], R], chunk: T) -> None:
+        self._work = work
+        self._chunk = chunk
+        self._worker = _start(work, chunk) if available_workers() > 1 else None
+
+    @property
+    def forked(self) -> bool:
+        """Whether a worker is working on the chunk (not yet collected)."""
+        return self._worker is not None
+
+    def result(self) -> R:
+        worker, self._worker = self._worker, None
+        payload = _reap(*worker) if worker is not None else None
+        if payload is not None:
+            try:
+                return cast(R, pickle.loads(payload))
+            except (pickle.UnpicklingError, EOFError, ValueError):
+                pass
+        return self._work(self._chunk)
+
+    def cancel(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            _kill(*worker)
+
+
+def fork_start(work: Callable[[T], R], chunk: T) -> Pending[T, R]:
+    """Start ``work(chunk)`` in a forked worker where one may run (see :class:`Pending`)."""
+    return Pending(work, chunk)
+
+
+def run_jobs(jobs: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Each job's result by name, one job after the other. A job that raises is left out:
+    whoever wants its result runs it again where its error surfaces as usual."""
+    results: dict[str, Any] = {}
+    for name, job in jobs.items():
+        try:
+            results[name] = job()
+        except Exception:
+            continue
+    return results
 
 
 def _start(work: Callable[[T], R], chunk: T) -> tuple[int, int] | None:

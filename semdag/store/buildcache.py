@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
 from semdag.perf.gctools import paused
-from semdag.store.artifacts import atomic_write, canonical_json, file_sha
+from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json, file_sha
 from semdag.store.cachekey import CacheKey
 
 if TYPE_CHECKING:
@@ -68,17 +68,23 @@ def enabled() -> bool:
 
 
 def lookup(project: Project, profile: Profile) -> BuildFacts | None:
-    """The cached facts for this profile, or None on any miss or doubt."""
+    """The cached facts for this profile, or None on any miss or doubt.
+
+    The small index is checked first, so that a miss (an edited module) never reads the
+    facts; the facts are taken only when they carry the digest the index names.
+    """
     key = base_key(project, profile)
     path = _entry_path(project, key)
+    digest = _current_digest(project, key, _index_path(path))
+    if digest is None:
+        return None
     try:
         with paused():
             document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("key") != key or not _unchanged(project, document["imports"]):
-            return None
-        with paused():
-            facts = _facts_from(document["facts"])
-        return replace(facts, digest=_digest(key, document["imports"]))
+            if document.get("digest") != digest:
+                return None
+            facts = _facts_from(document)
+        return replace(facts, digest=digest)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -141,16 +147,13 @@ def store(project: Project, profile: Profile, facts: BuildFacts) -> BuildFacts:
     returns them with their digest."""
     key = base_key(project, profile)
     imports = imported_files(project)
-    document = {"key": key, "imports": imports, "facts": _facts_to(facts)}
+    digest = _digest(key, imports)
     try:
-        # Compact and unsorted in one go: only a one-shot encode uses the C encoder, several
-        # times faster than canonical_json's (lookups compare parsed values, not text).
-        text = json.dumps(document, separators=(",", ":"), allow_nan=False)
         project.state_dir(CACHE_DIR)
         entry = _entry_path(project, key)
-        atomic_write(entry, text)
-        del text
-        digest = _digest(key, imports)
+        # Encoded and written a batch of nodes at a time: the facts of a large build are
+        # never held as one string beside the build.
+        atomic_write_chunks(entry, _facts_chunks(digest, facts))
         index = {"key": key, "imports": imports, "digest": digest}
         atomic_write(_index_path(entry), json.dumps(index, sort_keys=True, separators=(",", ":")))
     except (OSError, ValueError):
@@ -163,11 +166,17 @@ def _index_path(entry: Path) -> Path:
 
 
 def lookup_digest(project: Project, profile: Profile) -> str | None:
-    """The digest of the cached build, checked like :func:`lookup` but from a small index
-    file, so that results remembered for that build answer without loading the build."""
+    """The digest of the cached build, checked like :func:`lookup` but from the small index
+    file only, so that results remembered for that build answer without loading the build."""
     key = base_key(project, profile)
+    return _current_digest(project, key, _index_path(_entry_path(project, key)))
+
+
+def _current_digest(project: Project, key: Mapping[str, Any], index_path: Path) -> str | None:
+    """The digest an index file names, when its key is ``key`` and every file it recorded
+    is as it was; None otherwise."""
     try:
-        index = json.loads(_index_path(_entry_path(project, key)).read_text(encoding="utf-8"))
+        index = json.loads(index_path.read_text(encoding="utf-8"))
         if index.get("key") != key or not _unchanged(project, index["imports"]):
             return None
         digest = index["digest"]
@@ -221,29 +230,46 @@ def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -
     )
 
 
-# NodeInfo's fields, in order: a node is stored as a flat record of them (asdict would copy
-# every tag mapping deeply, the largest part of storing a big build).
+# NodeInfo's fields, in order: a node is stored as a flat list of their values (asdict would
+# copy every tag mapping deeply, the largest part of storing a big build).
 _NODE_FIELDS = tuple(f.name for f in fields(NodeInfo))
+# Nodes encoded at a time when the facts are written.
+_NODES_PER_CHUNK = 500
 
 
-def _facts_to(facts: BuildFacts) -> dict[str, Any]:
-    return {
+def _facts_chunks(digest: str, facts: BuildFacts) -> Iterator[str]:
+    """The cache entry's JSON text in pieces: a batch of nodes at a time, each batch encoded
+    in one go (only a one-shot encode uses the C encoder, several times faster than a
+    streaming one); compact and unsorted, since lookups compare parsed values, not text."""
+    encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+    head = {
+        "digest": digest,
         "profile": facts.graph.profile,
-        "nodes": [{k: getattr(n, k) for k in _NODE_FIELDS} for n in facts.graph.nodes.values()],
+        "fields": list(_NODE_FIELDS),
         "modules": [list(m) for m in facts.modules],
         "ledger": [dict(e) for e in facts.ledger],
         "findings": [finding_to_dict(f) for f in facts.findings],
     }
+    yield encode(head)[:-1] + ',"nodes":['
+    nodes = list(facts.graph.nodes.values())
+    for start in range(0, len(nodes), _NODES_PER_CHUNK):
+        batch = [
+            [getattr(n, k) for k in _NODE_FIELDS] for n in nodes[start : start + _NODES_PER_CHUNK]
+        ]
+        yield ("," if start else "") + encode(batch)[1:-1]
+    yield "]}"
 
 
 def _facts_from(raw: Mapping[str, Any]) -> BuildFacts:
+    if raw["fields"] != list(_NODE_FIELDS):
+        raise ValueError("the entry was written with other node fields")
     nodes: dict[str, NodeInfo] = {}
     dependents: dict[str, list[str]] = {}
+    required, optional = _NODE_FIELDS.index("required"), _NODE_FIELDS.index("optional")
     for item in raw["nodes"]:
-        item = dict(item)
-        for field in ("required", "optional"):
-            item[field] = tuple(item[field])
-        info = NodeInfo(**item)
+        item[required] = tuple(item[required])
+        item[optional] = tuple(item[optional])
+        info = NodeInfo(*item)
         nodes[info.name] = info
         for dep in info.dependencies:
             dependents.setdefault(dep, []).append(info.name)

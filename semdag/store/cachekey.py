@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from semdag.config.project import Project
 
 # The build cache's key layout; raising it invalidates every entry.
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sys
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +207,84 @@ def read_registry(path: Path, shown: str | None = None) -> Registry:
     """Read a registry snapshot file; every problem is a :class:`BaselineError` (exit 2)."""
     shown = shown or str(path)
     return registry_from_document(_load_json(path, shown), shown)
+
+
+# Compact JSON with sorted keys: equal texts are equal values (the converse may fail: 1, 1.0).
+ENTRY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_digest(text: str) -> bytes:
+    """The digest a :class:`RecordedGraph` keeps of an entry's compact text."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+# Nodes per run digest (see RecordedGraph.runs).
+RUN = 256
+
+
+@dataclass(frozen=True)
+class RecordedGraph:
+    """What ``graph.json`` records, reduced to what a comparison needs: the digest of each
+    node's baseline fields and of the edges, as compact canonical JSON text
+    (:data:`ENTRY_ENCODER`), and those texts compressed, to be read only when a digest
+    differs.
+
+    Small beside the parsed document, and it pickles: it is worked out by a worker while the
+    stack imports (see ``Session.ahead``).
+    """
+
+    schema_version: Any
+    nodes: Mapping[str, bytes]  # name -> digest, in name order (the order of ``texts``)
+    # The digest of the text of the list of each run of :data:`RUN` nodes' fields, in name
+    # order: an equal run of the current graph is unchanged without a digest per node.
+    runs: tuple[bytes, ...]
+    edges: bytes  # digest of the edges' text
+    texts: bytes  # zlib of each node's text, then the edges', one per line
+
+    @property
+    def legacy(self) -> bool:
+        """Written by an older semdag (schema version 1), whose code hashes were made
+        another way: compared on everything but them."""
+        return bool(self.schema_version == 1)
+
+    def values(self, names: Iterable[str]) -> tuple[dict[str, Any], Any]:
+        """The recorded fields of the nodes ``names`` (recorded ones only), and the recorded
+        edges: only these are parsed."""
+        lines = zlib.decompress(self.texts).decode().split("\n")
+        position = {name: number for number, name in enumerate(self.nodes)}
+        wanted = {name: json.loads(lines[position[name]]) for name in names if name in position}
+        return wanted, json.loads(lines[-1])
+
+
+def read_recorded_graph(path: Path) -> RecordedGraph | None:
+    """``graph.json`` at ``path`` as a :class:`RecordedGraph`; None when it is missing,
+    unreadable or has no nodes."""
+    from semdag.core.export import BASELINE_NODE_FIELDS
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    recorded = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(recorded, dict):
+        return None
+    version = document.get("schema_version")
+    fields = [f for f in BASELINE_NODE_FIELDS if not (version == 1 and f == "code_hash")]
+    encode = ENTRY_ENCODER.encode
+    names = sorted(recorded)
+    entries = [
+        {key: node.get(key) for key in fields} if isinstance(node, dict) else {}
+        for node in map(recorded.__getitem__, names)
+    ]
+    texts = [encode(entry) for entry in entries]
+    edges = encode(document.get("edges"))
+    return RecordedGraph(
+        version,
+        dict(zip(names, map(entry_digest, texts), strict=True)),
+        tuple(
+            entry_digest(encode(entries[start : start + RUN]))
+            for start in range(0, len(entries), RUN)
+        ),
+        entry_digest(edges),
+        zlib.compress("\n".join([*texts, edges]).encode(), 1),
+    )

@@ -1,0 +1,195 @@
+"""Work done meanwhile while the stack imports gives exactly what the same work gives later."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from semdag.app.session import Session
+from semdag.config.profile import load_profile
+from semdag.config.project import find_project
+from semdag.hamilton import sourceinfo
+from semdag.hamilton.stack import load_stack, stack_files
+from semdag.perf import forkpool
+from semdag.store.snapshot import read_recorded_graph
+from tests.conftest import run_cli, write_files
+
+needs_fork = pytest.mark.skipif(
+    sys.platform != "linux", reason="workers are forked on Linux only; elsewhere work is serial"
+)
+
+
+STACK = {
+    "pyproject.toml": "[tool.semdag]\n",
+    "configs/dev.yaml": ("stack:\n  core: [pkg.core, pkg.sub.more]\n  extra: [loose.py]\n"),
+    "pkg/__init__.py": "raise RuntimeError('a package body must not run to find its files')\n",
+    "pkg/core.py": "def a() -> int:\n    return 1\n",
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/more.py": "def b(a: int) -> int:\n    return a + 1\n",
+    "loose.py": "def c(b: int) -> int:\n    return b\n",
+}
+
+
+def test_stack_files_are_found_without_running_any_module(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "proj", STACK)
+    project = find_project(explicit=root)
+    profile = load_profile(project, "dev")
+    files = stack_files(project, profile)
+    assert "pkg" not in sys.modules and "pkg.core" not in sys.modules
+    assert [Path(f).resolve() for f in files] == [
+        (root / "pkg/core.py").resolve(),
+        (root / "pkg/sub/more.py").resolve(),
+        (root / "loose.py").resolve(),
+    ]
+
+
+def test_stack_files_are_the_files_the_functions_come_from(tmp_path: Path) -> None:
+    files = dict(STACK, **{"pkg/__init__.py": ""})
+    root = write_files(tmp_path / "proj", files)
+    project = find_project(explicit=root)
+    profile = load_profile(project, "dev")
+    predicted = stack_files(project, profile)
+    loaded = load_stack(project, profile)
+    try:
+        defined = [
+            fn.__code__.co_filename
+            for module in loaded
+            for fn in vars(module.module).values()
+            if callable(fn) and getattr(fn, "__module__", None) == module.module.__name__
+        ]
+        assert sorted(set(defined)) == sorted(predicted)
+    finally:
+        for name in [n for n in sys.modules if n.split(".")[0] in ("pkg", "loose")]:
+            del sys.modules[name]
+
+
+def test_a_missing_stack_module_is_left_to_the_import_to_report(tmp_path: Path) -> None:
+    root = write_files(
+        tmp_path / "proj",
+        {
+            "pyproject.toml": "[tool.semdag]\n",
+            "configs/dev.yaml": "stack:\n  core: [nothere.mod, gone.py]\n",
+        },
+    )
+    project = find_project(explicit=root)
+    assert stack_files(project, load_profile(project, "dev")) == []
+
+
+def _index_all(index: sourceinfo.SourceIndex, files: list[Path]) -> dict[str, object]:
+    out = {}
+    for path in files:
+        indexed = index._indexed(str(path))
+        assert indexed is not None
+        out[path.name] = {
+            start: (span.start, span.end, span.code_hash, span.hamilton_hash, span.source_sha)
+            for start, span in indexed.spans.items()
+        }
+    return out
+
+
+def test_indexing_ahead_gives_what_indexing_later_gives(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
+    files = []
+    for number in range(3):
+        path = tmp_path / f"m{number}.py"
+        body = "".join(
+            f"@deco\ndef f{k}(x: int) -> int:\n    '''doc'''\n    return x * {k + number}\n\n"
+            for k in range(20)
+        )
+        path.write_text(body)
+        files.append(path)
+    later = sourceinfo.SourceIndex(str)
+    ahead = sourceinfo.SourceIndex(str)
+    job = ahead.ahead_job(map(str, files))
+    assert job is not None
+    ahead.take_ahead(forkpool.fork_start(lambda _: job(), None).result())
+    assert set(ahead._files) == {str(f) for f in files}  # indexed without a lookup
+    assert _index_all(ahead, files) == _index_all(later, files)
+
+
+def test_a_file_edited_after_it_was_read_ahead_is_read_again(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
+    path = tmp_path / "m.py"
+    path.write_text("def f() -> int:\n    return 1\n")
+    index = sourceinfo.SourceIndex(str)
+    job = index.ahead_job([str(path)])
+    assert job is not None
+    found = job()
+    path.write_text("def f() -> int:\n    return 2\n")
+    index.take_ahead(found)
+    assert str(path) not in index._files
+    fresh = sourceinfo.SourceIndex(str)
+    assert _index_all(index, [path]) == _index_all(fresh, [path])
+
+
+def test_too_little_text_is_not_worth_a_worker(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("def f() -> int:\n    return 1\n")
+    assert sourceinfo.SourceIndex(str).ahead_job([str(path)]) is None
+
+
+def test_a_session_runs_registered_jobs_in_the_build_worker(example: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
+    shutil.rmtree(example / ".semdag", ignore_errors=True)
+    session = Session(command="test", profile_name="dev", project_dir=example)
+    session.ahead("pid", os.getpid)
+    session.graph()
+    worker = session.ahead_result("pid", lambda: pytest.fail("the worker's result was lost"))
+    if forkpool.available_workers() > 1:
+        assert worker != os.getpid()
+    # Asked for once: afterwards it is worked out here.
+    assert session.ahead_result("pid", os.getpid) == os.getpid()
+
+
+def test_the_cold_check_answers_the_same_with_and_without_workers(
+    example: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
+    core = example / "modules/core/metrics.py"
+    core.write_text(core.read_text() + "\n\ndef extra_node_for_drift() -> int:\n    return 1\n")
+    args = ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "json"]
+    shutil.rmtree(example / ".semdag", ignore_errors=True)
+    with_workers = run_cli(args)
+    monkeypatch.setattr(forkpool, "available_workers", lambda: 1)
+    shutil.rmtree(example / ".semdag", ignore_errors=True)
+    without = run_cli(args)
+    assert with_workers.exit_code == without.exit_code
+    assert json.loads(with_workers.stdout) == json.loads(without.stdout)
+    rules = {f["rule"] for f in json.loads(without.stdout)["data"]["comparisons"][0]["findings"]}
+    assert "graph-changed" in rules
+
+
+def test_a_reformatted_graph_json_compares_equal(example: Path) -> None:
+    path = example / "snapshots/dev/graph.json"
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps(document, indent=4))  # other layout, same values
+    recorded = read_recorded_graph(path)
+    assert recorded is not None and not recorded.legacy
+    result = run_cli(
+        ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "--fail-on", "any"]
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_a_changed_graph_json_value_is_named_with_its_reason(example: Path) -> None:
+    path = example / "snapshots/dev/graph.json"
+    document = json.loads(path.read_text())
+    name = sorted(document["nodes"])[0]
+    document["nodes"][name]["output_type"] = "bytes"
+    path.write_text(json.dumps(document))
+    result = run_cli(
+        ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "json"]
+    )
+    drift = [
+        f
+        for f in json.loads(result.stdout)["data"]["comparisons"][0]["findings"]
+        if f["rule"] == "graph-changed"
+    ]
+    assert len(drift) == 1
+    assert drift[0]["new"]["changed"] == [name]
+    assert drift[0]["new"]["reasons"] == {name: ["type"]}
