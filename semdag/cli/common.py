@@ -1,20 +1,19 @@
-"""What every command shares: the Typer app, the shared options, :func:`command` and :func:`run`.
+"""What every command shares: the Typer app, the shared options, :func:`shared` and :func:`run`.
 
-Every command is declared with :func:`command`, which adds the shared options
-(``-p/--profile``, ``--config``, ``--set``, ``--project-dir``, ``-f/--format``, ``--debug``),
-builds a :class:`Session`, and maps the command's outcome or error to output and an exit code
-in one place (:func:`run`).
+A command is a plain Typer function registered with :func:`command`. It declares the shared
+options it takes (``-p/--profile``, ``--config``, ``--set``, ``--project-dir``, ``--debug``,
+``--no-build-cache``, ``-f/--format``) as parameters typed with the annotated types below,
+makes its :class:`Session` from them with :func:`shared`, and hands its body to :func:`finish`;
+:func:`run` is the one place that maps a body's outcome or error to output and an exit code.
 """
 
-import functools
-import inspect
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -69,6 +68,82 @@ FailOnOption = Annotated[
 ]
 # The help panel of the options every command shares, after the command's own.
 SHARED_PANEL = "Shared options"
+
+# The shared options, declared once; each command names the ones it takes.
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-p",
+        "--profile",
+        metavar="NAME",
+        help="Profile name: reads configs/NAME.yaml.",
+        rich_help_panel=SHARED_PANEL,
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="A profile YAML file to use instead of a profile.",
+        rich_help_panel=SHARED_PANEL,
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a profile key: dotted.key=VALUE (YAML). Repeatable.",
+        rich_help_panel=SHARED_PANEL,
+    ),
+]
+ProjectDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        metavar="DIR",
+        help="The project root (default: discovered).",
+        rich_help_panel=SHARED_PANEL,
+    ),
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option(
+        "--debug",
+        help="Show full tracebacks and the libraries' own logs.",
+        rich_help_panel=SHARED_PANEL,
+    ),
+]
+# semdag's own cache of build results, not Hamilton's result cache (`execute --cache`):
+# `--no-cache` is the older name, kept.
+NoBuildCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-build-cache",
+        "--no-cache",
+        help="Build afresh: bypass the build cache and code-hash memo in .semdag/ (not "
+        "Hamilton's result cache, the profile's cache:).",
+        rich_help_panel=SHARED_PANEL,
+    ),
+]
+
+
+def format_option(formats: Sequence[str], help: str | None = None) -> Any:
+    """``-f/--format`` for a command whose output forms are ``formats``, as the metadata of an
+    annotated type: ``Annotated[str, format_option(FORMATS)]``. :func:`shared` checks the
+    value against the same ``formats``."""
+    return typer.Option(
+        "-f",
+        "--format",
+        metavar="FORMAT",
+        help=help or f"Output format: {'|'.join(formats)}.",
+        rich_help_panel=SHARED_PANEL,
+    )
+
+
+TEXT_JSON = ("text", "json")
+FormatOpt = Annotated[str, format_option(TEXT_JSON)]
 
 
 def _argument_type() -> Any:
@@ -162,183 +237,79 @@ def _root(
     """A governed semantic layer over Apache Hamilton dataflows."""
 
 
-_COMMON = ("profile", "config_file", "sets", "project_dir", "debug", "fmt", "no_cache")
-
-
-def _common_parameters(
-    formats: Sequence[str], cacheable: bool, profile_file: bool
-) -> list[inspect.Parameter]:
-    kw = inspect.Parameter.KEYWORD_ONLY
-    panel = SHARED_PANEL
-    options: list[tuple[str, Any, Any]] = [
-        (
-            "profile",
-            Annotated[
-                str | None,
-                typer.Option(
-                    "-p",
-                    "--profile",
-                    metavar="NAME",
-                    help="Profile name: reads configs/NAME.yaml.",
-                    rich_help_panel=panel,
-                ),
-            ],
-            None,
-        ),
-    ]
-    if profile_file:
-        options += [
-            (
-                "config_file",
-                Annotated[
-                    Path | None,
-                    typer.Option(
-                        "--config",
-                        metavar="FILE",
-                        help="A profile YAML file to use instead of a profile.",
-                        rich_help_panel=panel,
-                    ),
-                ],
-                None,
-            ),
-            (
-                "sets",
-                Annotated[
-                    list[str] | None,
-                    typer.Option(
-                        "--set",
-                        metavar="KEY=VALUE",
-                        help="Override a profile key: dotted.key=VALUE (YAML). Repeatable.",
-                        rich_help_panel=panel,
-                    ),
-                ],
-                None,
-            ),
-        ]
-    options += [
-        (
-            "project_dir",
-            Annotated[
-                Path | None,
-                typer.Option(
-                    "--project-dir",
-                    metavar="DIR",
-                    help="The project root (default: discovered).",
-                    rich_help_panel=panel,
-                ),
-            ],
-            None,
-        ),
-        (
-            "debug",
-            Annotated[
-                bool,
-                typer.Option(
-                    "--debug",
-                    help="Show full tracebacks and the libraries' own logs.",
-                    rich_help_panel=panel,
-                ),
-            ],
-            False,
-        ),
-    ]
-    if cacheable:
-        options.append(
-            (
-                "no_cache",
-                Annotated[
-                    bool,
-                    typer.Option(
-                        "--no-cache",
-                        help="Rebuild instead of answering from .semdag/build-cache.",
-                        rich_help_panel=panel,
-                    ),
-                ],
-                False,
-            )
-        )
-    if len(formats) > 1:
-        options.append(
-            (
-                "fmt",
-                Annotated[
-                    str,
-                    typer.Option(
-                        "-f",
-                        "--format",
-                        metavar="FORMAT",
-                        help=f"Output format: {'|'.join(formats)}.",
-                        rich_help_panel=panel,
-                    ),
-                ],
-                formats[0],
-            )
-        )
-    return [inspect.Parameter(n, kw, default=d, annotation=a) for n, a, d in options]
-
-
 def help_text(text: str) -> str:
     """Help text as Typer's rich help shows it literally (``[tool.semdag]`` is not markup)."""
     return text.replace("[", "\\[")
 
 
+class _NodeRunningCommand(_Command):
+    """A command that executes the project's node functions, whose open files and finalizers
+    a normal interpreter exit must close (see :func:`semdag.cli.entry`)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        EXIT_POLICY.fast = False
+        return super().invoke(ctx)
+
+
 def command(
     name: str,
     *,
-    formats: Sequence[str] = ("text", "json"),
     target: typer.Typer | None = None,
     help: str | None = None,
-    cacheable: bool = True,
     runs_nodes: bool = False,
-    profile_file: bool = True,
-) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
-    """Register ``fn(session, **options) -> Outcome`` as a command with the shared options.
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn`` as the command ``name`` of ``target`` (default: the app).
 
-    ``cacheable``: the command can answer from the build cache (it takes ``--no-cache``).
-    ``runs_nodes``: the command executes the project's node functions, whose open files and
-    finalizers a normal interpreter exit must close (see :func:`entry`).
-    ``profile_file``: the command reads a profile (it takes ``--config`` and ``--set``).
+    ``fn`` is a plain Typer function: it declares its own options and the shared ones it takes
+    (:data:`ProfileOpt` ...), makes its :class:`Session` with :func:`shared` and hands its body
+    to :func:`finish`. ``runs_nodes``: the command executes the project's node functions.
     """
 
-    def decorate(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
-        signature = inspect.signature(fn)
-        group = target.info.name if target is not None and target is not app else None
-        display = f"{group} {name}" if isinstance(group, str) else name
-        own = [p for p in signature.parameters.values() if p.name != "session"]
-        params = own + _common_parameters(formats, cacheable, profile_file)
-
-        @functools.wraps(fn)
-        def wrapper(**kwargs: Any) -> None:
-            if runs_nodes:
-                EXIT_POLICY.fast = False
-            common = {k: kwargs.pop(k, None) for k in _COMMON}
-            fmt = common["fmt"] or formats[0]
-            if fmt not in formats:
-                choices = ", ".join(formats)
-                _fail_usage(display, f"unknown format {fmt!r} (choose from {choices})", fmt)
-            session = Session(
-                command=display,
-                profile_name=common["profile"],
-                config_file=common["config_file"],
-                sets=tuple(common["sets"] or ()),
-                project_dir=common["project_dir"],
-                fmt=fmt,
-                debug=bool(common["debug"]),
-                build_cache=not common["no_cache"],
-            )
-            raise typer.Exit(run(session, lambda: fn(session=session, **kwargs)))
-
-        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in params}
-        (target or app).command(name, cls=_Command, help=help_text(help or fn.__doc__ or ""))(
-            wrapper
-        )
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        cls = _NodeRunningCommand if runs_nodes else _Command
+        (target or app).command(name, cls=cls, help=help_text(help or fn.__doc__ or ""))(fn)
         return fn
 
     return decorate
 
 
-def _fail_usage(command_name: str, message: str, fmt: str) -> None:
+def shared(
+    name: str,
+    *,
+    formats: Sequence[str] = TEXT_JSON,
+    fmt: str | None = None,
+    profile: str | None = None,
+    config_file: Path | None = None,
+    sets: Sequence[str] | None = None,
+    project_dir: Path | None = None,
+    debug: bool = False,
+    no_build_cache: bool = False,
+) -> Session:
+    """The :class:`Session` of the command ``name`` (``snapshot check``) from the shared
+    options it was given. A format outside ``formats`` is a usage error (exit 2); no format
+    means the first."""
+    chosen = fmt or formats[0]
+    if chosen not in formats:
+        choices = ", ".join(formats)
+        _fail_usage(name, f"unknown format {chosen!r} (choose from {choices})", chosen)
+    return Session(
+        command=name,
+        profile_name=profile,
+        config_file=config_file,
+        sets=tuple(sets or ()),
+        project_dir=project_dir,
+        fmt=chosen,
+        debug=debug,
+        build_cache=not no_build_cache,
+    )
+
+
+def finish(session: Session, body: Callable[[], Outcome]) -> NoReturn:
+    """Run the command's body (see :func:`run`) and leave with its exit code."""
+    raise typer.Exit(run(session, body))
+
+
+def _fail_usage(command_name: str, message: str, fmt: str) -> NoReturn:
     if fmt == "json":
         console.envelope(
             command_name,

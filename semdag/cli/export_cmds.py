@@ -6,7 +6,20 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import Outcome, command, console
+from semdag.cli.common import (
+    ConfigOpt,
+    DebugOpt,
+    NoBuildCacheOpt,
+    Outcome,
+    ProfileOpt,
+    ProjectDirOpt,
+    SetOpt,
+    command,
+    console,
+    finish,
+    format_option,
+    shared,
+)
 from semdag.core.errors import UnknownNodeError, UsageError
 
 EXPORT_HELP = """Write the execution graph of the chosen outputs as JSON.
@@ -24,11 +37,11 @@ envelope.
 
 Missing inputs do not stop an export; `--strict` makes them an error that names them.
 """
+EXPORT_FORMATS = ("semdag", "json", "hamilton")
 
 
-@command("export", formats=("semdag", "json", "hamilton"), help=EXPORT_HELP)
+@command("export", help=EXPORT_HELP)
 def export_cmd(
-    session: Session,
     output: Annotated[
         list[str] | None,
         typer.Option(
@@ -50,8 +63,37 @@ def export_cmd(
         bool,
         typer.Option("--strict", help="Fail when the outputs need inputs that have no value."),
     ] = False,
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: Annotated[str, format_option(EXPORT_FORMATS)] = "semdag",
+) -> None:
     """Write the execution graph of the chosen outputs as JSON."""
+    session = shared(
+        "export",
+        formats=EXPORT_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _export(session, output, whole, out, include_source, strict))
+
+
+def _export(
+    session: Session,
+    output: list[str] | None,
+    whole: bool,
+    out: Path | None,
+    include_source: bool,
+    strict: bool,
+) -> Outcome:
     if whole and output:
         raise UsageError("--all and --output exclude each other")
     if include_source and session.fmt == "hamilton":

@@ -8,19 +8,30 @@ import typer
 from semdag.app.session import Session
 from semdag.cli.common import (
     ARGUMENT,
+    ConfigOpt,
+    DebugOpt,
     FailOnOption,
+    FormatOpt,
+    NoBuildCacheOpt,
     Outcome,
+    ProfileOpt,
+    ProjectDirOpt,
+    SetOpt,
     app,
     command,
     console,
     fail_threshold,
+    finish,
+    format_option,
     print_error,
+    shared,
 )
 from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
 from semdag.core.progress import phase
 from semdag.core.rules import RULES
 
 REPORT_FORMATS = ("text", "json", "markdown", "github", "junit")
+ReportFormatOpt = Annotated[str, format_option(REPORT_FORMATS)]
 
 snapshot_app = typer.Typer(
     name="snapshot",
@@ -43,8 +54,30 @@ def profiles_of(session: Session, every: bool) -> list[str | None]:
 
 
 @command("registry")
-def registry_cmd(session: Session) -> Outcome:
+def registry_cmd(
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """Compile and print the semantic registry."""
+    session = shared(
+        "registry",
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _registry(session))
+
+
+def _registry(session: Session) -> Outcome:
     from semdag.app.gate import current_registry
 
     registry, _ = current_registry(session, None)
@@ -80,9 +113,32 @@ def registry_cmd(session: Session) -> Outcome:
 
 
 @command("update", target=snapshot_app)
-def snapshot_update_cmd(session: Session, every: AllProfiles = False) -> Outcome:
+def snapshot_update_cmd(
+    every: AllProfiles = False,
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
     changes the new baselines accept."""
+    session = shared(
+        "snapshot update",
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _snapshot_update(session, every))
+
+
+def _snapshot_update(session: Session, every: bool) -> Outcome:
     from semdag.app.gate import pending_changes, update
 
     written: dict[str, list[str]] = {}
@@ -190,11 +246,34 @@ def findings_outcome(
     return Outcome(data=data, render=render, exit_code=code, errors=error_items)
 
 
-@command("check", target=snapshot_app, formats=REPORT_FORMATS)
+@command("check", target=snapshot_app)
 def snapshot_check_cmd(
-    session: Session, every: AllProfiles = False, fail_on: FailOnOption = "breaking"
-) -> Outcome:
+    every: AllProfiles = False,
+    fail_on: FailOnOption = "breaking",
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: ReportFormatOpt = "text",
+) -> None:
     """Compare the current build with the committed baselines."""
+    session = shared(
+        "snapshot check",
+        formats=REPORT_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _snapshot_check(session, every, fail_on))
+
+
+def _snapshot_check(session: Session, every: bool, fail_on: str) -> Outcome:
     from semdag.app.gate import check
 
     threshold = fail_threshold(fail_on)
@@ -212,9 +291,8 @@ def snapshot_check_cmd(
     return findings_outcome(session, comparisons, errors, threshold, update=True, every=every)
 
 
-@command("diff", formats=REPORT_FORMATS)
+@command("diff")
 def diff_cmd(
-    session: Session,
     old: Annotated[
         Path | None,
         typer.Argument(metavar="OLD", click_type=ARGUMENT, help="The older registry.json."),
@@ -232,8 +310,32 @@ def diff_cmd(
         ),
     ] = None,
     fail_on: FailOnOption = "breaking",
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: ReportFormatOpt = "text",
+) -> None:
     """Compare two registry snapshots, or the working tree with a git revision."""
+    session = shared(
+        "diff",
+        formats=REPORT_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _diff(session, old, new, against, fail_on))
+
+
+def _diff(
+    session: Session, old: Path | None, new: Path | None, against: str | None, fail_on: str
+) -> Outcome:
     from semdag.app.gate import diff_against_git, diff_files
 
     threshold = fail_threshold(fail_on)
@@ -272,25 +374,23 @@ def _has_project() -> bool:
     return True
 
 
-@app.command("rules")
-def rules_cmd(
-    fmt: Annotated[
-        str, typer.Option("-f", "--format", metavar="FORMAT", help="Output format: text|json.")
-    ] = "text",
-) -> None:
+@command("rules")
+def rules_cmd(debug: DebugOpt = False, fmt: FormatOpt = "text") -> None:
     """List the rule catalogue: id, default severity, what it checks."""
-    if fmt not in ("text", "json"):
-        console.err().print(f"semdag rules: error: unknown format {fmt!r}", markup=False)
-        raise typer.Exit(EXIT_USAGE)
+    finish(shared("rules", fmt=fmt, debug=debug), _rules)
+
+
+def _rules() -> Outcome:
     rows = [
         {"id": r.id, "severity": r.severity.value, "kind": r.kind, "summary": r.summary}
         for r in RULES
     ]
-    if fmt == "json":
-        console.envelope("rules", True, rows, [])
-        return
-    width = max(len(r.id) for r in RULES)
-    for row in rows:
-        console.write(
-            f"{row['id']:<{width}}  {row['severity']:<8}  {row['kind']:<8}  {row['summary']}\n"
-        )
+
+    def render() -> None:
+        width = max(len(r.id) for r in RULES)
+        for row in rows:
+            console.write(
+                f"{row['id']:<{width}}  {row['severity']:<8}  {row['kind']:<8}  {row['summary']}\n"
+            )
+
+    return Outcome(data=rows, render=render)

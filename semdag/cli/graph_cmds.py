@@ -7,16 +7,26 @@ import typer
 from semdag.app.session import Session
 from semdag.cli.common import (
     ARGUMENT,
+    ConfigOpt,
+    DebugOpt,
     FailOnOption,
+    FormatOpt,
     InputOption,
     LayerOption,
+    NoBuildCacheOpt,
     Outcome,
+    ProfileOpt,
+    ProjectDirOpt,
+    SetOpt,
     TagOption,
     command,
     console,
     fail_threshold,
+    finish,
+    format_option,
     parse_pairs,
     parse_tag_filter,
+    shared,
 )
 from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from semdag.core.rules import Severity, counts
@@ -59,8 +69,30 @@ def _summary(session: Session) -> dict[str, Any]:
 
 
 @command("build")
-def build_cmd(session: Session) -> Outcome:
+def build_cmd(
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """Build the driver: layers, modules, node counts and the override ledger."""
+    session = shared(
+        "build",
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _build(session))
+
+
+def _build(session: Session) -> Outcome:
     data = _summary(session)
 
     def render() -> None:
@@ -105,13 +137,37 @@ def build_cmd(session: Session) -> Outcome:
     return Outcome(data=data, render=render, exit_code=code, errors=errors)
 
 
-@command("validate", formats=("text", "json", "github"))
+VALIDATE_FORMATS = ("text", "json", "github")
+
+
+@command("validate")
 def validate_cmd(
-    session: Session,
     inputs: InputOption = None,
     fail_on: FailOnOption = "breaking",
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: Annotated[str, format_option(VALIDATE_FORMATS)] = "text",
+) -> None:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
+    session = shared(
+        "validate",
+        formats=VALIDATE_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _validate(session, inputs, fail_on))
+
+
+def _validate(session: Session, inputs: list[str] | None, fail_on: str) -> Outcome:
     from semdag.config.execution import execution_config_errors
     from semdag.core.checks import check_input_names
     from semdag.hamilton.validate import validate
@@ -155,14 +211,36 @@ def validate_cmd(
 
 @command("ls")
 def ls_cmd(
-    session: Session,
     tag: TagOption = None,
     layer: LayerOption = None,
     semantic: Annotated[
         bool, typer.Option("--semantic", help="Only nodes the registry selects.")
     ] = False,
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """List nodes, filtered by tags, stack layer or semantic selection."""
+    session = shared(
+        "ls",
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _ls(session, tag, layer, semantic))
+
+
+def _ls(
+    session: Session, tag: list[str] | None, layer: list[str] | None, semantic: bool
+) -> Outcome:
     from semdag.core.registry import is_semantic, matches
     from semdag.core.selection import check_tag_keys
 
@@ -212,13 +290,33 @@ def ls_cmd(
 
 @command("show")
 def show_cmd(
-    session: Session,
     node: Annotated[
         str,
         typer.Argument(metavar="NODE", click_type=ARGUMENT, help="The node name or semantic id."),
     ],
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
+    session = shared(
+        "show",
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(session, lambda: _show(session, node))
+
+
+def _show(session: Session, node: str) -> Outcome:
     from semdag.core.registry import compile_registry
 
     graph = session.graph()

@@ -6,7 +6,18 @@ from typing import Annotated
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import ARGUMENT, Outcome, command, console
+from semdag.cli.common import (
+    ARGUMENT,
+    DebugOpt,
+    FormatOpt,
+    Outcome,
+    ProfileOpt,
+    ProjectDirOpt,
+    command,
+    console,
+    finish,
+    shared,
+)
 from semdag.core.errors import UsageError
 
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory).
@@ -26,9 +37,8 @@ existing [tool.semdag] table's configs_dir and snapshots_dir are used.
 """
 
 
-@command("init", help=INIT_HELP, cacheable=False, profile_file=False)
+@command("init", help=INIT_HELP)
 def init_cmd(
-    session: Session,
     directory: Annotated[
         Path | None,
         typer.Argument(
@@ -44,9 +54,18 @@ def init_cmd(
             "--force", help="Overwrite files that already exist (pyproject.toml: only its table)."
         ),
     ] = False,
-) -> Outcome:
+    profile: ProfileOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """Scaffold a working project, or adopt an existing repository: configs, one module
     stack, committed baselines."""
+    session = shared("init", fmt=fmt, profile=profile, project_dir=project_dir, debug=debug)
+    finish(session, lambda: _init(session, directory, force))
+
+
+def _init(session: Session, directory: Path | None, force: bool) -> Outcome:
     from semdag.app.gate import update
     from semdag.app.scaffold import (
         baseline_paths,

@@ -6,7 +6,23 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import LayerOption, Outcome, TagOption, command, console, parse_tag_filter
+from semdag.cli.common import (
+    ConfigOpt,
+    DebugOpt,
+    LayerOption,
+    NoBuildCacheOpt,
+    Outcome,
+    ProfileOpt,
+    ProjectDirOpt,
+    SetOpt,
+    TagOption,
+    command,
+    console,
+    finish,
+    format_option,
+    parse_tag_filter,
+    shared,
+)
 from semdag.core.errors import UsageError
 from semdag.core.progress import phase
 
@@ -26,12 +42,20 @@ The format comes from `--format`, else from the suffix of `-o` (.dot .gv .svg .p
 .html), else DOT on stdout. svg, png, pdf and html need Graphviz's `dot` program; png and pdf
 need `-o`. DOT text is byte-identical across runs.
 """
+RENDER_FORMATS = ("dot", "svg", "png", "pdf", "html")
+# No default: without -f the suffix of -o decides.
+RenderFormatOpt = Annotated[
+    str | None,
+    format_option(
+        RENDER_FORMATS,
+        help=f"Output format: {'|'.join(RENDER_FORMATS)} (default: from the suffix of -o, "
+        "else dot).",
+    ),
+]
 
 
-@command("render", formats=("dot", "svg", "png", "pdf", "html"), help=RENDER_HELP)
+@command("render", help=RENDER_HELP)
 def render_cmd(
-    session: Session,
-    ctx: typer.Context,
     upstream_of: Annotated[
         list[str] | None,
         typer.Option("--upstream-of", metavar="NODE", help="NODE and everything it depends on."),
@@ -77,15 +101,66 @@ def render_cmd(
             help="One box per module (default: when more than 300 nodes are drawn).",
         ),
     ] = None,
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    no_build_cache: NoBuildCacheOpt = False,
+    fmt: RenderFormatOpt = None,
+) -> None:
     """Draw the graph, or part of it, with Graphviz."""
+    session = shared(
+        "render",
+        formats=RENDER_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+        no_build_cache=no_build_cache,
+    )
+    finish(
+        session,
+        lambda: _render(
+            session,
+            fmt,
+            out,
+            changed_since,
+            collapse,
+            upstream_of,
+            downstream_of,
+            path,
+            tag,
+            layer,
+            depth,
+            output,
+        ),
+    )
+
+
+def _render(
+    session: Session,
+    fmt: str | None,
+    out: Path | None,
+    changed_since: Path | None,
+    collapse: bool | None,
+    upstream_of: list[str] | None,
+    downstream_of: list[str] | None,
+    path: tuple[str, str] | None,
+    tag: list[str] | None,
+    layer: list[str] | None,
+    depth: int | None,
+    output: list[str] | None,
+) -> Outcome:
     from semdag.app.graphviz import NEEDS_DOT, dot_binary, format_for, run_dot
     from semdag.core.changes import compare, read_baseline
     from semdag.core.picture import RenderOptions
     from semdag.core.render import plan
     from semdag.core.selection import Selection, select
 
-    fmt = format_for(_explicit_format(ctx, session), out)
+    fmt = format_for(fmt, out)
     if fmt in ("png", "pdf") and out is None:
         raise UsageError(f"{fmt} output is binary: pass -o FILE")
     if fmt in NEEDS_DOT:
@@ -159,12 +234,6 @@ def render_cmd(
             console.err().print(f"wrote {out} ({fmt})", markup=False)
 
     return Outcome(data=summary, render=render, raw=True)
-
-
-def _explicit_format(ctx: typer.Context, session: Session) -> str | None:
-    """The ``-f`` value when the user gave one; None lets ``-o``'s suffix decide."""
-    source = ctx.get_parameter_source("fmt")
-    return None if source is None or source.name == "DEFAULT" else session.fmt
 
 
 def _snapshot_scope(graph: Any, profile: Any) -> set[str]:

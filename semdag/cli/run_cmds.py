@@ -7,15 +7,30 @@ import typer
 
 from semdag.app.session import Session
 from semdag.cli.common import (
+    ConfigOpt,
+    DebugOpt,
     FailOnOption,
+    FormatOpt,
     InputOption,
     Outcome,
+    ProfileOpt,
+    ProjectDirOpt,
+    SetOpt,
     command,
     console,
     fail_threshold,
+    finish,
+    format_option,
     parse_pairs,
+    shared,
 )
-from semdag.cli.gate_cmds import AllProfiles, findings_outcome, profiles_of
+from semdag.cli.gate_cmds import (
+    REPORT_FORMATS,
+    AllProfiles,
+    ReportFormatOpt,
+    findings_outcome,
+    profiles_of,
+)
 from semdag.core.errors import ConfigError, UsageError
 from semdag.core.progress import phase
 
@@ -39,7 +54,9 @@ ExecutorOpt = Annotated[
 CacheOpt = Annotated[
     bool | None,
     typer.Option(
-        "--cache/--no-cache", help="Use Hamilton's cache (default: on when the profile has cache:)."
+        "--cache/--no-cache",
+        help="Hamilton's result cache, from the profile's cache: (default: on when the "
+        "profile has one). Not semdag's build cache in .semdag/.",
     ),
 ]
 ProgressOpt = Annotated[
@@ -98,9 +115,11 @@ def _run_values(
     return run_inputs, run_overrides
 
 
-@command("execute", formats=("table", "json", "csv", "parquet"), cacheable=False, runs_nodes=True)
+EXECUTE_FORMATS = ("table", "json", "csv", "parquet")
+
+
+@command("execute", runs_nodes=True)
 def execute_cmd(
-    session: Session,
     output: Annotated[
         list[str] | None,
         typer.Option(
@@ -133,8 +152,44 @@ def execute_cmd(
     max_rows: Annotated[
         int, typer.Option("--max-rows", metavar="N", help="Rows per DataFrame in JSON output.")
     ] = 50,
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    fmt: Annotated[str, format_option(EXECUTE_FORMATS)] = "table",
+) -> None:
     """Run the DAG and print or write its outputs."""
+    session = shared(
+        "execute",
+        formats=EXECUTE_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+    )
+    finish(
+        session,
+        lambda: _execute(
+            session, output, inputs, overrides, out, executor, cache, progress, timings, max_rows
+        ),
+    )
+
+
+def _execute(
+    session: Session,
+    output: list[str] | None,
+    inputs: list[str] | None,
+    overrides: list[str] | None,
+    out: Path | None,
+    executor: str | None,
+    cache: bool | None,
+    progress: bool | None,
+    timings: bool,
+    max_rows: int,
+) -> Outcome:
     from semdag.app import results
     from semdag.cli import results_view
     from semdag.core import values
@@ -232,9 +287,8 @@ def _print_timings(timings: Any) -> None:
         err.print(f"  {timing.seconds:9.4f}s  {timing.name}{where}{calls}", markup=False)
 
 
-@command("materialize", cacheable=False, runs_nodes=True)
+@command("materialize", runs_nodes=True)
 def materialize_cmd(
-    session: Session,
     only: Annotated[
         list[str] | None,
         typer.Option("--only", metavar="ID", help="Run only this materializer id. Repeatable."),
@@ -247,8 +301,39 @@ def materialize_cmd(
     executor: ExecutorOpt = None,
     cache: CacheOpt = None,
     progress: ProgressOpt = None,
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    fmt: FormatOpt = "text",
+) -> None:
     """Run the profile's materializers (Hamilton savers and loaders)."""
+    session = shared(
+        "materialize",
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+    )
+    finish(
+        session,
+        lambda: _materialize(session, only, dry_run, inputs, overrides, executor, cache, progress),
+    )
+
+
+def _materialize(
+    session: Session,
+    only: list[str] | None,
+    dry_run: bool,
+    inputs: list[str] | None,
+    overrides: list[str] | None,
+    executor: str | None,
+    cache: bool | None,
+    progress: bool | None,
+) -> Outcome:
     from semdag.hamilton import materialize as mat
 
     profile = session.profile
@@ -323,15 +408,8 @@ on a finding at or above --fail-on (or a node that raised), 2 when a profile can
 """
 
 
-@command(
-    "verify",
-    formats=("text", "json", "markdown", "github", "junit"),
-    cacheable=False,
-    runs_nodes=True,
-    help=VERIFY_HELP,
-)
+@command("verify", runs_nodes=True, help=VERIFY_HELP)
 def verify_cmd(
-    session: Session,
     output: Annotated[
         list[str] | None,
         typer.Option(
@@ -357,8 +435,44 @@ def verify_cmd(
         ),
     ] = None,
     fail_on: FailOnOption = "breaking",
-) -> Outcome:
+    profile: ProfileOpt = None,
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    project_dir: ProjectDirOpt = None,
+    debug: DebugOpt = False,
+    fmt: ReportFormatOpt = "text",
+) -> None:
     """Run the semantic outputs and check each value against its registry entry."""
+    session = shared(
+        "verify",
+        formats=REPORT_FORMATS,
+        fmt=fmt,
+        profile=profile,
+        config_file=config_file,
+        sets=sets,
+        project_dir=project_dir,
+        debug=debug,
+    )
+    finish(
+        session,
+        lambda: _verify(
+            session, output, every, inputs, overrides, executor, cache, progress, sample, fail_on
+        ),
+    )
+
+
+def _verify(
+    session: Session,
+    output: list[str] | None,
+    every: bool,
+    inputs: list[str] | None,
+    overrides: list[str] | None,
+    executor: str | None,
+    cache: bool | None,
+    progress: bool | None,
+    sample: int | None,
+    fail_on: str,
+) -> Outcome:
     from semdag.app.verify import Request, verify
     from semdag.core.errors import SemdagError
 
