@@ -26,11 +26,13 @@ needs_fork = pytest.mark.skipif(
 
 STACK = {
     "pyproject.toml": "[tool.semdag]\n",
-    "configs/dev.yaml": ("stack:\n  core: [pkg.core, pkg.sub.more]\n  extra: [loose.py]\n"),
-    "pkg/__init__.py": "raise RuntimeError('a package body must not run to find its files')\n",
-    "pkg/core.py": "def a() -> int:\n    return 1\n",
-    "pkg/sub/__init__.py": "",
-    "pkg/sub/more.py": "def b(a: int) -> int:\n    return a + 1\n",
+    "configs/dev.yaml": (
+        "stack:\n  core: [aheadpkg.core, aheadpkg.sub.more]\n  extra: [loose.py]\n"
+    ),
+    "aheadpkg/__init__.py": "raise RuntimeError('a package body must not run to find its files')\n",
+    "aheadpkg/core.py": "def a() -> int:\n    return 1\n",
+    "aheadpkg/sub/__init__.py": "",
+    "aheadpkg/sub/more.py": "def b(a: int) -> int:\n    return a + 1\n",
     "loose.py": "def c(b: int) -> int:\n    return b\n",
 }
 
@@ -40,16 +42,16 @@ def test_stack_files_are_found_without_running_any_module(tmp_path: Path) -> Non
     project = find_project(explicit=root)
     profile = load_profile(project, "dev")
     files = stack_files(project, profile)
-    assert "pkg" not in sys.modules and "pkg.core" not in sys.modules
+    assert "aheadpkg" not in sys.modules and "aheadpkg.core" not in sys.modules
     assert [Path(f).resolve() for f in files] == [
-        (root / "pkg/core.py").resolve(),
-        (root / "pkg/sub/more.py").resolve(),
+        (root / "aheadpkg/core.py").resolve(),
+        (root / "aheadpkg/sub/more.py").resolve(),
         (root / "loose.py").resolve(),
     ]
 
 
 def test_stack_files_are_the_files_the_functions_come_from(tmp_path: Path) -> None:
-    files = dict(STACK, **{"pkg/__init__.py": ""})
+    files = dict(STACK, **{"aheadpkg/__init__.py": ""})
     root = write_files(tmp_path / "proj", files)
     project = find_project(explicit=root)
     profile = load_profile(project, "dev")
@@ -64,7 +66,7 @@ def test_stack_files_are_the_files_the_functions_come_from(tmp_path: Path) -> No
         ]
         assert sorted(set(defined)) == sorted(predicted)
     finally:
-        for name in [n for n in sys.modules if n.split(".")[0] in ("pkg", "loose")]:
+        for name in [n for n in sys.modules if n.split(".")[0] in ("aheadpkg", "loose")]:
             del sys.modules[name]
 
 
@@ -139,6 +141,8 @@ def test_a_session_runs_registered_jobs_in_the_build_worker(example: Path, monke
     session = Session(command="test", profile_name="dev", project_dir=example)
     session.ahead("pid", os.getpid)
     session.graph()
+    session.finish()
+    assert (example / ".semdag/hash-memo/dev.json").is_file()  # written by the worker behind
     worker = session.ahead_result("pid", lambda: pytest.fail("the worker's result was lost"))
     if forkpool.available_workers() > 1:
         assert worker != os.getpid()

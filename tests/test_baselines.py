@@ -241,6 +241,7 @@ def test_installed_modules_the_build_imported_are_part_of_the_cache_key(example)
 
     session = Session(command="t", profile_name="dev", project_dir=example)
     session.facts()
+    session.finish()  # the cache is written meanwhile by another process
     project, profile = find_project(explicit=example), session.profile
     assert buildcache.lookup(project, profile) is not None
     index = next((example / ".semdag/build-cache").glob("*.index.json")).read_text()

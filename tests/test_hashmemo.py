@@ -19,6 +19,7 @@ def documents(root: Path, *, cache: bool = True) -> tuple[str, str]:
     session = Session(command="t", profile_name="dev", project_dir=root, build_cache=cache)
     shutil.rmtree(root / ".semdag" / "build-cache", ignore_errors=True)
     graph = session.graph()
+    session.finish()  # the memo is written meanwhile by another process
     profile = session.profile
     registry = compile_registry(graph, profile.tag_filter).as_document()
     graph_doc = baseline_document(graph, profile)

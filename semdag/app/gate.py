@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -156,25 +157,18 @@ def check(session: Session, profile: str | None) -> Comparison:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
-    baseline = read_registry(folder / REGISTRY_FILE, shown)
-    registry = hashed_like(baseline, registry, graph, project)
-    graph_shown = project.relative(folder / GRAPH_FILE)
-    new_lineage = lineage_from_graph(graph.dependents, registry)
-    findings = find_changes(baseline, registry, new_lineage=new_lineage)
-    if any(f.rule == "semantic-removed" for f in findings):
-        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
-        old_graph = _baseline_graph(session, prof.name)
-        old_lineage = (
-            lineage_from_graph_document(old_graph, baseline)
-            if old_graph
-            else lineage_from_registry(baseline)
-        )
-        findings = find_changes(
-            baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
-        )
-    del baseline  # its memory serves the graph comparison
+    from semdag.hamilton.ahead import meanwhile
+
+    # graph.json is compared in another process while this one compares the registry.
     graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
-    findings += _graph_drift(session, profile, graph_sha, graph_shown)
+    graph_shown = project.relative(folder / GRAPH_FILE)
+    drift = meanwhile(partial(_graph_drift, session, profile, graph_sha, graph_shown))
+    try:
+        findings = _registry_changes(session, prof.name, registry, graph)
+    except BaseException:
+        drift.cancel()
+        raise
+    findings += drift.result()
     findings = _acknowledge(session, findings)
     # Added after the acknowledgements: a graph that cannot run is not a change to accept.
     findings += _graph_errors(session, profile)
@@ -184,6 +178,31 @@ def check(session: Session, profile: str | None) -> Comparison:
         digest = session.facts(profile).digest
         buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
     return comparison
+
+
+def _registry_changes(
+    session: Session, profile: str, registry: Registry, graph: GraphModel
+) -> list[Finding]:
+    """What changed between the profile's committed registry and ``registry``."""
+    folder = snapshot_dir(session.project, profile)
+    baseline = read_registry(
+        folder / REGISTRY_FILE, session.project.relative(folder / REGISTRY_FILE)
+    )
+    registry = hashed_like(baseline, registry, graph, session.project)
+    new_lineage = lineage_from_graph(graph.dependents, registry)
+    findings = find_changes(baseline, registry, new_lineage=new_lineage)
+    if any(f.rule == "semantic-removed" for f in findings):
+        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
+        old_graph = _baseline_graph(session, profile)
+        old_lineage = (
+            lineage_from_graph_document(old_graph, baseline)
+            if old_graph
+            else lineage_from_registry(baseline)
+        )
+        findings = find_changes(
+            baseline, registry, old_lineage=old_lineage, new_lineage=new_lineage
+        )
+    return findings
 
 
 def hashed_like(
@@ -323,8 +342,6 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
 
 def _recorded_graph_job(session: Session, profile: str | None) -> tuple[str, Any]:
     """The name and job that read a profile's graph.json as a :class:`RecordedGraph`."""
-    from functools import partial
-
     path = snapshot_dir(session.project, session.load_profile(profile).name) / GRAPH_FILE
     return f"graph.json:{path}", partial(read_recorded_graph, path)
 

@@ -79,10 +79,16 @@ class _State:
                 self._project = find_project(start=root)
         return self._project
 
-    def session(self, profile: str | None) -> Session:
+    @contextlib.contextmanager
+    def session(self, profile: str | None) -> Iterator[Session]:
+        """A session for ``profile``, finished (its cache writes done) afterwards."""
         from semdag.app.session import Session
 
-        return Session(command=COMMAND, profile_name=profile, project_dir=self.project().root)
+        session = Session(command=COMMAND, profile_name=profile, project_dir=self.project().root)
+        try:
+            yield session
+        finally:
+            session.finish()
 
     @contextlib.contextmanager
     def at_root(self) -> Iterator[None]:
@@ -93,8 +99,8 @@ class _State:
     def registry(self, profile: str | None = None) -> dict[str, Any]:
         from semdag.app.gate import current_registry
 
-        with _reported(), self.at_root():
-            registry, _ = current_registry(self.session(profile), None)
+        with _reported(), self.at_root(), self.session(profile) as session:
+            registry, _ = current_registry(session, None)
         return registry.as_document()
 
     def semantic_ids(self, profile: str | None) -> tuple[str, list[str]]:
@@ -111,8 +117,8 @@ class _State:
         key = (profile, json.dumps(dataclasses.asdict(request), sort_keys=True, default=repr))
         if key not in self._verified:
             try:
-                with _reported(), self.at_root():
-                    self._verified[key] = verify(self.session(profile), None, request)
+                with _reported(), self.at_root(), self.session(profile) as session:
+                    self._verified[key] = verify(session, None, request)
             except SemdagFailure as failure:
                 self._verified[key] = failure  # every test that asks fails the same way
         done = self._verified[key]

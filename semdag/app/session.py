@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from semdag.core.graph import GraphModel
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
+    from semdag.perf.forkpool import Pending
     from semdag.store.buildcache import BuildFacts
 
 # The name of the ahead job that indexes the stack's source (see Session.ahead).
@@ -52,6 +53,8 @@ class Session:
     # what such a worker returned, by name.
     _ahead_jobs: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
     _ahead_results: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Cache writes under way in another process (see `finish`).
+    _behind: list[Pending[Any, None]] = field(default_factory=list, repr=False)
 
     @property
     def project(self) -> Project:
@@ -99,12 +102,12 @@ class Session:
         return self._facts[name]
 
     def _make_facts(self, name: str | None, release: bool) -> BuildFacts:
-        from semdag.hamilton.ahead import start_ahead
+        from semdag.hamilton.ahead import start_ahead, start_behind
         from semdag.hamilton.model import model_from_build
         from semdag.hamilton.stack import stack_files
         from semdag.hamilton.validate import validate
         from semdag.store import buildcache
-        from semdag.store.hashmemo import store_memo
+        from semdag.store.hashmemo import prepare_memo
 
         profile = self.load_profile(name)
         use_cache = self.build_cache and buildcache.enabled()
@@ -139,9 +142,16 @@ class Session:
             del build
             self.release_build(name)
         if use_cache:
-            store_memo(self.project, profile.name, index)
-            facts = buildcache.store(self.project, profile, facts)
+            # Written meanwhile by another process, while the command goes on.
+            memo = prepare_memo(self.project, profile.name, index)
+            facts, write = buildcache.prepare_store(self.project, profile, facts)
+            self._behind.append(start_behind([memo, write]))
         return facts
+
+    def finish(self) -> None:
+        """Wait for the cache writes still under way (every command ends with this)."""
+        while self._behind:
+            self._behind.pop().result()
 
     def ahead(self, name: str, job: Callable[[], Any]) -> None:
         """Have ``job`` done meanwhile by a worker forked as the next build starts, so that

@@ -324,6 +324,13 @@ def _fail_usage(command_name: str, message: str, fmt: str) -> NoReturn:
 
 def run(session: Session, body: Callable[[], Outcome]) -> int:
     """Run a command body; the one place where outcomes and errors become output and exit codes."""
+    try:
+        return _run(session, body)
+    finally:
+        session.finish()
+
+
+def _run(session: Session, body: Callable[[], Outcome]) -> int:
     from semdag.hamilton.liblogs import quiet_libraries
 
     as_json = session.fmt == "json"

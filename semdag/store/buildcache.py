@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,26 +100,36 @@ def imported_files(project: Project) -> dict[str, Any]:
     (or editing one in place) is a change; a stat per file costs far less than reading every
     distribution's metadata to name it.
     """
-    root = project.root
-    own = Path(__file__).parents[1]
-    stdlib = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
+    root = str(project.root.resolve())
+    own = str(Path(__file__).resolve().parents[1])
+    stdlib = {os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}}
     files: dict[str, str | None] = {}
     installed: dict[str, list[int] | None] = {}
+    folders: dict[str, str] = {}  # a module's folder -> that folder resolved (once per folder)
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
         if not file or not isinstance(file, str):
             continue
-        path = Path(file).resolve()
-        if path.is_relative_to(own):
+        folder, name = os.path.split(os.path.abspath(file))
+        real = folders.get(folder)
+        if real is None:
+            real = folders[folder] = os.path.realpath(folder)
+        path = os.path.join(real, name)
+        if _within(path, own):
             continue
-        if "site-packages" in path.parts or "dist-packages" in path.parts:
-            installed[str(path)] = _stat(path)
+        parts = real.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts:
+            installed[path] = _stat(path)
             continue
-        if any(path.is_relative_to(prefix) for prefix in stdlib):
+        if any(_within(path, prefix) for prefix in stdlib):
             continue
-        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        files[shown] = file_sha(path)
+        shown = Path(os.path.relpath(path, root)).as_posix() if _within(path, root) else path
+        files[shown] = file_sha(Path(path))
     return {"files": dict(sorted(files.items())), "installed": dict(sorted(installed.items()))}
+
+
+def _within(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _stat(path: Path | str) -> list[int] | None:
@@ -142,23 +152,37 @@ def _digest(key: Mapping[str, Any], imports: Mapping[str, Any]) -> str:
     return _sha(canonical_json({"key": key, "imports": imports}).encode())
 
 
-def store(project: Project, profile: Profile, facts: BuildFacts) -> BuildFacts:
-    """Write the facts of a full build (failing to write is no error: it is a cache);
-    returns them with their digest."""
+def prepare_store(
+    project: Project, profile: Profile, facts: BuildFacts
+) -> tuple[BuildFacts, Callable[[], None]]:
+    """The facts with their digest, and the writing of them, to do now or meanwhile in
+    another process: it reads nothing that can change before it runs (the imported files
+    are recorded here) and fails quietly (it is a cache)."""
     key = base_key(project, profile)
     imports = imported_files(project)
     digest = _digest(key, imports)
     try:
-        project.state_dir(CACHE_DIR)
-        entry = _entry_path(project, key)
-        # Encoded and written a batch of nodes at a time: the facts of a large build are
-        # never held as one string beside the build.
-        atomic_write_chunks(entry, _facts_chunks(digest, facts))
-        index = {"key": key, "imports": imports, "digest": digest}
-        atomic_write(_index_path(entry), json.dumps(index, sort_keys=True, separators=(",", ":")))
-    except (OSError, ValueError):
-        return facts
-    return replace(facts, digest=digest)
+        folder = project.state_dir(CACHE_DIR)
+    except OSError:
+        return facts, _nothing
+    entry = folder / _entry_path(project, key).name
+
+    def write() -> None:
+        try:
+            # Encoded and written a batch of nodes at a time: the facts of a large build
+            # are never held as one string beside the build.
+            atomic_write_chunks(entry, _facts_chunks(digest, facts))
+            index = {"key": key, "imports": imports, "digest": digest}
+            text = json.dumps(index, sort_keys=True, separators=(",", ":"))
+            atomic_write(_index_path(entry), text)
+        except (OSError, ValueError):
+            pass
+
+    return replace(facts, digest=digest), write
+
+
+def _nothing() -> None:
+    return None
 
 
 def _index_path(entry: Path) -> Path:

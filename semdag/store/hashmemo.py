@@ -10,6 +10,7 @@ contract only.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,15 +59,23 @@ def load_memo(project: Project, profile: str) -> tuple[HashMemo, FileMemo]:
     return memo, files
 
 
-def store_memo(project: Project, profile: str, index: SourceIndex) -> None:
-    """Record what ``index`` learnt for the profile's next build (failing to is no error)."""
+def prepare_memo(project: Project, profile: str, index: SourceIndex) -> Callable[[], None]:
+    """The recording of what ``index`` learnt, to do now or meanwhile in another process."""
     from semdag.store.artifacts import atomic_write
     from semdag.store.cachekey import memo_context
 
-    document = {"context": memo_context(), "files": index.file_memo()}
     try:
         project.state_dir(MEMO_DIR)
-        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-        atomic_write(_memo_path(project, profile), text)
-    except (OSError, ValueError):
-        pass
+    except OSError:
+        return lambda: None
+    path = _memo_path(project, profile)
+
+    def write() -> None:
+        document = {"context": memo_context(), "files": index.file_memo()}
+        try:
+            text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+            atomic_write(path, text)
+        except (OSError, ValueError):
+            pass
+
+    return write
