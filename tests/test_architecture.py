@@ -150,6 +150,22 @@ def test_layers_import_downwards_only() -> None:
     assert offenders == []
 
 
+# Process-level tuning (forked workers, the collector, the fast exit) is decided in one place
+# per concern: the CLI (the process) and the Hamilton layer (the work that needs it).
+PERF_USERS = ("hamilton", "cli")
+
+
+def test_only_the_hamilton_layer_and_the_cli_use_perf() -> None:
+    offenders = [
+        f"{module}:{line} imports {name}"
+        for module in MODULES
+        if layer_of(module) not in (*PERF_USERS, "perf")
+        for name, line in imports(module, module_level=False, type_checking=True)
+        if layer_of(name) == "perf"
+    ]
+    assert offenders == []
+
+
 def named_modules(module: str) -> set[str]:
     """Modules a module-level tuple of names lists, for ``importlib`` to import at load time
     (the CLI's command modules)."""

@@ -77,7 +77,6 @@ def update(session: Session, profile: str | None) -> list[str]:
     reports, nothing is written and :class:`~semdag.core.errors.CheckFailed` says why.
     """
     from semdag.core.export import baseline_document
-    from semdag.perf.gctools import paused
 
     prof = session.load_profile(profile)
     errors = _graph_errors(session, profile)
@@ -90,10 +89,8 @@ def update(session: Session, profile: str | None) -> list[str]:
             f"error{'s' if len(errors) != 1 else ''}: {listed}{more}",
             hint=f"fix them (`semdag validate -p {prof.name}` lists them), then update again",
         )
-    registry, graph = current_registry(session, profile)
-    session.release_build(profile)  # the documents below reuse the driver's memory
-    with paused():
-        document = baseline_document(graph, prof)
+    registry, graph = current_registry(session, profile, release=True)
+    document = baseline_document(graph, prof)
     paths = write_snapshot(session.project, prof.name, registry, document)
     return [session.project.relative(p) for p in paths]
 

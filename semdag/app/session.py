@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
+    from semdag.hamilton.ahead import Pending
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
-    from semdag.perf.forkpool import Pending
     from semdag.store.buildcache import BuildFacts
 
 # The name of the ahead job that indexes the stack's source (see Session.ahead).

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
-from semdag.perf.gctools import paused
 from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json, file_sha
 from semdag.store.cachekey import CacheKey
 
@@ -79,11 +78,10 @@ def lookup(project: Project, profile: Profile) -> BuildFacts | None:
     if digest is None:
         return None
     try:
-        with paused():
-            document = json.loads(path.read_text(encoding="utf-8"))
-            if document.get("digest") != digest:
-                return None
-            facts = _facts_from(document)
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("digest") != digest:
+            return None
+        facts = _facts_from(document)
         return replace(facts, digest=digest)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -23,11 +23,8 @@ MEMO_DIR = "hash-memo"
 
 def read_json(path: Path) -> Any:
     """A parsed JSON file, or None when it is missing or not JSON."""
-    from semdag.perf.gctools import paused
-
     try:
-        with paused():
-            return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
 
