@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 # Two tiny stacks, one run each: one shape at two sizes and, at the smaller size only, one
 # decorator-heavy shape in the same run would double the cost; the shapes themselves are
-# checked in tests/test_bench_shapes.py without timing anything.
+# checked in tests/e2e/test_bench_shapes.py without timing anything.
 SMOKE = ("--sizes", "30,120", "--runs", "1", "--shapes", "chains", "--largest-shapes", "chains")
 
 

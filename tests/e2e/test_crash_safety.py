@@ -27,8 +27,9 @@ import pytest
 
 from semdag.store import artifacts
 from semdag.store.artifacts import atomic_write, atomic_write_chunks
+from tests.conftest import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "layered"
+FIXTURE = FIXTURES / "layered"
 SEED = 20240611
 KILLS = 12
 EXECUTE_KILLS = 6

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE = Path(__file__).parent / "fixtures" / "layered"
+from tests.conftest import FIXTURES
+
+FIXTURE = FIXTURES / "layered"
 REPORT_FORMATS = ("text", "json", "markdown", "github", "junit")
 
 

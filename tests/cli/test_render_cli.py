@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from semdag.cli import app
-from tests.conftest import run_probe
-from tests.test_render import STACK_CLUSTERS, clusters
+from tests.conftest import ROOT, run_probe
+from tests.core.test_render import STACK_CLUSTERS, clusters
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 # Module names unique to this file: tests in one process share sys.modules.
 PREFIX = "rcli"
 
