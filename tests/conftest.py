@@ -45,16 +45,31 @@ def run_cli(args: list[str], cwd: Path | None = None) -> Result:
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """The bundled example (modules, configs, pyproject) copied, with fresh dev baselines."""
-    root = tmp_path / "example"
-    root.mkdir()
+def copy_example(root: Path) -> Path:
+    """Copy the bundled example (modules, configs, pyproject) to ``root``, without baselines."""
+    root.mkdir(parents=True)
     for name in ("modules", "configs"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example with fresh dev baselines, made once per test process: tests get a
+    copy (:func:`example`) and never change this one."""
+    root = copy_example(tmp_path_factory.mktemp("example-template") / "example")
     done = run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)])
     assert done.exit_code == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def example(example_template: Path, tmp_path: Path) -> Path:
+    """The bundled example copied, with fresh dev baselines and the local state writing them
+    left (as after ``semdag snapshot update -p dev``): the test's own to edit."""
+    root = tmp_path / "example"
+    shutil.copytree(example_template, root)
     return root
 
 
