@@ -20,6 +20,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # With whole files per worker (`-n 2 --dist loadfile`), pytest-xdist by default hands out
+    # the files with the most tests first, which leaves the long files of one or two tests
+    # (the benchmark smoke run, the determinism matrix) to the end, where one worker runs them
+    # while the other idles. The order below (slow files first) is kept instead.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a test marked slow run first, so that short files fill the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @dataclass
 class Result:
     exit_code: int

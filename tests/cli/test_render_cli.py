@@ -448,6 +448,7 @@ def test_missing_dot_binary(project: Path, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_dot_is_byte_identical_across_processes(project: Path, tmp_path: Path) -> None:
     baseline = tmp_path / "graph.json"
     baseline.write_text(
@@ -483,6 +484,7 @@ def probe_render(project: Path) -> tuple[dict[str, object], str]:
     return {"code": probe.code, "heavy": probe.heavy}, probe.stdout
 
 
+@pytest.mark.slow
 def test_unchanged_project_renders_from_the_build_cache(tmp_path: Path) -> None:
     project = write_project(tmp_path / "cached")
     first, cold = probe_render(project)

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from bench.run import COLD, EDITED, EXPORT, GROWTH, HELP, MEMORY, STEP, TARGETS, WARM
 from tests.conftest import ROOT
 
@@ -16,6 +18,7 @@ from tests.conftest import ROOT
 SMOKE = ("--sizes", "30,120", "--runs", "1", "--shapes", "chains", "--largest-shapes", "chains")
 
 
+@pytest.mark.slow
 def test_bench_harness_prints_every_shape_and_the_summary():
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", *SMOKE],

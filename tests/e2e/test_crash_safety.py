@@ -77,6 +77,7 @@ def assert_build_cache_readable(root: Path) -> None:
         json.loads(entry.read_text(encoding="utf-8"))  # atomic: whole, or not there
 
 
+@pytest.mark.slow
 def test_killed_snapshot_update_leaves_old_or_new_baselines(layered_copy: Path) -> None:
     root = layered_copy
     # The two states the loop moves between, and how long one full update takes.
@@ -151,6 +152,7 @@ def manifest_is_true(out: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_killed_execute_never_leaves_a_manifest_that_lies(layered_copy: Path) -> None:
     root = layered_copy
     out = root / "out"
@@ -172,6 +174,7 @@ def test_killed_execute_never_leaves_a_manifest_that_lies(layered_copy: Path) ->
     assert json.loads((out / "score.json").read_text()) == 99 * 1.5 * 3.0
 
 
+@pytest.mark.slow
 def test_two_updates_at_once_both_finish_with_valid_files(layered_copy: Path) -> None:
     root = layered_copy
     code, err = finish(root, "snapshot", "update")
@@ -187,6 +190,7 @@ def test_two_updates_at_once_both_finish_with_valid_files(layered_copy: Path) ->
     assert sorted(p.name for p in (root / SNAPSHOT).iterdir()) == ["graph.json", "registry.json"]
 
 
+@pytest.mark.slow
 def test_a_writer_that_waits_for_the_lock_says_so(layered_copy: Path) -> None:
     from filelock import FileLock
 

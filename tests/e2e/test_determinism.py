@@ -145,6 +145,7 @@ def describe(name: str, want: bytes, got: bytes) -> str:
     return "\n".join(list(lines)[:20])
 
 
+@pytest.mark.slow
 def test_outputs_are_byte_identical_across_the_matrix(projects: tuple[Path, Path]) -> None:
     first, second = projects
     reference = artifacts(Setting("reference", first))

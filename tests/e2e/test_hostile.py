@@ -664,6 +664,7 @@ def test_module_printing_at_import_keeps_stdout_one_json_document(tmp_path: Path
     assert "hi" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt: str) -> None:
     root = make(tmp_path, Case("", module("slow", "import time\ntime.sleep(600)\n"), [], 0, ""))
@@ -690,6 +691,7 @@ def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt:
         assert stderr.strip().splitlines() == ["semdag validate: error: interrupted"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["ls"], ["export"], ["registry", "-f", "json"]])
 def test_a_reader_that_goes_away_is_no_crash(tmp_path: Path, args: list[str]) -> None:
     root = make(tmp_path, Case("", project(), [], 0, ""))
