@@ -27,7 +27,7 @@ import pytest
 
 from semdag.store import artifacts
 from semdag.store.artifacts import atomic_write, atomic_write_chunks
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, run_cli
 
 FIXTURE = FIXTURES / "layered"
 SEED = 20240611
@@ -121,11 +121,11 @@ def test_killed_snapshot_update_leaves_old_or_new_baselines(layered_copy: Path) 
     # Most kills landed while the update ran (the rest after it had finished).
     assert killed >= KILLS // 2, (killed, outcomes)
     # A finished update repairs everything: no debris, and the check passes.
-    code, err = finish(root, "snapshot", "update")
-    assert code == 0, err
+    done = run_cli(["snapshot", "update", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
     assert sorted(p.name for p in (root / SNAPSHOT).iterdir()) == ["graph.json", "registry.json"]
-    code, err = finish(root, "snapshot", "check")
-    assert code == 0, err
+    done = run_cli(["snapshot", "check", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
 
 
 def test_an_update_removes_temporary_files_a_killed_writer_left(layered_copy: Path) -> None:
@@ -133,8 +133,8 @@ def test_an_update_removes_temporary_files_a_killed_writer_left(layered_copy: Pa
     folder.mkdir(parents=True)
     stale = folder / ".registry.json.k1ll3d.tmp"
     stale.write_text('{"kind": "semdag.reg')
-    code, err = finish(layered_copy, "snapshot", "update")
-    assert code == 0, err
+    done = run_cli(["snapshot", "update", "--project-dir", str(layered_copy)])
+    assert done.exit_code == 0, done.stderr
     assert not stale.exists()
     json.loads((folder / "registry.json").read_text())
 
@@ -168,8 +168,8 @@ def test_killed_execute_never_leaves_a_manifest_that_lies(layered_copy: Path) ->
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         manifest_is_true(out)
-    code, err = finish(root, "execute", "--out", "out", "-f", "json", "--input", "seed=99")
-    assert code == 0, err
+    done = run_cli(["execute", "--out", "out", "-f", "json", "--input", "seed=99"], cwd=root)
+    assert done.exit_code == 0, done.stderr
     assert manifest_is_true(out)
     assert json.loads((out / "score.json").read_text()) == 99 * 1.5 * 3.0
 
@@ -177,8 +177,8 @@ def test_killed_execute_never_leaves_a_manifest_that_lies(layered_copy: Path) ->
 @pytest.mark.slow
 def test_two_updates_at_once_both_finish_with_valid_files(layered_copy: Path) -> None:
     root = layered_copy
-    code, err = finish(root, "snapshot", "update")
-    assert code == 0, err
+    done = run_cli(["snapshot", "update", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
     expected = baselines(root)
     shutil.rmtree(root / "snapshots")
     first = semdag(root, "snapshot", "update", "--no-cache")

@@ -647,21 +647,15 @@ def test_hostile_input_json(tmp_path: Path, case: Case, monkeypatch: pytest.Monk
     check_side_effects(root, before)
 
 
-# --- real processes: a module that prints, a module that never finishes importing ---------
-
-
 def test_module_printing_at_import_keeps_stdout_one_json_document(tmp_path: Path) -> None:
     root = make(tmp_path, Case("", module("noisy", "print('hi')\n" + GOOD), [], 0, ""))
-    done = subprocess.run(
-        [sys.executable, "-m", "semdag", "registry", "-f", "json", "--no-cache"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = invoke(["registry", "-f", "json", "--no-cache"], root)
+    assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["data"]["entries"]["t.b.v1"]["node"] == "b"
     assert "hi" in done.stderr
+
+
+# --- real processes: a module that never finishes importing, a reader that goes away -------
 
 
 @pytest.mark.slow
