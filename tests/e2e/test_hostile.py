@@ -658,10 +658,11 @@ def test_module_printing_at_import_keeps_stdout_one_json_document(tmp_path: Path
 # --- real processes: a module that never finishes importing, a reader that goes away -------
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt: str) -> None:
-    root = make(tmp_path, Case("", module("slow", "import time\ntime.sleep(600)\n"), [], 0, ""))
+    importing = tmp_path / "importing"
+    code = f"import pathlib, time\npathlib.Path({str(importing)!r}).touch()\ntime.sleep(600)\n"
+    root = make(tmp_path, Case("", module("slow", code), [], 0, ""))
     process = subprocess.Popen(
         [sys.executable, "-m", "semdag", "validate", "-f", fmt],
         cwd=root,
@@ -669,8 +670,11 @@ def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2)
-    assert process.poll() is None, "still importing"
+    # Interrupt once the module is being imported (not while Python itself starts).
+    deadline = time.monotonic() + 60
+    while not importing.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert importing.exists() and process.poll() is None, "still importing"
     started = time.monotonic()
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
