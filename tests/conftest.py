@@ -20,6 +20,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # With whole files per worker (`-n 2 --dist loadfile`), pytest-xdist by default hands out
+    # the files with the most tests first, which leaves the long files of one or two tests
+    # (the benchmark smoke run, the determinism matrix) to the end, where one worker runs them
+    # while the other idles. The order below (slow files first) is kept instead.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a test marked slow run first, so that short files fill the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @dataclass
 class Result:
     exit_code: int
@@ -45,16 +60,31 @@ def run_cli(args: list[str], cwd: Path | None = None) -> Result:
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """The bundled example (modules, configs, pyproject) copied, with fresh dev baselines."""
-    root = tmp_path / "example"
-    root.mkdir()
+def copy_example(root: Path) -> Path:
+    """Copy the bundled example (modules, configs, pyproject) to ``root``, without baselines."""
+    root.mkdir(parents=True)
     for name in ("modules", "configs"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example with fresh dev baselines, made once per test process: tests get a
+    copy (:func:`example`) and never change this one."""
+    root = copy_example(tmp_path_factory.mktemp("example-template") / "example")
     done = run_cli(["snapshot", "update", "-p", "dev", "--project-dir", str(root)])
     assert done.exit_code == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def example(example_template: Path, tmp_path: Path) -> Path:
+    """The bundled example copied, with fresh dev baselines and the local state writing them
+    left (as after ``semdag snapshot update -p dev``): the test's own to edit."""
+    root = tmp_path / "example"
+    shutil.copytree(example_template, root)
     return root
 
 

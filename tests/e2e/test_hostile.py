@@ -647,26 +647,22 @@ def test_hostile_input_json(tmp_path: Path, case: Case, monkeypatch: pytest.Monk
     check_side_effects(root, before)
 
 
-# --- real processes: a module that prints, a module that never finishes importing ---------
-
-
 def test_module_printing_at_import_keeps_stdout_one_json_document(tmp_path: Path) -> None:
     root = make(tmp_path, Case("", module("noisy", "print('hi')\n" + GOOD), [], 0, ""))
-    done = subprocess.run(
-        [sys.executable, "-m", "semdag", "registry", "-f", "json", "--no-cache"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = invoke(["registry", "-f", "json", "--no-cache"], root)
+    assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["data"]["entries"]["t.b.v1"]["node"] == "b"
     assert "hi" in done.stderr
 
 
+# --- real processes: a module that never finishes importing, a reader that goes away -------
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt: str) -> None:
-    root = make(tmp_path, Case("", module("slow", "import time\ntime.sleep(600)\n"), [], 0, ""))
+    importing = tmp_path / "importing"
+    code = f"import pathlib, time\npathlib.Path({str(importing)!r}).touch()\ntime.sleep(600)\n"
+    root = make(tmp_path, Case("", module("slow", code), [], 0, ""))
     process = subprocess.Popen(
         [sys.executable, "-m", "semdag", "validate", "-f", fmt],
         cwd=root,
@@ -674,8 +670,11 @@ def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2)
-    assert process.poll() is None, "still importing"
+    # Interrupt once the module is being imported (not while Python itself starts).
+    deadline = time.monotonic() + 60
+    while not importing.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert importing.exists() and process.poll() is None, "still importing"
     started = time.monotonic()
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
@@ -690,6 +689,7 @@ def test_interrupting_a_module_that_takes_minutes_to_import(tmp_path: Path, fmt:
         assert stderr.strip().splitlines() == ["semdag validate: error: interrupted"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["ls"], ["export"], ["registry", "-f", "json"]])
 def test_a_reader_that_goes_away_is_no_crash(tmp_path: Path, args: list[str]) -> None:
     root = make(tmp_path, Case("", project(), [], 0, ""))

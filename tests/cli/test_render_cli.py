@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 
 from semdag.cli import app
 from tests.conftest import run_probe
-from tests.test_render import STACK_CLUSTERS, clusters
+from tests.core.test_render import STACK_CLUSTERS, clusters
 
-REPO = Path(__file__).resolve().parents[1]
 # Module names unique to this file: tests in one process share sys.modules.
 PREFIX = "rcli"
 
@@ -146,16 +145,6 @@ def drawn(dot: str) -> set[str]:
         m for m in re.findall(r'^\s+"node:~[0-9a-f]+" \[.*label=<<B>([^<]+)</B>', dot, flags=re.M)
     }
     return names
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO):
-    return subprocess.run(
-        [sys.executable, "-m", "semdag", *args],
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
 
 
 # --------------------------------------------------------------------------- the picture
@@ -424,47 +413,46 @@ def test_unwritable_output_names_the_path(project: Path, tmp_path: Path) -> None
         assert out == ""
 
 
-def test_missing_dot_binary(project: Path, tmp_path: Path) -> None:
-    # A real process whose PATH holds no Graphviz at all.
+def test_missing_dot_binary(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A PATH that holds no Graphviz at all.
     empty = tmp_path / "bin"
     empty.mkdir()
-    env = {**os.environ, "PATH": str(empty)}
+    monkeypatch.setenv("PATH", str(empty))
     for fmt, what in (("svg", "svg output needs"), ("html", "html output embeds an SVG")):
-        done = run_cli("render", "--project-dir", str(project), "-f", fmt, env=env)
-        err = done.stderr.decode()
-        assert done.returncode == 2, err
+        code, out, err = render(project, "-f", fmt)
+        assert code == 2, err
         assert what in err and "Graphviz's `dot` program, which is not on PATH" in err
         assert "apt-get install graphviz" in err and "brew install graphviz" in err
         assert "make graphviz" in err
-        assert done.stdout == b""
-    png = run_cli("render", "--project-dir", str(project), "-o", str(tmp_path / "x.png"), env=env)
-    assert png.returncode == 2 and not (tmp_path / "x.png").exists()
+        assert out == ""
+    code, _, _ = render(project, "-o", str(tmp_path / "x.png"))
+    assert code == 2 and not (tmp_path / "x.png").exists()
     # DOT needs no Graphviz.
-    done = run_cli("render", "--project-dir", str(project), env=env)
-    assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.startswith(b"digraph semdag {")
+    code, out, err = render(project)
+    assert code == 0, err
+    assert out.startswith("digraph semdag {")
 
 
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_dot_is_byte_identical_across_processes(project: Path, tmp_path: Path) -> None:
     baseline = tmp_path / "graph.json"
     baseline.write_text(
         json.dumps({"kind": "semdag.graph", "nodes": {"base": {"code_hash": "x"}, "gone": {}}}),
         encoding="utf-8",
     )
+    command = [sys.executable, "-m", "semdag", "render", "--project-dir", str(project)]
     outputs = set()
     for seed in ("0", "1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = run_cli(
-            "render",
-            "--project-dir",
-            str(project),
-            "--changed-since",
-            "graph.json",
-            env=env,
+        done = subprocess.run(
+            [*command, "--changed-since", "graph.json"],
+            capture_output=True,
             cwd=tmp_path,
+            env=env,
+            check=False,
         )
         assert done.returncode == 0, done.stderr.decode()
         outputs.add(done.stdout)
@@ -483,6 +471,7 @@ def probe_render(project: Path) -> tuple[dict[str, object], str]:
     return {"code": probe.code, "heavy": probe.heavy}, probe.stdout
 
 
+@pytest.mark.slow
 def test_unchanged_project_renders_from_the_build_cache(tmp_path: Path) -> None:
     project = write_project(tmp_path / "cached")
     first, cold = probe_render(project)
@@ -510,23 +499,10 @@ def test_unchanged_project_renders_from_the_build_cache(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def big_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bench.generate import generate
+
     root = tmp_path_factory.mktemp("render-big")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.generate",
-            "--nodes",
-            "5000",
-            "--package",
-            f"{PREFIX}_big",
-            str(root),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    generate(root, 5000, package=f"{PREFIX}_big")
     return root
 
 

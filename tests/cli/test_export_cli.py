@@ -17,7 +17,7 @@ from semdag.config.project import find_project
 from semdag.hamilton.build import build
 from semdag.store.artifacts import canonical_json
 from tests.conftest import run_cli
-from tests.test_export import SCHEMA, write_decorated
+from tests.hamilton.test_export import SCHEMA, write_decorated
 
 LAYERED_NODES = ["base", "bonus", "raw_value", "score", "seed", "weight"]
 

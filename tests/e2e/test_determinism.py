@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE = Path(__file__).parent / "fixtures" / "layered"
+from tests.conftest import FIXTURES
+
+FIXTURE = FIXTURES / "layered"
 REPORT_FORMATS = ("text", "json", "markdown", "github", "junit")
 
 
@@ -143,6 +145,7 @@ def describe(name: str, want: bytes, got: bytes) -> str:
     return "\n".join(list(lines)[:20])
 
 
+@pytest.mark.slow
 def test_outputs_are_byte_identical_across_the_matrix(projects: tuple[Path, Path]) -> None:
     first, second = projects
     reference = artifacts(Setting("reference", first))

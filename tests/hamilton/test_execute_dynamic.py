@@ -104,7 +104,7 @@ def test_progress_counts_tasks_in_dynamic_runs():
     from semdag.config.execution import resolve_settings
     from semdag.hamilton.execution import Runner
     from semdag.hamilton.model import model_from_build
-    from tests.test_execute import RecordingSink
+    from tests.app.test_execute import RecordingSink
 
     session = Session(command="execute", project_dir=FANOUT)
     sink = RecordingSink()

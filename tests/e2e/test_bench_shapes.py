@@ -1,5 +1,5 @@
 """The benchmark's shapes generate the stacks they describe, and each builds in semdag
-(checked in process and untimed; tests/test_bench_smoke.py times one shape end to end)."""
+(checked in process and untimed; tests/e2e/test_bench_smoke.py times one shape end to end)."""
 
 from __future__ import annotations
 

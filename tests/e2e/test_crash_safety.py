@@ -27,8 +27,9 @@ import pytest
 
 from semdag.store import artifacts
 from semdag.store.artifacts import atomic_write, atomic_write_chunks
+from tests.conftest import FIXTURES, run_cli
 
-FIXTURE = Path(__file__).parent / "fixtures" / "layered"
+FIXTURE = FIXTURES / "layered"
 SEED = 20240611
 KILLS = 12
 EXECUTE_KILLS = 6
@@ -76,6 +77,7 @@ def assert_build_cache_readable(root: Path) -> None:
         json.loads(entry.read_text(encoding="utf-8"))  # atomic: whole, or not there
 
 
+@pytest.mark.slow
 def test_killed_snapshot_update_leaves_old_or_new_baselines(layered_copy: Path) -> None:
     root = layered_copy
     # The two states the loop moves between, and how long one full update takes.
@@ -119,11 +121,11 @@ def test_killed_snapshot_update_leaves_old_or_new_baselines(layered_copy: Path) 
     # Most kills landed while the update ran (the rest after it had finished).
     assert killed >= KILLS // 2, (killed, outcomes)
     # A finished update repairs everything: no debris, and the check passes.
-    code, err = finish(root, "snapshot", "update")
-    assert code == 0, err
+    done = run_cli(["snapshot", "update", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
     assert sorted(p.name for p in (root / SNAPSHOT).iterdir()) == ["graph.json", "registry.json"]
-    code, err = finish(root, "snapshot", "check")
-    assert code == 0, err
+    done = run_cli(["snapshot", "check", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
 
 
 def test_an_update_removes_temporary_files_a_killed_writer_left(layered_copy: Path) -> None:
@@ -131,8 +133,8 @@ def test_an_update_removes_temporary_files_a_killed_writer_left(layered_copy: Pa
     folder.mkdir(parents=True)
     stale = folder / ".registry.json.k1ll3d.tmp"
     stale.write_text('{"kind": "semdag.reg')
-    code, err = finish(layered_copy, "snapshot", "update")
-    assert code == 0, err
+    done = run_cli(["snapshot", "update", "--project-dir", str(layered_copy)])
+    assert done.exit_code == 0, done.stderr
     assert not stale.exists()
     json.loads((folder / "registry.json").read_text())
 
@@ -150,6 +152,7 @@ def manifest_is_true(out: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_killed_execute_never_leaves_a_manifest_that_lies(layered_copy: Path) -> None:
     root = layered_copy
     out = root / "out"
@@ -165,16 +168,17 @@ def test_killed_execute_never_leaves_a_manifest_that_lies(layered_copy: Path) ->
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         manifest_is_true(out)
-    code, err = finish(root, "execute", "--out", "out", "-f", "json", "--input", "seed=99")
-    assert code == 0, err
+    done = run_cli(["execute", "--out", "out", "-f", "json", "--input", "seed=99"], cwd=root)
+    assert done.exit_code == 0, done.stderr
     assert manifest_is_true(out)
     assert json.loads((out / "score.json").read_text()) == 99 * 1.5 * 3.0
 
 
+@pytest.mark.slow
 def test_two_updates_at_once_both_finish_with_valid_files(layered_copy: Path) -> None:
     root = layered_copy
-    code, err = finish(root, "snapshot", "update")
-    assert code == 0, err
+    done = run_cli(["snapshot", "update", "--project-dir", str(root)])
+    assert done.exit_code == 0, done.stderr
     expected = baselines(root)
     shutil.rmtree(root / "snapshots")
     first = semdag(root, "snapshot", "update", "--no-cache")
@@ -186,6 +190,7 @@ def test_two_updates_at_once_both_finish_with_valid_files(layered_copy: Path) ->
     assert sorted(p.name for p in (root / SNAPSHOT).iterdir()) == ["graph.json", "registry.json"]
 
 
+@pytest.mark.slow
 def test_a_writer_that_waits_for_the_lock_says_so(layered_copy: Path) -> None:
     from filelock import FileLock
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "semdag"
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "semdag"
 
 # Libraries that pure code must not load, and semdag layers core must not reach.
 HEAVY = ("hamilton", "pandas", "typer", "rich", "graphviz", "dask", "polars", "numpy")

@@ -18,7 +18,6 @@ from semdag.config.project import find_project
 from semdag.hamilton import version as hamilton_version
 from semdag.store import buildcache, cachekey
 from semdag.store.cachekey import CacheKey, Versions
-from tests.conftest import run_cli
 
 text = st.text(min_size=1, max_size=12)
 shas = st.one_of(st.none(), st.text(alphabet="0123456789abcdef", min_size=8, max_size=8))
@@ -181,42 +180,3 @@ def test_an_installed_distribution_upgrade_is_a_miss(project, tmp_path, monkeypa
     module.write_text("VERSION = 22\n", encoding="utf-8")
     assert not buildcache._unchanged(prj, recorded)
     sys.modules.pop("vendorlib", None)
-
-
-# --- the patch of Hamilton's internals ------------------------------------------------------------
-
-
-def test_the_installed_hamilton_is_in_the_tested_range() -> None:
-    assert hamilton_version.patch_tested()
-
-
-@pytest.mark.parametrize(
-    ("version", "patched"),
-    [
-        ("apache-hamilton==1.90.0", True),
-        ("sf-hamilton==1.99.4", True),
-        ("apache-hamilton==1.89.9", False),
-        ("apache-hamilton==2.0.0", False),
-        ("unknown", False),
-    ],
-)
-def test_resolve_nodes_is_patched_only_for_tested_versions(monkeypatch, version, patched) -> None:
-    from hamilton import graph as h_graph
-
-    from semdag.hamilton.stack import reusing_resolved_nodes
-
-    monkeypatch.setattr(hamilton_version, "hamilton_version", lambda: version)
-    original = h_graph.fm_base.resolve_nodes
-    with reusing_resolved_nodes({}):
-        assert (h_graph.fm_base.resolve_nodes is not original) is patched
-    assert h_graph.fm_base.resolve_nodes is original
-
-
-def test_an_untested_hamilton_builds_the_same_graph_unpatched(project, monkeypatch) -> None:
-    args = ["ls", "--project-dir", str(project), "-p", "dev", "--no-cache", "-f", "json"]
-    patched = run_cli(args)
-    monkeypatch.setattr(hamilton_version, "hamilton_version", lambda: "apache-hamilton==2.0.0")
-    unpatched = run_cli(args)
-    assert patched.exit_code == unpatched.exit_code == 0, patched.stderr + unpatched.stderr
-    assert unpatched.stdout == patched.stdout
-    assert '"value"' in patched.stdout

@@ -15,7 +15,7 @@ import pytest
 
 from semdag.core.rules import finding
 from semdag.store.acknowledge import GATE_KINDS, Acknowledgement, apply_acknowledgements
-from tests.conftest import FIXTURES, ROOT, Result, run_cli
+from tests.conftest import FIXTURES, ROOT, Result, copy_example, run_cli
 
 # Every broken promise the shop can show in one run (dup and nokey would hide nullkey).
 FAULTS = "nullkey,column,series,type,dtype"
@@ -298,10 +298,7 @@ BROKEN_IDS = {
 @pytest.fixture(scope="module")
 def broken_example(tmp_path_factory: pytest.TempPathFactory, small_repo: Path) -> Result:
     """The bundled example with one promise per rule broken, verified once (dev profile)."""
-    root = tmp_path_factory.mktemp("example") / "example"
-    for name in ("modules", "configs"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    root = copy_example(tmp_path_factory.mktemp("example") / "example")
     for file, old, new in BREAKS.values():
         path = root / file
         text = path.read_text(encoding="utf-8")

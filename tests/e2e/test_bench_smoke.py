@@ -7,15 +7,18 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from bench.run import COLD, EDITED, EXPORT, GROWTH, HELP, MEMORY, STEP, TARGETS, WARM
 from tests.conftest import ROOT
 
 # Two tiny stacks, one run each: one shape at two sizes and, at the smaller size only, one
 # decorator-heavy shape in the same run would double the cost; the shapes themselves are
-# checked in tests/test_bench_shapes.py without timing anything.
+# checked in tests/e2e/test_bench_shapes.py without timing anything.
 SMOKE = ("--sizes", "30,120", "--runs", "1", "--shapes", "chains", "--largest-shapes", "chains")
 
 
+@pytest.mark.slow
 def test_bench_harness_prints_every_shape_and_the_summary():
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", *SMOKE],

@@ -30,6 +30,9 @@ from semdag.store.acknowledge import Acknowledgement, load_acknowledgements
 from semdag.store.artifacts import atomic_write_chunks, canonical_chunks, canonical_json
 from semdag.store.snapshot import read_registry, registry_from_document
 
+# Every test here tries many generated inputs: seconds each.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = settings(
     max_examples=150,
     deadline=None,

@@ -29,9 +29,9 @@ from semdag.hamilton.export import hamilton_export, input_problems, node_sources
 from semdag.hamilton.model import model_from_build
 from semdag.hamilton.sourceinfo import SourceIndex
 from semdag.store.artifacts import canonical_json
+from tests.conftest import FIXTURES, ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SCHEMA = Path(__file__).parent.parent / "semdag" / "schemas" / "export.schema.json"
+SCHEMA = ROOT / "semdag" / "schemas" / "export.schema.json"
 
 # A stack with every common decorator, a functools.wraps wrapper, a closure built by a factory
 # (its source is indented, which takes Hamilton's own path), an optional input with a default,

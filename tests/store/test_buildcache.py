@@ -92,6 +92,7 @@ def test_corrupt_cache_is_ignored_and_rewritten(project):
     assert cached(project) is True
 
 
+@pytest.mark.slow
 def test_cache_hit_does_not_import_hamilton(project):
     assert cached(project) is False
     probe = run_probe(["validate", "--project-dir", str(project), "-f", "json"])
@@ -99,6 +100,7 @@ def test_cache_hit_does_not_import_hamilton(project):
     assert probe.heavy == []
 
 
+@pytest.mark.slow
 def test_concurrent_writers_leave_a_valid_cache(project):
     command = [sys.executable, "-m", "semdag", "build", "--project-dir", str(project), "-f", "json"]
     processes = [
@@ -117,6 +119,7 @@ def test_concurrent_writers_leave_a_valid_cache(project):
     assert cached(project) is True
 
 
+@pytest.mark.slow
 def test_warm_snapshot_check_answers_without_hamilton_and_sees_changes(project):
     assert run_cli(["snapshot", "update", "--project-dir", str(project)]).exit_code == 0
     first = run_cli(["snapshot", "check", "--project-dir", str(project), "-f", "json"])

@@ -278,13 +278,21 @@ def test_a_released_build_is_freed_without_a_collection(example):
 # --- the report on a small project: what changed, what to do, what update accepted ------------
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    """The shop project with fresh baselines for its dev and prod profiles."""
-    root = make_shop(tmp_path / "shop")
+@pytest.fixture(scope="module")
+def shop_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shop project with fresh baselines for its dev and prod profiles, made once."""
+    root = make_shop(tmp_path_factory.mktemp("gate") / "shop")
     for profile in ("dev", "prod"):
         done = run_cli(["snapshot", "update", "-p", profile, "--project-dir", str(root)])
         assert done.exit_code == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def shop(shop_template: Path, tmp_path: Path) -> Path:
+    """A copy of the shop project with its baselines, the test's own to edit."""
+    root = tmp_path / "shop"
+    shutil.copytree(shop_template, root)
     return root
 
 

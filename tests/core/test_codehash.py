@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from semdag.core.codehash import code_hash, source_code_hash
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 BASE = '''@tag(dtype="int")
 @inject(x=value(1))

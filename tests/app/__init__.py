@@ -1,0 +1,1 @@
+"""Tests of semdag.app: the use cases (gate, verify, run, results, viewer, init, plugin)."""

@@ -1,0 +1,1 @@
+"""Tests of semdag.cli: commands, options, errors, terminal output and start-up."""

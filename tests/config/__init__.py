@@ -1,0 +1,1 @@
+"""Tests of semdag.config: project discovery, YAML reading and profiles."""

@@ -1,0 +1,1 @@
+"""Tests of semdag.core: the pure model, rules, comparisons, render plan and reports."""

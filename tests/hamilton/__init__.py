@@ -1,0 +1,1 @@
+"""Tests of semdag.hamilton: stacks, builds, runs, materializers, Dask, Hamilton's export."""

@@ -1,0 +1,1 @@
+"""Tests of semdag.perf: the fork pool."""

@@ -1,0 +1,1 @@
+"""Tests of semdag.store: baselines, atomic writes and the local caches."""
