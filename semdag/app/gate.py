@@ -146,8 +146,9 @@ def check(session: Session, profile: str | None) -> Comparison:
     # A missing baseline is reported at once, without a build.
     if not (folder / REGISTRY_FILE).is_file():
         read_registry(folder / REGISTRY_FILE, shown)
-    # graph.json is read meanwhile, should the build have to import the stack.
+    # The baselines are read meanwhile, should the build have to import the stack.
     session.ahead(*_recorded_graph_job(session, profile))
+    session.ahead(*_baseline_registry_job(session, prof.name))
     try:
         registry, graph = current_registry(session, profile, release=True)
     except SemdagError as exc:
@@ -181,10 +182,7 @@ def _registry_changes(
     session: Session, profile: str, registry: Registry, graph: GraphModel
 ) -> list[Finding]:
     """What changed between the profile's committed registry and ``registry``."""
-    folder = snapshot_dir(session.project, profile)
-    baseline = read_registry(
-        folder / REGISTRY_FILE, session.project.relative(folder / REGISTRY_FILE)
-    )
+    baseline: Registry = session.ahead_result(*_baseline_registry_job(session, profile))
     registry = hashed_like(baseline, registry, graph, session.project)
     new_lineage = lineage_from_graph(graph.dependents, registry)
     findings = find_changes(baseline, registry, new_lineage=new_lineage)
@@ -341,6 +339,12 @@ def _recorded_graph_job(session: Session, profile: str | None) -> tuple[str, Any
     """The name and job that read a profile's graph.json as a :class:`RecordedGraph`."""
     path = snapshot_dir(session.project, session.load_profile(profile).name) / GRAPH_FILE
     return f"graph.json:{path}", partial(read_recorded_graph, path)
+
+
+def _baseline_registry_job(session: Session, profile: str) -> tuple[str, Any]:
+    """The name and job that read a profile's committed registry."""
+    path = snapshot_dir(session.project, profile) / REGISTRY_FILE
+    return f"registry.json:{path}", partial(read_registry, path, session.project.relative(path))
 
 
 def _recorded_graph(session: Session, profile: str | None) -> RecordedGraph | None:

@@ -324,8 +324,11 @@ def _fail_usage(command_name: str, message: str, fmt: str) -> NoReturn:
 
 def run(session: Session, body: Callable[[], Outcome]) -> int:
     """Run a command body; the one place where outcomes and errors become output and exit codes."""
+    from semdag.perf.gctools import long_lived_heaps
+
     try:
-        return _run(session, body)
+        with long_lived_heaps():
+            return _run(session, body)
     finally:
         session.finish()
 

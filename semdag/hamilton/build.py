@@ -23,6 +23,7 @@ from semdag.hamilton.stack import (
     resolve_definitions,
     reusing_resolved_nodes,
 )
+from semdag.perf.gctools import settle
 
 if TYPE_CHECKING:
     from hamilton import driver as h_driver
@@ -104,6 +105,7 @@ def build(
                 dr = builder.build()
         except Exception as exc:
             raise _build_error(exc) from None
+    settle()  # the stack and its graph live as long as the process: see settle
     return Build(project, profile, dr, modules, definitions, ledger, conflicts, shadowed)
 
 

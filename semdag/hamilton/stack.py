@@ -212,10 +212,34 @@ def stack_files(project: Project, profile: Profile) -> list[str]:
     return files
 
 
+def stack_sources(project: Project, profile: Profile) -> list[Path]:
+    """Every Python file of the packages the stack's modules belong to (and each ``.py``
+    module), where the stack's own imports can be read."""
+    found: dict[Path, None] = {}
+    packages: dict[Path, None] = {}
+    for layer in profile.layers:
+        for spec in layer.modules:
+            if spec.endswith(".py"):
+                found[project.root / spec] = None
+                continue
+            top = project.root / spec.split(".")[0]
+            if top.is_dir():
+                packages[top] = None
+            else:
+                found[top.with_suffix(".py")] = None
+    for package in packages:
+        found.update(dict.fromkeys(sorted(package.rglob("*.py"))))
+    return list(found)
+
+
 def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
-    """Import every module of every layer, in stack order."""
+    """Import every module of every layer, in stack order (Hamilton first, with the
+    extensions the stack's libraries need: see :mod:`semdag.hamilton.extensions`)."""
+    from semdag.hamilton import extensions
+
     loaded: list[LoadedModule] = []
     seen: set[str] = set()
+    extensions.load_for(extensions.imported_names(stack_sources(project, profile)))
     _forget_stack_packages(profile)
     specs = [(layer, spec) for layer in profile.layers for spec in layer.modules]
     with inside_project(project.root):

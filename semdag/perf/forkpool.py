@@ -72,12 +72,8 @@ def fork_map(work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
         results = [work(chunks[0])] if chunks else []
         for position in range(1, len(chunks)):
             worker = children.pop(position, None)
-            payload = _reap(*worker) if worker is not None else None
-            try:
-                value = pickle.loads(payload) if payload is not None else work(chunks[position])
-            except (pickle.UnpicklingError, EOFError, ValueError):
-                value = work(chunks[position])
-            results.append(value)
+            value = _reap(*worker) if worker is not None else _FAILED
+            results.append(work(chunks[position]) if value is _FAILED else value)
         return results
     finally:
         for pid, read_fd in children.values():
@@ -105,13 +101,8 @@ class Pending(Generic[T, R]):
 
     def result(self) -> R:
         worker, self._worker = self._worker, None
-        payload = _reap(*worker) if worker is not None else None
-        if payload is not None:
-            try:
-                return cast(R, pickle.loads(payload))
-            except (pickle.UnpicklingError, EOFError, ValueError):
-                pass
-        return self._work(self._chunk)
+        value = _reap(*worker) if worker is not None else _FAILED
+        return self._work(self._chunk) if value is _FAILED else cast(R, value)
 
     def cancel(self) -> None:
         worker, self._worker = self._worker, None
@@ -172,17 +163,25 @@ def _start(work: Callable[[T], R], chunk: T) -> tuple[int, int] | None:
     return pid, read_fd
 
 
-def _reap(pid: int, read_fd: int) -> bytes | None:
-    """A worker's pickled result once it has exited; None when it failed. Takes over the
-    pipe: interrupted, it kills and reaps the worker before the error goes on."""
+# What a worker that failed gives (see _reap); its chunk is then worked on here.
+_FAILED: Any = object()
+
+
+def _reap(pid: int, read_fd: int) -> Any:
+    """A worker's result once it has exited, unpickled as it is read from the pipe (its
+    bytes are never held whole here); :data:`_FAILED` when it failed. Takes over the pipe:
+    interrupted, it kills and reaps the worker before the error goes on."""
     try:
         with os.fdopen(read_fd, "rb") as handle:
-            payload = handle.read()
+            try:
+                value = pickle.load(handle)
+            except Exception:
+                value = _FAILED
         _, status = os.waitpid(pid, 0)
     except BaseException:
         _kill(pid, None)
         raise
-    return payload if os.waitstatus_to_exitcode(status) == 0 and payload else None
+    return value if os.waitstatus_to_exitcode(status) == 0 else _FAILED
 
 
 def _kill(pid: int, read_fd: int | None) -> None:

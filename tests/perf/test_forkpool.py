@@ -163,7 +163,9 @@ def pid_and_double(chunk: list[int]) -> tuple[int, list[int]]:
 
 
 @needs_fork
-def test_a_started_job_runs_in_another_process_while_this_one_goes_on() -> None:
+def test_a_started_job_runs_in_another_process_while_this_one_goes_on(monkeypatch) -> None:
+    # Another test may have left a thread running in this process, which rules forking out.
+    monkeypatch.setattr(forkpool, "available_workers", lambda: 2)
     pending = forkpool.fork_start(pid_and_double, [1, 2])
     assert pending.forked
     pid, doubled = pending.result()
@@ -196,9 +198,10 @@ def test_a_cancelled_job_is_reaped_and_never_run_here(monkeypatch) -> None:
 
 
 @needs_fork
-def test_cancelling_stops_and_reaps_a_running_worker(started: list[int]) -> None:
+def test_cancelling_stops_and_reaps_a_running_worker(started: list[int], monkeypatch) -> None:
     import time
 
+    monkeypatch.setattr(forkpool, "available_workers", lambda: 2)
     pending = forkpool.fork_start(lambda seconds: time.sleep(seconds), 60)
     begun = time.monotonic()
     pending.cancel()
