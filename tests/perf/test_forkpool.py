@@ -216,3 +216,18 @@ def test_jobs_that_raise_are_left_out() -> None:
         raise ValueError("no")
 
     assert forkpool.run_jobs({"a": lambda: 1, "b": fails, "c": lambda: 3}) == {"a": 1, "c": 3}
+
+
+def test_the_heap_is_frozen_only_inside_long_lived_heaps() -> None:
+    import gc
+
+    from semdag.perf import gctools
+
+    assert gc.get_freeze_count() == 0
+    gctools.settle()
+    assert gc.get_freeze_count() == 0  # outside: the collector is left as it is
+    kept = [object() for _ in range(10)]
+    with gctools.long_lived_heaps():
+        gctools.settle()
+        assert gc.get_freeze_count() > len(kept)
+    assert gc.get_freeze_count() == 0
