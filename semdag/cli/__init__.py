@@ -5,9 +5,7 @@
 runs a command line and returns its exit code; :func:`entry` is the executable.
 """
 
-import gc
 import importlib
-import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -25,6 +23,7 @@ COMMAND_MODULES = (
     "semdag.cli.gate_cmds",
     "semdag.cli.export_cmds",
     "semdag.cli.run_cmds",
+    "semdag.cli.verify_cmds",
     "semdag.cli.project_cmds",
     "semdag.cli.render_cmds",
 )
@@ -41,11 +40,10 @@ def _load_commands() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
+    from semdag.perf.gctools import short_lived_process
+
     console.reset()
-    # A short-lived process that builds large graphs: with the default thresholds the
-    # collector rescans the whole heap again and again while Hamilton builds thousands of
-    # nodes (about a fifth of a cold check's time). Collections still run, less often.
-    gc.set_threshold(50_000, 20, 20)
+    short_lived_process()
     args = list(argv) if argv is not None else sys.argv[1:]
     if not args or "-h" in args or "--help" in args:
         _load_rich_help()
@@ -109,34 +107,12 @@ def _stand_in(module: str, name: str) -> Any:
     return stand_in
 
 
-# CPython's exit status when flushing the standard streams fails at exit.
-EXIT_FLUSH_FAILED = 120
-
-
 def entry() -> None:
-    """The ``semdag`` executable: :func:`main`, then leave without tearing the heap down.
+    """The ``semdag`` executable: :func:`main`, then leave without tearing the heap down
+    unless the command ran node functions (see :func:`semdag.perf.fastexit.leave`)."""
+    from semdag.perf.fastexit import leave
 
-    A process that built a large graph would otherwise spend about half a second at exit
-    freeing every object one by one, and nothing needs that: exit handlers still run and the
-    standard streams are flushed (a failed flush exits with 120, as Python itself does). The
-    interpreter exits normally after a command that ran node functions, whose files and
-    finalizers that teardown closes, and while another thread runs, so it is joined.
-    """
-    code = main()
-    import atexit
-
-    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    threading = sys.modules.get("threading")
-    running = threading is not None and threading.active_count() > 1
-    if run_exit_handlers is None or running or not EXIT_POLICY.fast:
-        sys.exit(code)
-    run_exit_handlers()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            code = code or EXIT_FLUSH_FAILED
-    os._exit(code)
+    leave(main(), fast=EXIT_POLICY.fast)
 
 
 def _is_click(exc: BaseException, name: str) -> bool:
