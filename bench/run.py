@@ -220,10 +220,24 @@ def compare(name: str, ours: Series, theirs: Series, target: str | None = None) 
 
 def export_step(root: Path) -> Row:
     """semdag's export step against ``export_execution`` on one already-built driver, from
-    scratch, in this process (the retired 0.10 target, shown for information)."""
-    from bench.export_bench import in_process
+    scratch, in one process (the retired 0.10 target, shown for information).
 
-    ours, theirs = in_process(root, repeat=1)
+    That process is a child, never this one: on Linux a process started from a large one
+    begins with the large one's peak memory as its own, so a driver built here would inflate
+    every later peak-memory measure.
+    """
+    code = (
+        "import sys; from pathlib import Path; from bench.export_bench import in_process; "
+        "print(*in_process(Path(sys.argv[1]), repeat=1))"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    ours, theirs = map(float, done.stdout.split()[-2:])
     return Row(STEP, f"{ours:.3f}s", f"{theirs:.3f}s", ours / theirs, None)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,12 +103,13 @@ class Session:
         return self._facts[name]
 
     def _make_facts(self, name: str | None, release: bool) -> BuildFacts:
-        from semdag.hamilton.ahead import start_ahead, start_behind
+        from semdag.hamilton.ahead import can_fork, start_ahead, start_behind
         from semdag.hamilton.model import model_from_build
+        from semdag.hamilton.sourceinfo import SourceIndex, index_ahead, worth_ahead
         from semdag.hamilton.stack import stack_files
         from semdag.hamilton.validate import validate
         from semdag.store import buildcache
-        from semdag.store.hashmemo import prepare_memo
+        from semdag.store.hashmemo import load_memo, prepare_memo
 
         profile = self.load_profile(name)
         use_cache = self.build_cache and buildcache.enabled()
@@ -115,13 +117,15 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
-        index = self.source_index(profile.name)
         jobs = dict(self._ahead_jobs)
-        if name not in {key[0] for key in self._builds}:
-            # The stack's source is parsed and hashed meanwhile, in the same worker.
-            sources = index.ahead_job(stack_files(self.project, profile))
-            if sources is not None:
-                jobs[_SOURCES] = sources
+        files = stack_files(self.project, profile) if name not in self._built() else []
+        if can_fork() and worth_ahead(files):
+            # A worker parses and hashes the stack's source meanwhile, with the local memo.
+            index = SourceIndex(self.project.relative)
+            recorded = partial(load_memo, self.project, profile.name) if use_cache else None
+            jobs[_SOURCES] = partial(index_ahead, self.project.relative, files, recorded)
+        else:
+            index = self.source_index(profile.name)
         pending = start_ahead(jobs)
         try:
             build = self.build(name)
@@ -186,6 +190,10 @@ class Session:
             memo=memo,
             file_memo=file_memo,
         )
+
+    def _built(self) -> set[str | None]:
+        """The profiles built in this session (each imported its stack)."""
+        return {key[0] for key in self._builds}
 
     def release_build(self, name: str | None = None) -> None:
         """Free the driver of a profile once only its facts are needed (see ``dismantle``)."""

@@ -23,11 +23,17 @@ from semdag.perf.forkpool import Pending, available_workers, fork_start, run_job
 R = TypeVar("R")
 
 
+def can_fork() -> bool:
+    """Whether a worker may be forked now (Linux, more than one usable CPU, no other
+    thread running): where not, work meant for one is done here instead."""
+    return available_workers() > 1
+
+
 def start_ahead(jobs: Mapping[str, Callable[[], Any]]) -> Pending[Any, dict[str, Any]] | None:
     """A worker doing ``jobs`` one after the other while this process goes on; None when
     there is nothing to do or no worker may start (the jobs' owners then do them here).
     ``Pending.result()`` gives each job's result by name, leaving out a job that raised."""
-    if not jobs or available_workers() < 2:
+    if not jobs or not can_fork():
         return None
     return fork_start(run_jobs, dict(jobs))
 

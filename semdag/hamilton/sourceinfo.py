@@ -22,7 +22,6 @@ construction.
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import os
 import re
@@ -173,6 +172,41 @@ class _IndexedFile:
         return self._lines
 
 
+def worth_ahead(filenames: Iterable[str]) -> bool:
+    """Whether the files hold enough text to gain from a worker indexing them ahead."""
+    size = 0
+    for filename in filenames:
+        try:
+            size += os.path.getsize(filename)
+        except OSError:
+            continue
+    return size >= AHEAD_MIN_CHARS
+
+
+def index_ahead(
+    relative: Callable[[str], str],
+    filenames: Iterable[str],
+    memo: Callable[[], tuple[HashMemo, FileMemo]] | None = None,
+) -> list[_Indexed]:
+    """Each file indexed as a :class:`SourceIndex` with the local hash memo indexes it (the
+    memo's record of an unchanged file, else a parse reusing the hashes of unchanged
+    functions): the work of a worker forked before the stack imports, which loads the memo
+    (``memo``) itself. :meth:`SourceIndex.take_ahead` records the result. A file that cannot
+    be read or parsed is left out: its lookup meets the same error."""
+    hashes, files = memo() if memo is not None else ({}, {})
+    index = SourceIndex(relative, memo=hashes, file_memo=files)
+    out: list[_Indexed] = []
+    for filename in dict.fromkeys(filenames):
+        indexed = index._indexed(filename)
+        if indexed is not None:
+            records = [
+                (span.start, span.end, span.code_hash, span.hamilton_hash, span.source_sha)
+                for span in indexed.spans.values()
+            ]
+            out.append((filename, indexed.sha, records))
+    return out
+
+
 # Below this much source text to parse, forking workers costs more than it saves.
 PARALLEL_MIN_CHARS = 1_000_000
 # Forked before the stack is imported, a worker is small and cheap to start, and its work
@@ -263,34 +297,8 @@ class SourceIndex:
         lines = split_lines(text) if self._with_source else None
         return _IndexedFile(filename, sha, records, lines=lines)
 
-    def ahead_job(self, filenames: Iterable[str]) -> Callable[[], list[_Indexed]] | None:
-        """The work of indexing ``filenames``, for a worker forked before the stack is
-        imported (see :meth:`take_ahead`); None when the memo answers for them or there is
-        too little text to gain from a worker. The worker reads the files itself: their
-        text is not held here meanwhile."""
-        pending: list[str] = []
-        size = 0
-        for filename in dict.fromkeys(filenames):
-            if self._file_memo:
-                # Indexes at once each file whose text the memo answers.
-                if next(self._read([filename]), None) is None:
-                    continue
-            elif filename in self._files:
-                continue
-            try:
-                size += os.path.getsize(filename)
-            except OSError:
-                continue  # the lookup meets the same error and records it
-            pending.append(filename)
-        if size < AHEAD_MIN_CHARS:
-            return None
-        return functools.partial(self._index_files, pending)
-
-    def _index_files(self, filenames: list[str]) -> list[_Indexed]:
-        return self._index_chunk([item for item in self._read(filenames) if item is not None])
-
     def take_ahead(self, results: Iterable[_Indexed]) -> None:
-        """Record what an :meth:`ahead_job` found, for each file whose text is still the text
+        """Record what :func:`index_ahead` found, for each file whose text is still the text
         it indexed (the stack was imported after it was read)."""
         results = list(results)
         names = [filename for filename, _, _ in results]

@@ -107,9 +107,9 @@ def test_indexing_ahead_gives_what_indexing_later_gives(tmp_path: Path, monkeypa
         files.append(path)
     later = sourceinfo.SourceIndex(str)
     ahead = sourceinfo.SourceIndex(str)
-    job = ahead.ahead_job(map(str, files))
-    assert job is not None
-    ahead.take_ahead(forkpool.fork_start(lambda _: job(), None).result())
+    assert sourceinfo.worth_ahead(map(str, files))
+    found = forkpool.fork_start(lambda _: sourceinfo.index_ahead(str, map(str, files)), None)
+    ahead.take_ahead(found.result())
     assert set(ahead._files) == {str(f) for f in files}  # indexed without a lookup
     assert _index_all(ahead, files) == _index_all(later, files)
 
@@ -119,9 +119,7 @@ def test_a_file_edited_after_it_was_read_ahead_is_read_again(tmp_path: Path, mon
     path = tmp_path / "m.py"
     path.write_text("def f() -> int:\n    return 1\n")
     index = sourceinfo.SourceIndex(str)
-    job = index.ahead_job([str(path)])
-    assert job is not None
-    found = job()
+    found = sourceinfo.index_ahead(str, [str(path)])
     path.write_text("def f() -> int:\n    return 2\n")
     index.take_ahead(found)
     assert str(path) not in index._files
@@ -132,7 +130,7 @@ def test_a_file_edited_after_it_was_read_ahead_is_read_again(tmp_path: Path, mon
 def test_too_little_text_is_not_worth_a_worker(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("def f() -> int:\n    return 1\n")
-    assert sourceinfo.SourceIndex(str).ahead_job([str(path)]) is None
+    assert not sourceinfo.worth_ahead([str(path)])
 
 
 def test_a_session_runs_registered_jobs_in_the_build_worker(example: Path, monkeypatch) -> None:
@@ -199,3 +197,26 @@ def test_a_changed_graph_json_value_is_named_with_its_reason(example: Path) -> N
     assert len(drift) == 1
     assert drift[0]["new"]["changed"] == [name]
     assert drift[0]["new"]["reasons"] == {name: ["type"]}
+
+
+def test_the_worker_ahead_takes_unchanged_files_from_the_local_memo(
+    example: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
+    memo = example / ".semdag/hash-memo/dev.json"
+    shutil.rmtree(example / ".semdag/build-cache", ignore_errors=True)
+    first = Session(command="test", profile_name="dev", project_dir=example)
+    first.graph()
+    first.finish()
+    document = json.loads(memo.read_text())
+    for span in document["files"]["modules/core/repo_rollup.py"][1].values():
+        span[1] = "f" * 64  # a recorded hash no parse gives: tells whether the memo was used
+    memo.write_text(json.dumps(document))
+    shutil.rmtree(example / ".semdag/build-cache", ignore_errors=True)
+    second = Session(command="test", profile_name="dev", project_dir=example)
+    graph = second.graph()
+    second.finish()
+    hashes = {n.code_hash for n in graph.nodes.values() if n.module == "modules.core.repo_rollup"}
+    assert hashes == {"f" * 64}
+    others = {n.code_hash for n in graph.nodes.values() if n.module == "modules.core.risk"}
+    assert others and "f" * 64 not in others
