@@ -117,7 +117,8 @@ def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...
     registry, graph = current_registry(session, profile)
     findings = find_changes(baseline, hashed_like(baseline, registry, graph, project))
     if (folder / GRAPH_FILE).is_file():
-        findings += _compare_graph(session, profile, project.relative(folder / GRAPH_FILE))
+        shown = project.relative(folder / GRAPH_FILE)
+        findings += _compare_graph(session, profile, shown, graph)
     return tuple(apply_severities(findings, prof.rules))
 
 
@@ -146,27 +147,21 @@ def check(session: Session, profile: str | None) -> Comparison:
     # A missing baseline is reported at once, without a build.
     if not (folder / REGISTRY_FILE).is_file():
         read_registry(folder / REGISTRY_FILE, shown)
-    # The baselines are read meanwhile, should the build have to import the stack.
+    # The baselines are read meanwhile, should the build have to import the stack; the graph
+    # is compared with graph.json by another worker as soon as it is read.
     session.ahead(*_recorded_graph_job(session, profile))
     session.ahead(*_baseline_registry_job(session, prof.name))
+    graph_shown = project.relative(folder / GRAPH_FILE)
+    session.beside(_DRIFT, partial(_compare_graph, session, profile, graph_shown))
     try:
         registry, graph = current_registry(session, profile, release=True)
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
-    from semdag.hamilton.ahead import meanwhile
-
-    # graph.json is compared in another process while this one compares the registry.
     graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
-    graph_shown = project.relative(folder / GRAPH_FILE)
-    drift = meanwhile(partial(_graph_drift, session, profile, graph_sha, graph_shown))
-    try:
-        findings = _registry_changes(session, prof.name, registry, graph)
-    except BaseException:
-        drift.cancel()
-        raise
-    findings += drift.result()
+    findings = _registry_changes(session, prof.name, registry, graph)
+    findings += _graph_drift(session, profile, graph_sha, graph_shown)
     findings = _acknowledge(session, findings)
     # Added after the acknowledgements: a graph that cannot run is not a change to accept.
     findings += _graph_errors(session, profile)
@@ -252,17 +247,28 @@ def _graph_drift(
     session: Session, profile: str | None, graph_sha: str | None, shown: str
 ) -> list[Finding]:
     """Whether the current graph differs from graph.json, remembered per exact build and
-    graph.json bytes: an unchanged project answers without reading the baseline graph."""
+    graph.json bytes: an unchanged project answers without reading the baseline graph.
+
+    The comparison itself is done by a worker started as soon as the graph was read (see
+    :func:`check`), when the profile was built in this process."""
     from semdag.store import buildcache
 
     facts = session.facts(profile)
+    compared = session.beside_result(_DRIFT)
     verdict = buildcache.load_verdict(session.project, facts.digest, "drift")
     if graph_sha and isinstance(verdict, dict) and verdict.get("graph_sha") == graph_sha:
         try:
-            return [buildcache.finding_from_dict(item) for item in verdict["findings"]]
+            found = [buildcache.finding_from_dict(item) for item in verdict["findings"]]
         except (KeyError, TypeError, ValueError):
             pass
-    found = _compare_graph(session, profile, shown)
+        else:
+            if compared is not None:
+                compared.cancel()
+            return found
+    if compared is not None:
+        found = compared.result()
+    else:
+        found = _compare_graph(session, profile, shown, facts.graph)
     if graph_sha:
         stored = [buildcache.finding_to_dict(item) for item in found]
         buildcache.store_verdict(
@@ -271,7 +277,13 @@ def _graph_drift(
     return found
 
 
-def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Finding]:
+# The graph comparison a check starts beside the build (see Session.beside).
+_DRIFT = "graph-drift"
+
+
+def _compare_graph(
+    session: Session, profile: str | None, shown: str, graph: GraphModel
+) -> list[Finding]:
     """graph-changed when the current graph's nodes or edges differ from graph.json's, each
     changed node named with what changed in it.
 
@@ -292,7 +304,6 @@ def _compare_graph(session: Session, profile: str | None, shown: str) -> list[Fi
         ]
     fields = [f for f in BASELINE_NODE_FIELDS if not (recorded.legacy and f == "code_hash")]
     encode = ENTRY_ENCODER.encode
-    graph = session.graph(profile)
     names = sorted(graph.nodes)
     same_names = names == list(recorded.nodes)
     differing: dict[str, dict[str, Any]] = {}

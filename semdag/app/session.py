@@ -54,6 +54,10 @@ class Session:
     # what such a worker returned, by name.
     _ahead_jobs: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
     _ahead_results: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Work to start in a worker once a fresh build's graph is read (see `beside`), and the
+    # workers doing it.
+    _beside_jobs: dict[str, Callable[[GraphModel], Any]] = field(default_factory=dict, repr=False)
+    _beside: dict[str, Pending[Any, Any]] = field(default_factory=dict, repr=False)
     # Cache writes under way in another process (see `finish`).
     _behind: list[Pending[Any, None]] = field(default_factory=list, repr=False)
 
@@ -103,7 +107,7 @@ class Session:
         return self._facts[name]
 
     def _make_facts(self, name: str | None, release: bool) -> BuildFacts:
-        from semdag.hamilton.ahead import can_fork, start_ahead, start_behind
+        from semdag.hamilton.ahead import can_fork, meanwhile, start_ahead, start_behind
         from semdag.hamilton.model import model_from_build
         from semdag.hamilton.sourceinfo import SourceIndex, index_ahead, worth_ahead
         from semdag.hamilton.stack import stack_files
@@ -136,6 +140,8 @@ class Session:
                 self._ahead_results.update(results)
             with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
                 graph = model_from_build(build, index)
+            for key, job in self._beside_jobs.items():
+                self._beside[key] = meanwhile(partial(job, graph))
         finally:
             if pending is not None:
                 pending.cancel()
@@ -153,7 +159,10 @@ class Session:
         return facts
 
     def finish(self) -> None:
-        """Wait for the cache writes still under way (every command ends with this)."""
+        """Wait for the cache writes still under way, and stop any worker whose result was
+        not asked for (every command ends with this)."""
+        while self._beside:
+            self._beside.popitem()[1].cancel()
         while self._behind:
             self._behind.pop().result()
 
@@ -162,6 +171,18 @@ class Session:
         reading what a command compares the build with overlaps importing the stack; its
         result must pickle. :meth:`ahead_result` gives the result, once."""
         self._ahead_jobs[name] = job
+
+    def beside(self, name: str, job: Callable[[GraphModel], Any]) -> None:
+        """Have ``job(graph)`` done by a worker forked as soon as the next build's graph model
+        is read, while this process validates it and goes on; its result must pickle.
+        :meth:`beside_result` gives the worker."""
+        self._beside_jobs[name] = job
+
+    def beside_result(self, name: str) -> Pending[Any, Any] | None:
+        """The worker doing the job :meth:`beside` registered as ``name`` (its ``result()``,
+        or ``cancel()`` when not wanted); None when no build started one."""
+        self._beside_jobs.pop(name, None)
+        return self._beside.pop(name, None)
 
     def ahead_result(self, name: str, job: Callable[[], Any]) -> Any:
         """What ``job`` returns: a worker's result when :meth:`ahead` registered it as

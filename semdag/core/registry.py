@@ -65,7 +65,9 @@ class Registry:
     def as_document(self) -> dict[str, Any]:
         return {
             "kind": REGISTRY_KIND,
-            "schema_version": SCHEMA_VERSION,
+            # A registry read from an older baseline keeps that baseline's version: its hashes
+            # were made that way (see hash_scheme).
+            "schema_version": 1 if self.hash_scheme == LEGACY_HASH_SCHEME else SCHEMA_VERSION,
             "profile": self.profile,
             "entries": {sid: self.entries[sid].as_dict() for sid in sorted(self.entries)},
         }

@@ -392,3 +392,15 @@ def test_a_project_extends_the_dtype_vocabulary(tmp_path):
     edit(root / "configs/dev.yaml", "{money: [Decimal]}", "{money: 3}")
     code, _, err = semdag(root, "validate", "-p", "dev")
     assert code == 2 and "registry.dtypes.money" in err
+
+
+def test_a_registry_read_from_an_old_baseline_writes_back_as_that_version() -> None:
+    from semdag.core.registry import LEGACY_HASH_SCHEME
+    from semdag.store.snapshot import registry_from_document
+
+    old = {"kind": "semdag.registry", "schema_version": 1, "profile": "dev", "entries": {}}
+    read = registry_from_document(old, "snapshots/dev/registry.json")
+    assert read.hash_scheme == LEGACY_HASH_SCHEME
+    written = read.as_document()
+    assert written["schema_version"] == 1
+    assert registry_from_document(written, "x") == read
