@@ -237,7 +237,7 @@ def _check_stamp(project: Project, folder: Path) -> Mapping[str, str | None] | N
 
 
 def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:
-    from semdag.store.hashmemo import read_json
+    from semdag.store.artifacts import read_json
 
     document = read_json(snapshot_dir(session.project, profile) / GRAPH_FILE)
     return document if isinstance(document, dict) else None

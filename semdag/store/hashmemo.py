@@ -12,21 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from semdag.store.artifacts import read_json
 
 if TYPE_CHECKING:
     from semdag.config.project import Project
     from semdag.hamilton.sourceinfo import FileMemo, HashMemo, SourceIndex
 
 MEMO_DIR = "hash-memo"
-
-
-def read_json(path: Path) -> Any:
-    """A parsed JSON file, or None when it is missing or not JSON."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
 
 
 def _memo_path(project: Project, profile: str) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 from semdag.config.project import Project
 from semdag.core.errors import BaselineError, UsageError, show_key
 from semdag.core.registry import LEGACY_HASH_SCHEME, REGISTRY_KIND, SCHEMA_VERSION, Entry, Registry
-from semdag.store.artifacts import atomic_write_chunks, canonical_chunks
+from semdag.store.artifacts import atomic_write_chunks, canonical_chunks, read_json
 
 REGISTRY_FILE = "registry.json"
 GRAPH_FILE = "graph.json"
@@ -261,10 +261,7 @@ def read_recorded_graph(path: Path) -> RecordedGraph | None:
     unreadable or has no nodes."""
     from semdag.core.export import BASELINE_NODE_FIELDS
 
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
+    document = read_json(path)
     recorded = document.get("nodes") if isinstance(document, dict) else None
     if not isinstance(recorded, dict):
         return None
