@@ -273,34 +273,30 @@ def command(
     return decorate
 
 
-def shared(
-    name: str,
-    *,
-    formats: Sequence[str] = TEXT_JSON,
-    fmt: str | None = None,
-    profile: str | None = None,
-    config_file: Path | None = None,
-    sets: Sequence[str] | None = None,
-    project_dir: Path | None = None,
-    debug: bool = False,
-    no_build_cache: bool = False,
-) -> Session:
+def shared(ctx: typer.Context, name: str, *, formats: Sequence[str] = TEXT_JSON) -> Session:
     """The :class:`Session` of the command ``name`` (``snapshot check``) from the shared
-    options it was given. A format outside ``formats`` is a usage error (exit 2); no format
-    means the first."""
-    chosen = fmt or formats[0]
+    options it declares (``ProfileOpt``, ``FormatOpt``...; those it does not take keep their
+    defaults). A format outside ``formats`` is a usage error (exit 2); no format means the
+    first."""
+    given = ctx.params  # as click parsed them: paths are still text
+
+    def path(key: str) -> Path | None:
+        value = given.get(key)
+        return Path(value) if value is not None else None
+
+    chosen = given.get("fmt") or formats[0]
     if chosen not in formats:
         choices = ", ".join(formats)
         _fail_usage(name, f"unknown format {chosen!r} (choose from {choices})", chosen)
     return Session(
         command=name,
-        profile_name=profile,
-        config_file=config_file,
-        sets=tuple(sets or ()),
-        project_dir=project_dir,
+        profile_name=given.get("profile"),
+        config_file=path("config_file"),
+        sets=tuple(given.get("sets") or ()),
+        project_dir=path("project_dir"),
         fmt=chosen,
-        debug=debug,
-        build_cache=not no_build_cache,
+        debug=bool(given.get("debug")),
+        build_cache=not given.get("no_build_cache"),
     )
 
 

@@ -42,6 +42,7 @@ EXPORT_FORMATS = ("semdag", "json", "hamilton")
 
 @command("export", help=EXPORT_HELP)
 def export_cmd(
+    ctx: typer.Context,
     output: Annotated[
         list[str] | None,
         typer.Option(
@@ -72,17 +73,7 @@ def export_cmd(
     fmt: Annotated[str, format_option(EXPORT_FORMATS)] = "semdag",
 ) -> None:
     """Write the execution graph of the chosen outputs as JSON."""
-    session = shared(
-        "export",
-        formats=EXPORT_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "export", formats=EXPORT_FORMATS)
     finish(session, lambda: _export(session, output, whole, out, include_source, strict))
 
 

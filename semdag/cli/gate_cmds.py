@@ -55,6 +55,7 @@ def profiles_of(session: Session, every: bool) -> list[str | None]:
 
 @command("registry")
 def registry_cmd(
+    ctx: typer.Context,
     profile: ProfileOpt = None,
     config_file: ConfigOpt = None,
     sets: SetOpt = None,
@@ -64,16 +65,7 @@ def registry_cmd(
     fmt: FormatOpt = "text",
 ) -> None:
     """Compile and print the semantic registry."""
-    session = shared(
-        "registry",
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "registry")
     finish(session, lambda: _registry(session))
 
 
@@ -114,6 +106,7 @@ def _registry(session: Session) -> Outcome:
 
 @command("update", target=snapshot_app)
 def snapshot_update_cmd(
+    ctx: typer.Context,
     every: AllProfiles = False,
     profile: ProfileOpt = None,
     config_file: ConfigOpt = None,
@@ -125,16 +118,7 @@ def snapshot_update_cmd(
 ) -> None:
     """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
     changes the new baselines accept."""
-    session = shared(
-        "snapshot update",
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "snapshot update")
     finish(session, lambda: _snapshot_update(session, every))
 
 
@@ -248,6 +232,7 @@ def findings_outcome(
 
 @command("check", target=snapshot_app)
 def snapshot_check_cmd(
+    ctx: typer.Context,
     every: AllProfiles = False,
     fail_on: FailOnOption = "breaking",
     profile: ProfileOpt = None,
@@ -259,17 +244,7 @@ def snapshot_check_cmd(
     fmt: ReportFormatOpt = "text",
 ) -> None:
     """Compare the current build with the committed baselines."""
-    session = shared(
-        "snapshot check",
-        formats=REPORT_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "snapshot check", formats=REPORT_FORMATS)
     finish(session, lambda: _snapshot_check(session, every, fail_on))
 
 
@@ -293,6 +268,7 @@ def _snapshot_check(session: Session, every: bool, fail_on: str) -> Outcome:
 
 @command("diff")
 def diff_cmd(
+    ctx: typer.Context,
     old: Annotated[
         Path | None,
         typer.Argument(metavar="OLD", click_type=ARGUMENT, help="The older registry.json."),
@@ -319,17 +295,7 @@ def diff_cmd(
     fmt: ReportFormatOpt = "text",
 ) -> None:
     """Compare two registry snapshots, or the working tree with a git revision."""
-    session = shared(
-        "diff",
-        formats=REPORT_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "diff", formats=REPORT_FORMATS)
     finish(session, lambda: _diff(session, old, new, against, fail_on))
 
 
@@ -375,9 +341,9 @@ def _has_project() -> bool:
 
 
 @command("rules")
-def rules_cmd(debug: DebugOpt = False, fmt: FormatOpt = "text") -> None:
+def rules_cmd(ctx: typer.Context, debug: DebugOpt = False, fmt: FormatOpt = "text") -> None:
     """List the rule catalogue: id, default severity, what it checks."""
-    finish(shared("rules", fmt=fmt, debug=debug), _rules)
+    finish(shared(ctx, "rules"), _rules)
 
 
 def _rules() -> Outcome:

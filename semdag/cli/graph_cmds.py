@@ -70,6 +70,7 @@ def _summary(session: Session) -> dict[str, Any]:
 
 @command("build")
 def build_cmd(
+    ctx: typer.Context,
     profile: ProfileOpt = None,
     config_file: ConfigOpt = None,
     sets: SetOpt = None,
@@ -79,16 +80,7 @@ def build_cmd(
     fmt: FormatOpt = "text",
 ) -> None:
     """Build the driver: layers, modules, node counts and the override ledger."""
-    session = shared(
-        "build",
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "build")
     finish(session, lambda: _build(session))
 
 
@@ -142,6 +134,7 @@ VALIDATE_FORMATS = ("text", "json", "github")
 
 @command("validate")
 def validate_cmd(
+    ctx: typer.Context,
     inputs: InputOption = None,
     fail_on: FailOnOption = "breaking",
     profile: ProfileOpt = None,
@@ -153,17 +146,7 @@ def validate_cmd(
     fmt: Annotated[str, format_option(VALIDATE_FORMATS)] = "text",
 ) -> None:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
-    session = shared(
-        "validate",
-        formats=VALIDATE_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "validate", formats=VALIDATE_FORMATS)
     finish(session, lambda: _validate(session, inputs, fail_on))
 
 
@@ -211,6 +194,7 @@ def _validate(session: Session, inputs: list[str] | None, fail_on: str) -> Outco
 
 @command("ls")
 def ls_cmd(
+    ctx: typer.Context,
     tag: TagOption = None,
     layer: LayerOption = None,
     semantic: Annotated[
@@ -225,16 +209,7 @@ def ls_cmd(
     fmt: FormatOpt = "text",
 ) -> None:
     """List nodes, filtered by tags, stack layer or semantic selection."""
-    session = shared(
-        "ls",
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "ls")
     finish(session, lambda: _ls(session, tag, layer, semantic))
 
 
@@ -290,6 +265,7 @@ def _ls(
 
 @command("show")
 def show_cmd(
+    ctx: typer.Context,
     node: Annotated[
         str,
         typer.Argument(metavar="NODE", click_type=ARGUMENT, help="The node name or semantic id."),
@@ -303,16 +279,7 @@ def show_cmd(
     fmt: FormatOpt = "text",
 ) -> None:
     """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
-    session = shared(
-        "show",
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "show")
     finish(session, lambda: _show(session, node))
 
 

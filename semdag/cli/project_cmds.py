@@ -39,6 +39,7 @@ existing [tool.semdag] table's configs_dir and snapshots_dir are used.
 
 @command("init", help=INIT_HELP)
 def init_cmd(
+    ctx: typer.Context,
     directory: Annotated[
         Path | None,
         typer.Argument(
@@ -61,7 +62,7 @@ def init_cmd(
 ) -> None:
     """Scaffold a working project, or adopt an existing repository: configs, one module
     stack, committed baselines."""
-    session = shared("init", fmt=fmt, profile=profile, project_dir=project_dir, debug=debug)
+    session = shared(ctx, "init")
     finish(session, lambda: _init(session, directory, force))
 
 

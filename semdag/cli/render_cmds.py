@@ -56,6 +56,7 @@ RenderFormatOpt = Annotated[
 
 @command("render", help=RENDER_HELP)
 def render_cmd(
+    ctx: typer.Context,
     upstream_of: Annotated[
         list[str] | None,
         typer.Option("--upstream-of", metavar="NODE", help="NODE and everything it depends on."),
@@ -110,17 +111,7 @@ def render_cmd(
     fmt: RenderFormatOpt = None,
 ) -> None:
     """Draw the graph, or part of it, with Graphviz."""
-    session = shared(
-        "render",
-        formats=RENDER_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-        no_build_cache=no_build_cache,
-    )
+    session = shared(ctx, "render", formats=RENDER_FORMATS)
     finish(
         session,
         lambda: _render(

@@ -111,6 +111,7 @@ EXECUTE_FORMATS = ("table", "json", "csv", "parquet")
 
 @command("execute", runs_nodes=True)
 def execute_cmd(
+    ctx: typer.Context,
     output: Annotated[
         list[str] | None,
         typer.Option(
@@ -151,16 +152,7 @@ def execute_cmd(
     fmt: Annotated[str, format_option(EXECUTE_FORMATS)] = "table",
 ) -> None:
     """Run the DAG and print or write its outputs."""
-    session = shared(
-        "execute",
-        formats=EXECUTE_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-    )
+    session = shared(ctx, "execute", formats=EXECUTE_FORMATS)
     finish(
         session,
         lambda: _execute(
@@ -280,6 +272,7 @@ def _print_timings(timings: Any) -> None:
 
 @command("materialize", runs_nodes=True)
 def materialize_cmd(
+    ctx: typer.Context,
     only: Annotated[
         list[str] | None,
         typer.Option("--only", metavar="ID", help="Run only this materializer id. Repeatable."),
@@ -300,15 +293,7 @@ def materialize_cmd(
     fmt: FormatOpt = "text",
 ) -> None:
     """Run the profile's materializers (Hamilton savers and loaders)."""
-    session = shared(
-        "materialize",
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-    )
+    session = shared(ctx, "materialize")
     finish(
         session,
         lambda: _materialize(session, only, dry_run, inputs, overrides, executor, cache, progress),

@@ -44,6 +44,7 @@ on a finding at or above --fail-on (or a node that raised), 2 when a profile can
 
 @command("verify", runs_nodes=True, help=VERIFY_HELP)
 def verify_cmd(
+    ctx: typer.Context,
     output: Annotated[
         list[str] | None,
         typer.Option(
@@ -77,16 +78,7 @@ def verify_cmd(
     fmt: ReportFormatOpt = "text",
 ) -> None:
     """Run the semantic outputs and check each value against its registry entry."""
-    session = shared(
-        "verify",
-        formats=REPORT_FORMATS,
-        fmt=fmt,
-        profile=profile,
-        config_file=config_file,
-        sets=sets,
-        project_dir=project_dir,
-        debug=debug,
-    )
+    session = shared(ctx, "verify", formats=REPORT_FORMATS)
     finish(
         session,
         lambda: _verify(
