@@ -30,9 +30,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding a test marked slow run first, so that short files fill the end."""
+    """Files holding a test marked slow run first, so that short files fill the end; files
+    that leave threads behind run last, so that the tests before them may fork workers."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
+    lingering = {item.path for item in items if item.get_closest_marker("lingering_threads")}
+    items.sort(key=lambda item: (item.path in lingering, item.path not in slow))
 
 
 @dataclass

@@ -220,3 +220,34 @@ def test_the_worker_ahead_takes_unchanged_files_from_the_local_memo(
     assert hashes == {"f" * 64}
     others = {n.code_hash for n in graph.nodes.values() if n.module == "modules.core.risk"}
     assert others and "f" * 64 not in others
+
+
+BROKEN = {
+    "a module that does not parse": ("modules/core/metrics.py", "def broken(:\n"),
+    "an unreadable registry.json": ("snapshots/dev/registry.json", "{not json"),
+    "an unreadable graph.json": ("snapshots/dev/graph.json", "{not json"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_what_goes_wrong_ahead_is_reported_as_without_workers(
+    example: Path, monkeypatch, case: str
+) -> None:
+    # A job that fails in the worker is left out, and done again here, where its error
+    # surfaces as it would without workers.
+    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
+    name, text = BROKEN[case]
+    path = example / name
+    path.write_text(path.read_text() + "\n" + text if name.endswith(".py") else text)
+    args = ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "json"]
+    shutil.rmtree(example / ".semdag", ignore_errors=True)
+    with_workers = run_cli(args)
+    monkeypatch.setattr(forkpool, "available_workers", lambda: 1)
+    shutil.rmtree(example / ".semdag", ignore_errors=True)
+    without = run_cli(args)
+    assert with_workers.exit_code == without.exit_code
+    document = json.loads(without.stdout)
+    assert json.loads(with_workers.stdout) == document
+    # Each breakage is reported: an error, or (graph.json) a finding that names the file.
+    reported = document["errors"] or document["data"]["comparisons"][0]["findings"]
+    assert reported, document

@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import FIXTURES, run_cli, run_process
 
+# distributed keeps its IO loop and offload threads for the rest of the process.
+pytestmark = pytest.mark.lingering_threads
+
 FANOUT = FIXTURES / "exec_fanout"
 BASIC = FIXTURES / "exec_basic"
 
