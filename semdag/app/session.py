@@ -122,8 +122,9 @@ class Session:
             if hit is not None:
                 return hit
         jobs = dict(self._ahead_jobs)
-        files = stack_files(self.project, profile) if name not in self._built() else []
-        if can_fork() and worth_ahead(files):
+        fresh = can_fork() and name not in self._built()
+        files = stack_files(self.project, profile) if fresh else []
+        if fresh and worth_ahead(files):
             # A worker parses and hashes the stack's source meanwhile, with the local memo.
             index = SourceIndex(self.project.relative)
             recorded = partial(load_memo, self.project, profile.name) if use_cache else None
