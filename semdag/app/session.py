@@ -32,7 +32,11 @@ Configure = Callable[[Any], Any]
 
 @dataclass
 class Session:
-    """The shared options of a command and what they lead to."""
+    """The shared options of a command and what they lead to.
+
+    Whoever makes a session ends it with :meth:`finish`: it waits for the cache writes that a
+    worker does meanwhile (the command line and the pytest plugin do).
+    """
 
     command: str
     profile_name: str | None = None

@@ -93,6 +93,28 @@ def test_commands_are_plain_functions(path: str) -> None:
     assert [p.name for p in click_command(path).params] == list(own)[1:]
 
 
+# The parameter name `shared(ctx, ...)` reads each shared option under: a command that named
+# one otherwise would have the option silently ignored.
+PARAMETER_OF = {
+    "--profile": "profile",
+    "--config": "config_file",
+    "--set": "sets",
+    "--project-dir": "project_dir",
+    "--debug": "debug",
+    "--format": "fmt",
+    "--no-build-cache": "no_build_cache",
+}
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+def test_shared_options_have_the_names_the_session_reads(path: str) -> None:
+    named = {
+        opt: p.name for p in click_command(path).params for opt in p.opts if opt in PARAMETER_OF
+    }
+    assert named == {opt: PARAMETER_OF[opt] for opt in named}
+    assert set(named) >= {o for o in EXPECTED[path] if o in PARAMETER_OF}
+
+
 def test_each_cache_option_says_which_cache() -> None:
     ls = {p.name: p for p in click_command("ls").params}["no_build_cache"]
     assert ls.opts == ["--no-build-cache", "--no-cache"]
