@@ -157,16 +157,38 @@ def _execution_findings(
         )
         if needing:
             first = graph.nodes.get(needing[0])
+            where = (
+                "set it under inputs: or pass --input"
+                if _from_yaml(user.type)
+                else f"a {htypes.get_type_as_string(user.type)} cannot be written in YAML: "
+                "compute it in a node, or, when it is given at run time, set "
+                "rules: {missing-input: warning} in the profile"
+            )
             yield finding(
                 "missing-input",
                 name,
-                f"input {name!r} is required by {', '.join(needing)} and has no value "
-                "(set it under inputs: or pass --input)",
+                f"input {name!r} is required by {', '.join(needing)} and has no value ({where})",
                 node=name,
                 new=needing,
                 file=first.file if first else None,
                 line=first.line if first else None,
             )
+
+
+# Types a value written in a profile (YAML) or on the command line can have.
+_YAML_TYPES = (str, int, float, bool, list, dict, tuple, type(None))
+
+
+def _from_yaml(annotation: Any) -> bool:
+    """Whether a value of ``annotation`` can be given under ``inputs:`` (an unknown or
+    generic type is given the benefit of the doubt)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation) or annotation
+    if origin in (typing.Any, typing.Union, types.UnionType) or not isinstance(origin, type):
+        return True
+    return issubclass(origin, _YAML_TYPES)
 
 
 def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:

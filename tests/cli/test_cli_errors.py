@@ -212,3 +212,33 @@ def test_unknown_format_is_usage_error(project_factory):
     result = run_cli(["build", "--project-dir", str(root), "-f", "yaml"])
     assert result.exit_code == 2
     assert "unknown format 'yaml'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("annotation", "hint"),
+    [
+        ("int", "(set it under inputs: or pass --input)"),
+        ("int | None", "(set it under inputs: or pass --input)"),
+        ("list[float]", "(set it under inputs: or pass --input)"),
+        (
+            "pd.Series",
+            "(a Series cannot be written in YAML: compute it in a node, or, when it "
+            "is given at run time, set rules: {missing-input: warning} in the profile)",
+        ),
+    ],
+)
+def test_a_missing_input_says_how_it_can_be_given(project_factory, annotation, hint):
+    root = project_factory(
+        {
+            "pyproject.toml": "[tool.semdag]\n",
+            "configs/dev.yaml": "stack:\n  core: [pkg.core]\n",
+            "pkg/__init__.py": "",
+            "pkg/core.py": "import pandas as pd\n\n\n"
+            f"def out(spend: {annotation}) -> float:\n    return 1.0\n",
+        }
+    )
+    result = run_cli(["validate", "--project-dir", str(root)])
+    assert result.exit_code == 1
+    assert f"input 'spend' is required by out and has no value {hint}" in " ".join(
+        result.stdout.split()
+    )
