@@ -238,8 +238,11 @@ def _root(
 
 
 def help_text(text: str) -> str:
-    """Help text as Typer's rich help shows it literally (``[tool.semdag]`` is not markup)."""
-    return text.replace("[", "\\[")
+    """Help text as Typer's rich help shows it literally (``[tool.semdag]`` is not markup),
+    each paragraph one line for the terminal to wrap at its own width (rich keeps a
+    paragraph's line breaks, which a narrower terminal then breaks again)."""
+    paragraphs = (" ".join(block.split()) for block in text.strip().split("\n\n"))
+    return "\n\n".join(paragraphs).replace("[", "\\[")
 
 
 class _NodeRunningCommand(_Command):

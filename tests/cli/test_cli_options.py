@@ -221,3 +221,13 @@ def test_unknown_format_json_asked_is_an_envelope(tmp_path: Path) -> None:
             "message": "unknown format 'json' (choose from dot, svg, png, pdf, html)",
         }
     ]
+
+
+def test_help_paragraphs_are_left_for_the_terminal_to_wrap() -> None:
+    from semdag.cli.common import help_text
+
+    text = "Writes pyproject.toml ([tool.semdag]),\n  then the baselines.\n\nSecond  one.\n"
+    assert (
+        help_text(text)
+        == "Writes pyproject.toml (\\[tool.semdag]), then the baselines.\n\nSecond one."
+    )
