@@ -152,6 +152,7 @@ class Session:
                 pending.cancel()
         with phase("checking the graph"):
             facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        reads = build.reads
         if release:
             # What comes next (storing, comparing) reuses the driver's memory.
             del build
@@ -159,7 +160,7 @@ class Session:
         if use_cache:
             # Written meanwhile by another process, while the command goes on.
             memo = prepare_memo(self.project, profile.name, index)
-            facts, write = buildcache.prepare_store(self.project, profile, facts)
+            facts, write = buildcache.prepare_store(self.project, profile, facts, reads)
             self._behind.append(start_behind([memo, write]))
         return facts
 

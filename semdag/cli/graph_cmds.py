@@ -65,6 +65,8 @@ def _summary(session: Session) -> dict[str, Any]:
             or f.rule in ("config-shadows-node", "override-not-allowed")
         ],
         "cached": facts.from_cache,
+        # Why the build cache cannot keep this build (its import did what no record covers).
+        "not_cached": facts.not_cached,
     }
 
 
@@ -114,6 +116,8 @@ def _build(session: Session) -> Outcome:
             out.print(table)
         else:
             out.print("override ledger: no node is overridden")
+        if data["not_cached"]:
+            console.say(f"info: build cache off for {data['profile']}: {data['not_cached']}")
         for warning in data["warnings"]:
             console.say(
                 f"{warning['severity']}: [{warning['rule']}] {warning['message']}",

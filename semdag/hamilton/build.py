@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from semdag.config.profile import Profile
 from semdag.config.project import Project
 from semdag.core.errors import CheckFailed, GraphBuildError, SemdagError
 from semdag.core.progress import phase
+from semdag.hamilton.reads import Reads, reads_of, recording
 from semdag.hamilton.stack import (
     Conflict,
     Definition,
@@ -41,6 +42,8 @@ class Build:
     ledger: tuple[LedgerEntry, ...]
     conflicts: tuple[Conflict, ...]
     shadowed: tuple[str, ...]
+    # What importing and building read (the build cache's record of its inputs).
+    reads: Reads = field(default_factory=Reads, repr=False)
 
     def layer_of_module(self) -> dict[str, str]:
         return {m.name: m.layer for m in self.modules}
@@ -74,8 +77,16 @@ def build(
 ) -> Build:
     """Import the stack, resolve definitions, and build the Hamilton driver.
 
-    ``configure`` may adjust the Builder (executors, cache) before ``build()``.
+    ``configure`` may adjust the Builder (executors, cache) before ``build()``. What the
+    import and the build read is recorded (:attr:`Build.reads`).
     """
+    with recording(project.root) as recorder:
+        found = _build(project, profile, configure)
+    settle()  # the stack and its graph live as long as the process: see settle
+    return replace(found, reads=reads_of(recorder, project.relative))
+
+
+def _build(project: Project, profile: Profile, configure: Any) -> Build:
     modules = load_stack(project, profile)
     config = dict(profile.config)
     allow = {layer.name: layer.allow_overrides for layer in profile.layers}
@@ -105,7 +116,6 @@ def build(
                 dr = builder.build()
         except Exception as exc:
             raise _build_error(exc) from None
-    settle()  # the stack and its graph live as long as the process: see settle
     return Build(project, profile, dr, modules, definitions, ledger, conflicts, shadowed)
 
 

@@ -236,15 +236,20 @@ def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
     """Import every module of every layer, in stack order (Hamilton first, with the
     extensions the stack's libraries need: see :mod:`semdag.hamilton.extensions`)."""
     from semdag.hamilton import extensions
+    from semdag.hamilton.reads import attributing, forget_user_modules
 
     loaded: list[LoadedModule] = []
     seen: set[str] = set()
     extensions.load_for(extensions.imported_names(stack_sources(project, profile)))
+    forget_user_modules()
     _forget_stack_packages(profile)
     specs = [(layer, spec) for layer in profile.layers for spec in layer.modules]
     with inside_project(project.root):
         for number, (layer, spec) in enumerate(specs, 1):
-            with phase(f"importing {spec} (module {number} of {len(specs)})"):
+            with (
+                phase(f"importing {spec} (module {number} of {len(specs)})"),
+                attributing(spec, "importing"),
+            ):
                 module = import_stack_module(project, spec)
             if module.__name__ in seen:
                 raise ModuleLoadError(

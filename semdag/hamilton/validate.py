@@ -69,6 +69,7 @@ def validate(
     found: list[Finding] = []
     found += _override_findings(build)
     found += _shadow_findings(build)
+    found += _cycle_findings(graph)
     found += _execution_findings(build, graph, final_vars(build, graph), run_inputs, run_overrides)
     found += registry_findings(graph, profile.tag_filter, profile.required_tags, profile.dtypes)
     found += _cache_findings(build, graph)
@@ -89,6 +90,22 @@ def _override_findings(build: Build) -> Iterator[Finding]:
             new=second.module,
             file=second.file,
             line=second.line,
+        )
+
+
+def _cycle_findings(graph: GraphModel) -> Iterator[Finding]:
+    """A cycle anywhere in the built graph, whether or not an output needs it: a graph with
+    a cycle is not a DAG, and the first run that asks for one of its nodes fails."""
+    for cycle in find_cycles(graph, set(graph.nodes)):
+        first = graph.nodes.get(cycle[0])
+        yield finding(
+            "cycle",
+            cycle[0],
+            f"dependency cycle: {' -> '.join([*cycle, cycle[0]])}",
+            node=cycle[0],
+            new=list(cycle),
+            file=first.file if first else None,
+            line=first.line if first else None,
         )
 
 
@@ -120,17 +137,6 @@ def _execution_findings(
     nodes, user_nodes = build.driver.graph.get_upstream_nodes(
         outputs, dict(inputs), dict(overrides)
     )
-    for cycle in find_cycles(graph, {n.name for n in nodes}):
-        first = graph.nodes.get(cycle[0])
-        yield finding(
-            "cycle",
-            cycle[0],
-            f"dependency cycle: {' -> '.join([*cycle, cycle[0]])}",
-            node=cycle[0],
-            new=list(cycle),
-            file=first.file if first else None,
-            line=first.line if first else None,
-        )
     config = build.profile.config
     for user in sorted(user_nodes, key=lambda n: n.name):
         name = user.name

@@ -1,13 +1,13 @@
 """A content-addressed cache of what a build learnt, so unchanged projects skip Hamilton.
 
-The key covers everything a build reads: the bytes of every profile file in the ``extends``
-chain, the environment variables the profile interpolated, ``--set`` values, the versions of
-Python, semdag (and the bytes of its source) and Hamilton, the bytes of every module file the
-build imported from outside the standard library and installed packages (the project's, and
-any other on ``sys.path``), and the size and modification time of every module file it
-imported from an installed distribution (recorded after a full build, checked again on every
-lookup). Any change is a miss; an
-unreadable or inconsistent cache file is ignored and rewritten, never trusted.
+The key is what building read: before it starts, the bytes of every profile file in the
+``extends`` chain, the environment variables the profile interpolated, ``--set`` values, the
+versions of Python, semdag (and the bytes of its source) and Hamilton
+(:class:`~semdag.store.cachekey.CacheKey`); while it runs, everything its modules' code read,
+recorded as it happened (:class:`~semdag.hamilton.reads.Reads`: module files wherever they
+resolved from, data files, folder listings, environment variables). Any change is a miss; a
+build that did what no record covers (a subprocess, a socket) is not stored; an unreadable
+or inconsistent cache file is ignored and rewritten, never trusted.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -23,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
-from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json, file_sha
+from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json
 from semdag.store.cachekey import CacheKey
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.hamilton.build import Build
+    from semdag.hamilton.reads import Reads
 
 CACHE_DIR = "build-cache"
 DISABLE_ENV = "SEMDAG_NO_BUILD_CACHE"
@@ -44,8 +44,10 @@ class BuildFacts:
     ledger: tuple[Mapping[str, Any], ...]
     findings: tuple[Finding, ...]  # validate's findings for the profile's own inputs
     from_cache: bool = False
-    # Identifies exactly this build (key and imported files); None when not cached.
+    # Identifies exactly this build (key and what it read); None when not cached.
     digest: str | None = None
+    # Why this build could not be cached (it did what no record covers), or None.
+    not_cached: str | None = None
 
 
 def _sha(data: bytes) -> str:
@@ -87,78 +89,30 @@ def lookup(project: Project, profile: Profile) -> BuildFacts | None:
         return None
 
 
-def imported_files(project: Project) -> dict[str, Any]:
-    """What the modules imported now were read from, to tell later whether any changed.
+def _unchanged(project: Project, reads: Mapping[str, Any]) -> bool:
+    """Whether everything the cached build read is as it was (see
+    :meth:`semdag.hamilton.reads.Reads.changed`)."""
+    from semdag.hamilton.reads import Reads
 
-    ``files``: the sha of every imported module's file outside the standard library and
-    installed packages: the project's (by project-relative name) and any other, such as a
-    stack module found on ``PYTHONPATH`` (by absolute path: the cache is local). semdag's own
-    source is in the key already. ``installed``: the size and modification time of every
-    module file imported from an installed distribution, so that installing another version
-    (or editing one in place) is a change; a stat per file costs far less than reading every
-    distribution's metadata to name it.
-    """
-    root = str(project.root.resolve())
-    own = str(Path(__file__).resolve().parents[1])
-    stdlib = {os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}}
-    files: dict[str, str | None] = {}
-    installed: dict[str, list[int] | None] = {}
-    folders: dict[str, str] = {}  # a module's folder -> that folder resolved (once per folder)
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if not file or not isinstance(file, str):
-            continue
-        folder, name = os.path.split(os.path.abspath(file))
-        real = folders.get(folder)
-        if real is None:
-            real = folders[folder] = os.path.realpath(folder)
-        path = os.path.join(real, name)
-        if _within(path, own):
-            continue
-        parts = real.split(os.sep)
-        if "site-packages" in parts or "dist-packages" in parts:
-            installed[path] = _stat(path)
-            continue
-        if any(_within(path, prefix) for prefix in stdlib):
-            continue
-        shown = Path(os.path.relpath(path, root)).as_posix() if _within(path, root) else path
-        files[shown] = file_sha(Path(path))
-    return {"files": dict(sorted(files.items())), "installed": dict(sorted(installed.items()))}
+    return Reads.from_dict(dict(reads)).changed(project.root) is None
 
 
-def _within(path: str, folder: str) -> bool:
-    return path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _stat(path: Path | str) -> list[int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return [found.st_size, found.st_mtime_ns]
-
-
-def _unchanged(project: Project, imports: Mapping[str, Any]) -> bool:
-    """Whether every file recorded by :func:`imported_files` is as it was."""
-    for name, digest in imports["files"].items():
-        if file_sha(project.root / name) != digest:
-            return False
-    return all(_stat(name) == signature for name, signature in imports["installed"].items())
-
-
-def _digest(key: Mapping[str, Any], imports: Mapping[str, Any]) -> str:
-    return _sha(canonical_json({"key": key, "imports": imports}).encode())
+def _digest(key: Mapping[str, Any], reads: Mapping[str, Any]) -> str:
+    return _sha(canonical_json({"key": key, "reads": reads}).encode())
 
 
 def prepare_store(
-    project: Project, profile: Profile, facts: BuildFacts
+    project: Project, profile: Profile, facts: BuildFacts, reads: Reads
 ) -> tuple[BuildFacts, Callable[[], None]]:
     """The facts with their digest, and the writing of them, to do now or meanwhile in
-    another process: it reads nothing that can change before it runs (the imported files
-    are recorded here) and fails quietly (it is a cache)."""
+    another process: it reads nothing that can change before it runs (``reads``, what the
+    build read, was recorded while it ran) and fails quietly (it is a cache). A build that
+    did what no record covers is not stored (``facts.not_cached`` says why)."""
+    if reads.uncacheable is not None:
+        return replace(facts, not_cached=reads.uncacheable), _nothing
     key = base_key(project, profile)
-    imports = imported_files(project)
-    digest = _digest(key, imports)
+    recorded = reads.as_dict()
+    digest = _digest(key, recorded)
     try:
         folder = project.state_dir(CACHE_DIR)
     except OSError:
@@ -170,7 +124,7 @@ def prepare_store(
             # Encoded and written a batch of nodes at a time: the facts of a large build
             # are never held as one string beside the build.
             atomic_write_chunks(entry, _facts_chunks(digest, facts))
-            index = {"key": key, "imports": imports, "digest": digest}
+            index = {"key": key, "reads": recorded, "digest": digest}
             text = json.dumps(index, sort_keys=True, separators=(",", ":"))
             atomic_write(_index_path(entry), text)
         except (OSError, ValueError):
@@ -199,12 +153,11 @@ def _current_digest(project: Project, key: Mapping[str, Any], index_path: Path) 
     is as it was; None otherwise."""
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
-        if index.get("key") != key or not _unchanged(project, index["imports"]):
+        if index.get("key") != key or not _unchanged(project, index["reads"]):
             return None
         digest = index["digest"]
-        return (
-            digest if isinstance(digest, str) and digest == _digest(key, index["imports"]) else None
-        )
+        valid = isinstance(digest, str) and digest == _digest(key, index["reads"])
+        return digest if valid else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 

@@ -245,7 +245,7 @@ def test_installed_modules_the_build_imported_are_part_of_the_cache_key(example)
     project, profile = find_project(explicit=example), session.profile
     assert buildcache.lookup(project, profile) is not None
     index = next((example / ".semdag/build-cache").glob("*.index.json")).read_text()
-    installed = json.loads(index)["imports"]["installed"]
+    installed = json.loads(index)["reads"]["installed"]
     assert any("/pandas/" in name for name in installed)
     assert any("/hamilton/" in name for name in installed)
 

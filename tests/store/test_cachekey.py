@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
 from semdag.hamilton import version as hamilton_version
+from semdag.hamilton.reads import reads_of, recording
 from semdag.store import buildcache, cachekey
 from semdag.store.cachekey import CacheKey, Versions
 
@@ -155,11 +156,12 @@ def test_imported_module_bytes_anywhere_on_the_path_are_a_miss(
     file.write_text(HELPER if where == "project" else OUTSIDE)
     monkeypatch.syspath_prepend(str(file.parent))
     monkeypatch.delitem(sys.modules, name, raising=False)
-    importlib.import_module(name)
     prj = find_project(explicit=project)
-    recorded = buildcache.imported_files(prj)
+    with recording(prj.root) as recorder:
+        importlib.import_module(name)
+    recorded = reads_of(recorder, prj.relative).as_dict()
     shown = f"{name}.py" if where == "project" else str(file.resolve())
-    assert shown in recorded["files"]
+    assert shown in recorded["modules"]
     assert buildcache._unchanged(prj, recorded)
     file.write_text(file.read_text() + "# edited\n")
     assert not buildcache._unchanged(prj, recorded)
@@ -171,9 +173,10 @@ def test_an_installed_distribution_upgrade_is_a_miss(project, tmp_path, monkeypa
     module = site / "vendorlib" / "__init__.py"
     module.write_text("VERSION = 1\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(site))
-    importlib.import_module("vendorlib")
     prj = find_project(explicit=project)
-    recorded = buildcache.imported_files(prj)
+    with recording(prj.root) as recorder:
+        importlib.import_module("vendorlib")
+    recorded = reads_of(recorder, prj.relative).as_dict()
     assert str(module.resolve()) in recorded["installed"]
     assert buildcache._unchanged(prj, recorded)
     # Installing another version rewrites the distribution's files.

@@ -1,0 +1,134 @@
+"""The recording of what a build read: each kind of read is seen, and a change to any
+recorded input is a change (:meth:`Reads.changed`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semdag.hamilton.reads import Reads, reads_of, recording
+
+
+def relative_to(root: Path):
+    def relative(path: str) -> str:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+
+    return relative
+
+
+def record(root: Path, work) -> Reads:
+    with recording(root) as recorder:
+        work()
+    return reads_of(recorder, relative_to(root))
+
+
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "a.txt").write_text("a")
+    (root / "data" / "b.txt").write_text("b")
+    (root / "features.json").write_text("[1]")
+    return root
+
+
+def reading(root: Path, variable: str):
+    """What a module's import might do: open a file, list a folder, test a path, read a
+    variable (set or not)."""
+
+    def work() -> None:
+        (root / "features.json").read_bytes()
+        os.listdir(root / "data")
+        (root / "flag").exists()
+        os.environ.get(variable)
+        os.getenv(variable + "_UNSET")
+
+    return work
+
+
+def test_each_kind_of_read_is_recorded(tmp_path, monkeypatch):
+    root = project(tmp_path)
+    monkeypatch.setenv("SEMDAG_T_READ", "1")
+    reads = record(root, reading(root, "SEMDAG_T_READ"))
+    assert dict(reads.files)["features.json"] is not None
+    assert dict(reads.listings)["data"] is not None
+    assert dict(reads.probes)["flag"] == "absent"
+    assert dict(reads.env) == {"SEMDAG_T_READ": "1", "SEMDAG_T_READ_UNSET": None}
+    assert reads.uncacheable is None
+    assert reads.changed(root) is None
+
+
+def test_nothing_is_recorded_outside_a_recording(tmp_path):
+    root = project(tmp_path)
+    with recording(root) as recorder:
+        pass
+    (root / "features.json").read_text()
+    os.environ.get("SEMDAG_T_OUTSIDE")
+    reads = reads_of(recorder, relative_to(root))
+    assert reads.files == () and reads.env == ()
+    assert type(os.environ).__name__ == "_Environ"
+    assert os.stat.__module__ in ("os", "posix")
+
+
+# One change to each kind of recorded input, applied after the recording.
+CHANGES = {
+    "file edited": lambda root, mp: (root / "features.json").write_text("[1, 2]"),
+    "file removed": lambda root, mp: (root / "features.json").unlink(),
+    "folder gains an entry": lambda root, mp: (root / "data" / "c.txt").write_text("c"),
+    "folder loses an entry": lambda root, mp: (root / "data" / "a.txt").unlink(),
+    "tested path appears": lambda root, mp: (root / "flag").write_text(""),
+    "variable changed": lambda root, mp: mp.setenv("SEMDAG_T_PROP", "2"),
+    "variable unset": lambda root, mp: mp.delenv("SEMDAG_T_PROP"),
+    "unset variable set": lambda root, mp: mp.setenv("SEMDAG_T_PROP_UNSET", "x"),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(change=st.sampled_from(sorted(CHANGES)), content=st.binary(min_size=1, max_size=20))
+def test_a_change_to_any_recorded_input_is_a_change(tmp_path_factory, change, content):
+    import pytest
+
+    root = project(tmp_path_factory.mktemp("prop"))
+    (root / "features.json").write_bytes(content)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEMDAG_T_PROP", "1")
+        mp.delenv("SEMDAG_T_PROP_UNSET", raising=False)
+        reads = record(root, reading(root, "SEMDAG_T_PROP"))
+        assert reads.changed(root) is None
+        CHANGES[change](root, mp)
+        assert reads.changed(root) is not None, change
+        # And the record survives its JSON form unchanged.
+        assert Reads.from_dict(reads.as_dict()).changed(root) is not None
+
+
+def test_a_subprocess_makes_the_record_uncacheable(tmp_path):
+    root = project(tmp_path)
+    reads = record(root, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+    assert reads.uncacheable == "the build started a subprocess while building the graph"
+
+
+def test_a_module_found_elsewhere_is_a_change(tmp_path, monkeypatch):
+    root = project(tmp_path)
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    for folder, value in ((first, 1), (second, 2)):
+        folder.mkdir()
+        (folder / "semdag_t_where.py").write_text(f"VALUE = {value}\n")
+    monkeypatch.syspath_prepend(str(first))
+    monkeypatch.delitem(sys.modules, "semdag_t_where", raising=False)
+    reads = record(root, lambda: __import__("semdag_t_where"))
+    assert reads.changed(root) is None
+    monkeypatch.syspath_prepend(str(second))
+    assert reads.changed(root) == "where module semdag_t_where is found"
+    sys.modules.pop("semdag_t_where", None)
+
+
+def test_a_library_walking_the_environment_records_names_not_every_value(tmp_path):
+    root = project(tmp_path)
+    reads = record(root, lambda: dict(os.environ))
+    # Called from this test (project code, not an installed library): values are noted.
+    assert reads.env_names is not None
+    assert len(reads.env) == len(os.environ)
