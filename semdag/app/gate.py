@@ -21,7 +21,13 @@ from semdag.core.diff import (
     lineage_from_graph_document,
     lineage_from_registry,
 )
-from semdag.core.errors import BaselineError, CheckFailed, SemdagError, UsageError
+from semdag.core.errors import (
+    BaselineError,
+    CheckFailed,
+    NoProjectError,
+    SemdagError,
+    UsageError,
+)
 from semdag.core.graph import GraphModel
 from semdag.core.registry import Registry, compile_registry
 from semdag.core.rules import Finding, Severity, apply_severities, finding
@@ -123,61 +129,61 @@ def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...
 
 
 def check(session: Session, profile: str | None) -> Comparison:
-    """Compare a profile's current build with its committed baselines.
-
-    The comparison also carries every error validate reports for the current graph, so the
-    gate never passes a graph that cannot run, whatever the registry says.
-    """
+    """Compare a profile's current build with its committed baselines (see :func:`compare`),
+    remembered for exactly that build and those baselines while the build cache is on."""
     from semdag.store import buildcache
+    from semdag.store.verdicts import remembered
 
     project = session.project
     prof = session.load_profile(profile)
     folder = snapshot_dir(project, prof.name)
-    shown = project.relative(folder / REGISTRY_FILE)
     use_cache = session.build_cache and buildcache.enabled()
-    stamp = _check_stamp(project, folder) if use_cache else None
-    digest = buildcache.lookup_digest(project, prof) if stamp else None
-    remembered = buildcache.load_verdict(project, digest, "check")
-    if isinstance(remembered, dict) and remembered.get("stamp") == stamp:
-        try:
-            found = tuple(buildcache.finding_from_dict(f) for f in remembered["findings"])
-            return Comparison(prof.name, found, shown)
-        except (KeyError, TypeError, ValueError):
-            pass
+    findings = remembered(
+        project,
+        "check",
+        _check_stamp(project, folder) if use_cache else None,
+        partial(compare, session, profile),
+        cached_build=partial(buildcache.lookup_digest, project, prof),
+        current_build=lambda: session.facts(profile).digest,
+    )
+    return Comparison(prof.name, tuple(findings), project.relative(folder / REGISTRY_FILE))
+
+
+def compare(session: Session, profile: str | None) -> list[Finding]:
+    """Every finding between a profile's committed baselines and its current build, with
+    every error validate reports for the build: the gate never passes a graph that cannot
+    run, whatever the registry says."""
+    project = session.project
+    prof = session.load_profile(profile)
+    folder = snapshot_dir(project, prof.name)
     # A missing baseline is reported at once, without a build.
     if not (folder / REGISTRY_FILE).is_file():
-        read_registry(folder / REGISTRY_FILE, shown)
-    # The baselines are read meanwhile, should the build have to import the stack; the graph
-    # is compared with graph.json by another worker as soon as it is read.
-    session.ahead(*_recorded_graph_job(session, profile))
-    session.ahead(*_baseline_registry_job(session, prof.name))
+        read_registry(folder / REGISTRY_FILE, project.relative(folder / REGISTRY_FILE))
+    # The baselines are read while the stack imports, and the graph is compared with
+    # graph.json as soon as it is read, where the session's tuning allows.
+    session.prefetch(*_recorded_graph_job(session, profile))
+    session.prefetch(*_baseline_registry_job(session, prof.name))
     graph_shown = project.relative(folder / GRAPH_FILE)
-    session.beside(_DRIFT, partial(_compare_graph, session, profile, graph_shown))
+    session.after_graph(_DRIFT, partial(_compare_graph, session, profile, graph_shown))
     try:
         registry, graph = current_registry(session, profile, release=True)
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
-    graph_sha = stamp["graph"] if stamp else file_sha(folder / GRAPH_FILE)
     findings = _registry_changes(session, prof.name, registry, graph)
-    findings += _graph_drift(session, profile, graph_sha, graph_shown)
+    findings += _graph_drift(session, profile, file_sha(folder / GRAPH_FILE), graph_shown)
     findings = _acknowledge(session, findings)
     # Added after the acknowledgements: a graph that cannot run is not a change to accept.
     findings += _graph_errors(session, profile)
-    comparison = Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)
-    if stamp:
-        stored = [buildcache.finding_to_dict(f) for f in comparison.findings]
-        digest = session.facts(profile).digest
-        buildcache.store_verdict(project, digest, "check", {"stamp": stamp, "findings": stored})
-    return comparison
+    return apply_severities(findings, prof.rules)
 
 
 def _registry_changes(
     session: Session, profile: str, registry: Registry, graph: GraphModel
 ) -> list[Finding]:
     """What changed between the profile's committed registry and ``registry``."""
-    baseline: Registry = session.ahead_result(*_baseline_registry_job(session, profile))
+    baseline: Registry = session.prefetched(*_baseline_registry_job(session, profile))
     registry = hashed_like(baseline, registry, graph, session.project)
     new_lineage = lineage_from_graph(graph.dependents, registry)
     findings = find_changes(baseline, registry, new_lineage=new_lineage)
@@ -247,37 +253,35 @@ def _graph_drift(
     session: Session, profile: str | None, graph_sha: str | None, shown: str
 ) -> list[Finding]:
     """Whether the current graph differs from graph.json, remembered per exact build and
-    graph.json bytes: an unchanged project answers without reading the baseline graph.
-
-    The comparison itself is done by a worker started as soon as the graph was read (see
-    :func:`check`), when the profile was built in this process."""
+    graph.json bytes: an unchanged project answers without reading the baseline graph. The
+    comparison itself was started as soon as the graph was read (see :func:`compare`) when
+    the profile was built now."""
     from semdag.store import buildcache
+    from semdag.store.verdicts import remembered
 
     facts = session.facts(profile)
-    compared = session.beside_result(_DRIFT)
-    verdict = buildcache.load_verdict(session.project, facts.digest, "drift")
-    if graph_sha and isinstance(verdict, dict) and verdict.get("graph_sha") == graph_sha:
-        try:
-            found = [buildcache.finding_from_dict(item) for item in verdict["findings"]]
-        except (KeyError, TypeError, ValueError):
-            pass
-        else:
-            if compared is not None:
-                compared.cancel()
-            return found
-    if compared is not None:
-        found = compared.result()
-    else:
-        found = _compare_graph(session, profile, shown, facts.graph)
-    if graph_sha:
-        stored = [buildcache.finding_to_dict(item) for item in found]
-        buildcache.store_verdict(
-            session.project, facts.digest, "drift", {"graph_sha": graph_sha, "findings": stored}
-        )
+    started = session.after_graph_job(_DRIFT)
+
+    def compared() -> list[Finding]:
+        if started is not None:
+            return started.result()  # type: ignore[no-any-return]
+        return _compare_graph(session, profile, shown, facts.graph)
+
+    use_cache = session.build_cache and buildcache.enabled()
+    found = remembered(
+        session.project,
+        "drift",
+        {"graph_sha": graph_sha} if graph_sha and use_cache else None,
+        compared,
+        cached_build=lambda: facts.digest,
+        current_build=lambda: facts.digest,
+    )
+    if started is not None:
+        started.cancel()  # not needed when remembered; a no-op once collected
     return found
 
 
-# The graph comparison a check starts beside the build (see Session.beside).
+# The graph comparison a check starts once the graph is read (see Session.after_graph).
 _DRIFT = "graph-drift"
 
 
@@ -360,8 +364,8 @@ def _baseline_registry_job(session: Session, profile: str) -> tuple[str, Any]:
 
 def _recorded_graph(session: Session, profile: str | None) -> RecordedGraph | None:
     """The profile's graph.json as a :class:`RecordedGraph`: read while the stack imported
-    when :func:`check` asked for it ahead, else now."""
-    return session.ahead_result(*_recorded_graph_job(session, profile))  # type: ignore[no-any-return]
+    when :func:`compare` prefetched it, else now."""
+    return session.prefetched(*_recorded_graph_job(session, profile))  # type: ignore[no-any-return]
 
 
 def _drift_summary(
@@ -418,9 +422,8 @@ def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
     if session is not None:
         try:
             findings = _acknowledge(session, findings)
-        except SemdagError as exc:
-            if exc.code != "config_error" or "no semdag project" not in exc.message:
-                raise
+        except NoProjectError:
+            pass  # two files compared outside a project: nothing is acknowledged
     return Comparison(after.profile, tuple(findings), shown(old))
 
 

@@ -1,7 +1,9 @@
 """One command invocation's state: options, project, profile, build (each made once, lazily).
 
 What a session has made is kept in typed fields, one per kind: the project, the profiles by
-name, the builds by profile and driver configuration, and each profile's build facts.
+name, the builds by profile and driver configuration, and each profile's build facts. Work
+that may run in another process goes through the :class:`~semdag.core.tuning.Tuning` the
+session is given (serial unless the command line installs another).
 """
 
 from __future__ import annotations
@@ -13,18 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from semdag.core.progress import phase
+from semdag.core.tuning import SERIAL, Job, Tuning
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
-    from semdag.hamilton.ahead import Pending
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
     from semdag.store.buildcache import BuildFacts
-
-# The name of the ahead job that indexes the stack's source (see Session.ahead).
-_SOURCES = "semdag.sources"
 
 # Adds executors, caches and hooks to a Hamilton Builder and returns it.
 Configure = Callable[[Any], Any]
@@ -34,8 +33,8 @@ Configure = Callable[[Any], Any]
 class Session:
     """The shared options of a command and what they lead to.
 
-    Whoever makes a session ends it with :meth:`finish`: it waits for the cache writes that a
-    worker does meanwhile (the command line and the pytest plugin do).
+    Whoever makes a session ends it with :meth:`finish`: it waits for the cache writes that
+    may still be under way (the command line and the pytest plugin do).
     """
 
     command: str
@@ -46,6 +45,7 @@ class Session:
     fmt: str = "text"
     debug: bool = False
     build_cache: bool = True
+    tuning: Tuning = SERIAL
     _project: Project | None = field(default=None, repr=False)
     # Keyed by the profile name asked for (None: the selected profile).
     _profiles: dict[str | None, Profile] = field(default_factory=dict, repr=False)
@@ -54,16 +54,13 @@ class Session:
         default_factory=dict, repr=False
     )
     _facts: dict[str | None, BuildFacts] = field(default_factory=dict, repr=False)
-    # Work to do meanwhile in a worker forked as the next build starts (see `ahead`), and
-    # what such a worker returned, by name.
-    _ahead_jobs: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
-    _ahead_results: dict[str, Any] = field(default_factory=dict, repr=False)
-    # Work to start in a worker once a fresh build's graph is read (see `beside`), and the
-    # workers doing it.
-    _beside_jobs: dict[str, Callable[[GraphModel], Any]] = field(default_factory=dict, repr=False)
-    _beside: dict[str, Pending[Any, Any]] = field(default_factory=dict, repr=False)
-    # Cache writes under way in another process (see `finish`).
-    _behind: list[Pending[Any, None]] = field(default_factory=list, repr=False)
+    # Reads started before a build (see `prefetch`), by name.
+    _prefetched: dict[str, Job[Any]] = field(default_factory=dict, repr=False)
+    # Work to start once the next build's graph is read (see `after_graph`), and that work.
+    _graph_work: dict[str, Callable[[GraphModel], Any]] = field(default_factory=dict, repr=False)
+    _graph_jobs: dict[str, Job[Any]] = field(default_factory=dict, repr=False)
+    # Cache writes that may still be under way (see `finish`).
+    _writes: list[Job[None]] = field(default_factory=list, repr=False)
 
     @property
     def project(self) -> Project:
@@ -97,7 +94,9 @@ class Session:
         profile = self.load_profile(name)
         key = (name, configure)
         if key not in self._builds:
-            self._builds[key] = build(self.project, profile, configure=configure)
+            self._builds[key] = build(
+                self.project, profile, configure=configure, tuning=self.tuning
+            )
         return self._builds[key]
 
     def facts(self, name: str | None = None, *, release: bool = False) -> BuildFacts:
@@ -111,9 +110,8 @@ class Session:
         return self._facts[name]
 
     def _make_facts(self, name: str | None, release: bool) -> BuildFacts:
-        from semdag.hamilton.ahead import can_fork, meanwhile, start_ahead, start_behind
         from semdag.hamilton.model import model_from_build
-        from semdag.hamilton.sourceinfo import SourceIndex, index_ahead, worth_ahead
+        from semdag.hamilton.sourceinfo import SourceIndex, index_files, worth_indexing_early
         from semdag.hamilton.stack import stack_files
         from semdag.hamilton.validate import validate
         from semdag.store import buildcache
@@ -125,31 +123,30 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
-        jobs = dict(self._ahead_jobs)
-        fresh = can_fork() and name not in self._built()
+        indexing: Job[Any] | None = None
+        fresh = self.tuning.workers.count() > 1 and name not in self._built()
         files = stack_files(self.project, profile) if fresh else []
-        if fresh and worth_ahead(files):
-            # A worker parses and hashes the stack's source meanwhile, with the local memo.
-            index = SourceIndex(self.project.relative)
+        if fresh and worth_indexing_early(files):
+            # The stack's source is parsed and hashed (with the local memo) while it imports.
+            index = SourceIndex(self.project.relative, tuning=self.tuning)
             recorded = partial(load_memo, self.project, profile.name) if use_cache else None
-            jobs[_SOURCES] = partial(index_ahead, self.project.relative, files, recorded)
+            work = partial(index_files, self.project.relative, files, recorded)
+            indexing = self.tuning.workers.start(work)
         else:
             index = self.source_index(profile.name)
-        pending = start_ahead(jobs)
         try:
             build = self.build(name)
-            if pending is not None:
-                results = pending.result()
-                if _SOURCES in results:
-                    index.take_ahead(results.pop(_SOURCES))
-                self._ahead_results.update(results)
+            if indexing is not None:
+                index.take_indexed(indexing.result())
+                indexing = None
             with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
                 graph = model_from_build(build, index)
-            for key, job in self._beside_jobs.items():
-                self._beside[key] = meanwhile(partial(job, graph))
+            for key, work_on in self._graph_work.items():
+                self._graph_jobs[key] = self.tuning.workers.start(partial(work_on, graph))
+            self._graph_work.clear()
         finally:
-            if pending is not None:
-                pending.cancel()
+            if indexing is not None:
+                indexing.cancel()
         with phase("checking the graph"):
             facts = buildcache.facts_from_build(build, graph, validate(build, graph))
         reads = build.reads
@@ -158,46 +155,43 @@ class Session:
             del build
             self.release_build(name)
         if use_cache:
-            # Written meanwhile by another process, while the command goes on.
             memo = prepare_memo(self.project, profile.name, index)
             facts, write = buildcache.prepare_store(self.project, profile, facts, reads)
-            self._behind.append(start_behind([memo, write]))
+            self._writes.append(self.tuning.workers.start(partial(_run_all, [memo, write])))
         return facts
 
     def finish(self) -> None:
-        """Wait for the cache writes still under way, and stop any worker whose result was
-        not asked for (every command ends with this)."""
-        while self._beside:
-            self._beside.popitem()[1].cancel()
-        while self._behind:
-            self._behind.pop().result()
+        """Wait for the cache writes still under way, and stop any work whose result was not
+        asked for (every command ends with this)."""
+        for jobs in (self._prefetched, self._graph_jobs):
+            while jobs:
+                jobs.popitem()[1].cancel()
+        while self._writes:
+            self._writes.pop().result()
 
-    def ahead(self, name: str, job: Callable[[], Any]) -> None:
-        """Have ``job`` done meanwhile by a worker forked as the next build starts, so that
-        reading what a command compares the build with overlaps importing the stack; its
-        result must pickle. :meth:`ahead_result` gives the result, once."""
-        self._ahead_jobs[name] = job
+    def prefetch(self, name: str, work: Callable[[], Any]) -> None:
+        """Start ``work`` now (a read a command will need after the build): with a parallel
+        tuning it runs while the stack imports. :meth:`prefetched` gives its result."""
+        if name not in self._prefetched:
+            self._prefetched[name] = self.tuning.workers.start(work)
 
-    def beside(self, name: str, job: Callable[[GraphModel], Any]) -> None:
-        """Have ``job(graph)`` done by a worker forked as soon as the next build's graph model
-        is read, while this process validates it and goes on; its result must pickle.
-        :meth:`beside_result` gives the worker."""
-        self._beside_jobs[name] = job
+    def prefetched(self, name: str, work: Callable[[], Any]) -> Any:
+        """What ``work`` returns: the result of the work :meth:`prefetch` started as
+        ``name``, else ``work()`` done now."""
+        job = self._prefetched.pop(name, None)
+        return job.result() if job is not None else work()
 
-    def beside_result(self, name: str) -> Pending[Any, Any] | None:
-        """The worker doing the job :meth:`beside` registered as ``name`` (its ``result()``,
-        or ``cancel()`` when not wanted); None when no build started one."""
-        self._beside_jobs.pop(name, None)
-        return self._beside.pop(name, None)
+    def after_graph(self, name: str, work: Callable[[GraphModel], Any]) -> None:
+        """Start ``work(graph)`` as soon as the next build's graph model is read, while that
+        build is validated (with a parallel tuning, in another process; its result must
+        pickle). :meth:`after_graph_job` gives the job."""
+        self._graph_work[name] = work
 
-    def ahead_result(self, name: str, job: Callable[[], Any]) -> Any:
-        """What ``job`` returns: a worker's result when :meth:`ahead` registered it as
-        ``name`` before a build, else (no build was needed, no worker could start, the job
-        failed there, or it was not registered) worked out here."""
-        self._ahead_jobs.pop(name, None)
-        if name in self._ahead_results:
-            return self._ahead_results.pop(name)
-        return job()
+    def after_graph_job(self, name: str) -> Job[Any] | None:
+        """The job :meth:`after_graph` registered as ``name``; None when no build started
+        it (the profile's facts came from the cache)."""
+        self._graph_work.pop(name, None)
+        return self._graph_jobs.pop(name, None)
 
     def source_index(
         self, profile: str, *, with_source: bool = False, hamilton: bool = False
@@ -216,6 +210,7 @@ class Session:
             hamilton=hamilton,
             memo=memo,
             file_memo=file_memo,
+            tuning=self.tuning,
         )
 
     def _built(self) -> set[str | None]:
@@ -223,12 +218,17 @@ class Session:
         return {key[0] for key in self._builds}
 
     def release_build(self, name: str | None = None) -> None:
-        """Free the driver of a profile once only its facts are needed (see ``dismantle``)."""
-        from semdag.hamilton.build import dismantle
+        """Free the driver of a profile once only its facts are needed (see ``unlink_graph``)."""
+        from semdag.hamilton.build import unlink_graph
 
         for key in [k for k in self._builds if k[0] == name]:
-            dismantle(self._builds.pop(key))
+            unlink_graph(self._builds.pop(key))
 
     def graph(self, name: str | None = None, *, release: bool = False) -> GraphModel:
         """The graph model of the selected profile's build (``release``: see :meth:`facts`)."""
         return self.facts(name, release=release).graph
+
+
+def _run_all(jobs: list[Callable[[], None]]) -> None:
+    for job in jobs:
+        job()

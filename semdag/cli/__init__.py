@@ -9,13 +9,13 @@ import importlib
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
 
 import typer
 
 from semdag.cli import console
-from semdag.cli.common import EXIT_POLICY, app, reader_gone
+from semdag.cli.common import app, reader_gone
 from semdag.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UsageError
+from semdag.core.tuning import SERIAL, Tuning
 
 # Command groups; each module registers its commands on `app` (or a sub-app) at import.
 COMMAND_MODULES = (
@@ -38,17 +38,13 @@ def _load_commands() -> None:
                 raise
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Console-script entry point; returns the exit code."""
-    from semdag.perf.gctools import short_lived_process
-
+def main(argv: Sequence[str] | None = None, *, tuning: Tuning = SERIAL) -> int:
+    """Run a command line; returns the exit code. Commands use the machine as ``tuning``
+    allows (see :mod:`semdag.core.tuning`)."""
     console.reset()
-    short_lived_process()
     args = list(argv) if argv is not None else sys.argv[1:]
-    if not args or "-h" in args or "--help" in args:
-        _load_rich_help()
     try:
-        code = app(args=args, prog_name="semdag", standalone_mode=False)
+        code = app(args=args, prog_name="semdag", standalone_mode=False, obj=tuning)
         return code if isinstance(code, int) else 0
     except typer.Exit as done:
         return int(done.exit_code or 0)
@@ -71,48 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-# What Typer's rich help formatter imports but this CLI never uses: markdown help (it uses
-# rich markup) and pretty tracebacks (they are off). Half the time `semdag --help` takes.
-_UNUSED_BY_HELP = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
-
-
-def _load_rich_help() -> None:
-    """Import Typer's rich help formatter with stand-ins for :data:`_UNUSED_BY_HELP`, each of
-    which imports the real class if it is ever called. The stand-ins are in ``sys.modules``
-    only while the formatter imports, so later imports get the real modules; should the
-    formatter refuse them, Typer imports everything itself as usual."""
-    if "typer.rich_utils" in sys.modules or any(m in sys.modules for m in _UNUSED_BY_HELP):
-        return
-    stand_ins = {module: _stand_in(module, name) for module, name in _UNUSED_BY_HELP.items()}
-    sys.modules.update(stand_ins)
-    try:
-        importlib.import_module("typer.rich_utils")
-    except Exception:
-        sys.modules.pop("typer.rich_utils", None)
-    finally:
-        for module, stand_in in stand_ins.items():
-            if sys.modules.get(module) is stand_in:
-                del sys.modules[module]
-
-
-def _stand_in(module: str, name: str) -> Any:
-    """A module whose class ``name`` makes instances of the real ``module.name``."""
-    import types
-
-    def create(cls: type, *args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
-
-    stand_in = types.ModuleType(module)
-    setattr(stand_in, name, type(name, (), {"__new__": create}))
-    return stand_in
-
-
 def entry() -> None:
-    """The ``semdag`` executable: :func:`main`, then leave without tearing the heap down
-    unless the command ran node functions (see :func:`semdag.perf.fastexit.leave`)."""
-    from semdag.perf.fastexit import leave
+    """The ``semdag`` executable: :func:`main` in a process tuned for one command (other
+    processes, the collector, the fast exit: :mod:`semdag.perf`). Without that package this
+    is ``sys.exit(main())``."""
+    from semdag.perf import run_command_line
 
-    leave(main(), fast=EXIT_POLICY.fast)
+    run_command_line(main)
 
 
 def _is_click(exc: BaseException, name: str) -> bool:

@@ -28,6 +28,7 @@ from semdag.core.errors import (
     SemdagError,
     UsageError,
 )
+from semdag.core.tuning import SERIAL, Tuning
 
 app = typer.Typer(
     name="semdag",
@@ -247,11 +248,18 @@ def help_text(text: str) -> str:
 
 class _NodeRunningCommand(_Command):
     """A command that executes the project's node functions, whose open files and finalizers
-    a normal interpreter exit must close (see :func:`semdag.cli.entry`)."""
+    a normal interpreter exit must close: it tells the tuning so (see :func:`tuning_of`)."""
 
     def invoke(self, ctx: Any) -> Any:
-        EXIT_POLICY.fast = False
+        tuning_of(ctx).ran_project_code()
         return super().invoke(ctx)
+
+
+def tuning_of(ctx: Any) -> Tuning:
+    """The tuning :func:`semdag.cli.main` was given (serial when a command is invoked
+    another way, as Typer's test runner does)."""
+    given = ctx.find_root().obj
+    return given if isinstance(given, Tuning) else SERIAL
 
 
 def command(
@@ -300,6 +308,7 @@ def shared(ctx: typer.Context, name: str, *, formats: Sequence[str] = TEXT_JSON)
         fmt=chosen,
         debug=bool(given.get("debug")),
         build_cache=not given.get("no_build_cache"),
+        tuning=tuning_of(ctx),
     )
 
 
@@ -323,11 +332,8 @@ def _fail_usage(command_name: str, message: str, fmt: str) -> NoReturn:
 
 def run(session: Session, body: Callable[[], Outcome]) -> int:
     """Run a command body; the one place where outcomes and errors become output and exit codes."""
-    from semdag.perf.gctools import long_lived_heaps
-
     try:
-        with long_lived_heaps():
-            return _run(session, body)
+        return _run(session, body)
     finally:
         session.finish()
 
@@ -423,12 +429,3 @@ def print_error(command_name: str, error: SemdagError) -> None:
     console.say(f"semdag {command_name}: error: {error.location()}{error.message}", console.ERROR)
     if error.hint:
         console.say(f"hint: {error.hint}", console.HINT)
-
-
-@dataclass
-class _ExitPolicy:
-    # False once a command has run project node functions (see `command(runs_nodes=...)`).
-    fast: bool = True
-
-
-EXIT_POLICY = _ExitPolicy()

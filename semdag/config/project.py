@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from semdag.core.errors import ConfigError
+from semdag.core.errors import ConfigError, NoProjectError
 
 STATE_DIR = ".semdag"
 STATE_GITIGNORE = "# Written by semdag: local state, never committed.\n*\n"
@@ -116,7 +116,7 @@ def find_project(start: Path | None = None, explicit: Path | None = None) -> Pro
             pyproject.is_file() and _read_tool_table(pyproject) is not None
         ):
             return _load(candidate, require=True)
-    raise ConfigError(
+    raise NoProjectError(
         # No absolute path: messages end up in JSON envelopes and CI logs.
         "no semdag project found in the working directory or its parents "
         "(looked for configs/ or [tool.semdag] in pyproject.toml)",

@@ -78,6 +78,10 @@ class ConfigError(SemdagError):
     code = "config_error"
 
 
+class NoProjectError(ConfigError):
+    """No semdag project where one was looked for."""
+
+
 class ModuleLoadError(SemdagError):
     """A stack module that does not import."""
 

@@ -12,6 +12,7 @@ from semdag.config.profile import Profile
 from semdag.config.project import Project
 from semdag.core.errors import CheckFailed, GraphBuildError, SemdagError
 from semdag.core.progress import phase
+from semdag.core.tuning import SERIAL, Tuning
 from semdag.hamilton.reads import Reads, reads_of, recording
 from semdag.hamilton.stack import (
     Conflict,
@@ -24,7 +25,6 @@ from semdag.hamilton.stack import (
     resolve_definitions,
     reusing_resolved_nodes,
 )
-from semdag.perf.gctools import settle
 
 if TYPE_CHECKING:
     from hamilton import driver as h_driver
@@ -54,7 +54,7 @@ class Build:
         return defs[-1] if defs else None
 
 
-def dismantle(build: Build) -> None:
+def unlink_graph(build: Build) -> None:
     """Unlink the nodes of a build's graph that nothing will use again.
 
     Hamilton's nodes point at each other (dependencies and dependents), so a dropped driver
@@ -74,6 +74,7 @@ def build(
     profile: Profile,
     *,
     configure: Any = None,
+    tuning: Tuning = SERIAL,
 ) -> Build:
     """Import the stack, resolve definitions, and build the Hamilton driver.
 
@@ -82,7 +83,7 @@ def build(
     """
     with recording(project.root) as recorder:
         found = _build(project, profile, configure)
-    settle()  # the stack and its graph live as long as the process: see settle
+    tuning.keep()  # the stack and its graph live as long as the process
     return replace(found, reads=reads_of(recorder, project.relative))
 
 
@@ -112,7 +113,7 @@ def _build(project: Project, profile: Profile, configure: Any) -> Build:
         if configure is not None:
             builder = configure(builder)
         try:
-            with reusing_resolved_nodes(resolved):
+            with reusing_resolved_nodes(resolved, config):
                 dr = builder.build()
         except Exception as exc:
             raise _build_error(exc) from None

@@ -16,8 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from semdag.perf.gctools import paused
-
 if TYPE_CHECKING:
     from hamilton import driver as h_driver
 
@@ -129,7 +127,7 @@ def hamilton_export(
 
     if index is None:
         index = SourceIndex(str, with_source=True, hamilton=True)
-    with paused():
+    with index.tuning.quiet():
         return _hamilton_rows(driver, final_vars, inputs, overrides, index)
 
 

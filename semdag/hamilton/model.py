@@ -16,11 +16,10 @@ if TYPE_CHECKING:
 def model_from_build(build: Build, index: SourceIndex | None = None) -> GraphModel:
     """Read every node of the built driver into a :class:`GraphModel` (see ``_model``)."""
     from semdag.hamilton.sourceinfo import SourceIndex
-    from semdag.perf.gctools import paused
 
     if index is None:
         index = SourceIndex(build.project.relative)
-    with paused():
+    with index.tuning.quiet():
         return _model(build, index)
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semdag.core.tuning import SERIAL, Tuning
 from semdag.hamilton.source_text import (
     block_end,
     function_node,
@@ -37,7 +38,6 @@ from semdag.hamilton.source_text import (
     split_lines,
 )
 from semdag.hamilton.unparsed import hamilton_hash
-from semdag.perf.gctools import paused
 
 _DEF_WORD = re.compile(r"\bdef\b")
 
@@ -172,7 +172,7 @@ class _IndexedFile:
         return self._lines
 
 
-def worth_ahead(filenames: Iterable[str]) -> bool:
+def worth_indexing_early(filenames: Iterable[str]) -> bool:
     """Whether the files hold enough text to gain from a worker indexing them ahead."""
     size = 0
     for filename in filenames:
@@ -183,7 +183,7 @@ def worth_ahead(filenames: Iterable[str]) -> bool:
     return size >= AHEAD_MIN_CHARS
 
 
-def index_ahead(
+def index_files(
     relative: Callable[[str], str],
     filenames: Iterable[str],
     memo: Callable[[], tuple[HashMemo, FileMemo]] | None = None,
@@ -191,7 +191,7 @@ def index_ahead(
     """Each file indexed as a :class:`SourceIndex` with the local hash memo indexes it (the
     memo's record of an unchanged file, else a parse reusing the hashes of unchanged
     functions): the work of a worker forked before the stack imports, which loads the memo
-    (``memo``) itself. :meth:`SourceIndex.take_ahead` records the result. A file that cannot
+    (``memo``) itself. :meth:`SourceIndex.take_indexed` records the result. A file that cannot
     be read or parsed is left out: its lookup meets the same error."""
     hashes, files = memo() if memo is not None else ({}, {})
     index = SourceIndex(relative, memo=hashes, file_memo=files)
@@ -257,7 +257,9 @@ class SourceIndex:
         hamilton: bool = False,
         memo: HashMemo | None = None,
         file_memo: FileMemo | None = None,
+        tuning: Tuning = SERIAL,
     ) -> None:
+        self.tuning = tuning
         self._relative = relative
         self._with_source = with_source
         self._hamilton = hamilton
@@ -275,7 +277,7 @@ class SourceIndex:
             sha = hashlib.sha256(text.encode()).hexdigest()
             known = self._known(filename, text, sha)
             # Parsing allocates many short-lived, acyclic syntax-tree objects.
-            with paused():
+            with self.tuning.quiet():
                 self._files[filename] = known or _IndexedFile.parsed(
                     filename,
                     text,
@@ -297,13 +299,13 @@ class SourceIndex:
         lines = split_lines(text) if self._with_source else None
         return _IndexedFile(filename, sha, records, lines=lines)
 
-    def take_ahead(self, results: Iterable[_Indexed]) -> None:
-        """Record what :func:`index_ahead` found, for each file whose text is still the text
+    def take_indexed(self, results: Iterable[_Indexed]) -> None:
+        """Record what :func:`index_files` found, for each file whose text is still the text
         it indexed (the stack was imported after it was read)."""
         results = list(results)
         names = [filename for filename, _, _ in results]
         current = {item[0]: item for item in self._read(names) if item is not None}
-        with paused():
+        with self.tuning.quiet():
             self._index_results(results, current)
 
     def _read(self, filenames: Iterable[str]) -> Iterator[tuple[str, str, str] | None]:
@@ -342,28 +344,27 @@ class SourceIndex:
     def prefetch(self, functions: Iterable[Callable[..., Any]]) -> None:
         """Index, ahead of their lookups, the files that define ``functions``.
 
-        Files the memo answers are indexed at once; the rest are parsed and hashed in forked
-        workers when there is enough of them to gain from it (see
-        :mod:`semdag.perf.forkpool`), and otherwise left to be indexed lookup by lookup.
+        Files the memo answers are indexed at once; the rest are parsed and hashed by the
+        tuning's workers when there is enough of them to gain from it, and otherwise left to
+        be indexed lookup by lookup.
         """
-        from semdag.perf.forkpool import available_workers, fork_map
-
         names = dict.fromkeys(
             code.co_filename for code in map(_code_of, functions) if code is not None
         )
         pending = [item for item in self._read(names) if item is not None]
-        workers = available_workers()
+        workers = self.tuning.workers.count()
         if workers < 2 or sum(len(text) for _, text, _ in pending) < PARALLEL_MIN_CHARS:
             return
         current = {item[0]: item for item in pending}
-        with paused():
-            for results in fork_map(self._index_chunk, _balanced(pending, workers)):
+        chunks = _balanced(pending, workers)
+        with self.tuning.quiet():
+            for results in self.tuning.workers.map(self._index_chunk, chunks):
                 self._index_results(results, current)
 
     def _index_chunk(self, chunk: list[tuple[str, str, str]]) -> list[_Indexed]:
         """(file, text sha, span records or None where it does not parse) for each file."""
         out: list[_Indexed] = []
-        with paused():
+        with self.tuning.quiet():
             for filename, text, sha in chunk:
                 try:
                     records = _parse_spans(

@@ -293,7 +293,9 @@ def resolve_definitions(
 
 
 @contextlib.contextmanager
-def reusing_resolved_nodes(resolved: dict[int, list[Any]]) -> Iterator[None]:
+def reusing_resolved_nodes(
+    resolved: dict[int, list[Any]], config: Mapping[str, Any]
+) -> Iterator[None]:
     """Let Hamilton's graph construction reuse the nodes semdag resolved for the ledger.
 
     Resolving decorators is the larger part of building a graph; without this, every build
@@ -317,9 +319,9 @@ def reusing_resolved_nodes(resolved: dict[int, list[Any]]) -> Iterator[None]:
         yield
         return
 
-    def resolve(fn: Any, config: dict[str, Any]) -> Any:
-        hit = resolved.get(id(fn))
-        return hit if hit is not None else original(fn, config)
+    def resolve(fn: Any, asked: dict[str, Any]) -> Any:
+        hit = resolved.get(id(fn)) if asked == config else None
+        return hit if hit is not None else original(fn, asked)
 
     setattr(base, "resolve_nodes", resolve)  # noqa: B010 - patched for the build's duration
     try:

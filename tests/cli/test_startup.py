@@ -49,7 +49,7 @@ def leaving(monkeypatch) -> list[object]:
     import os
     import threading
 
-    from semdag import cli
+    from semdag.perf import processes
 
     calls: list[object] = []
 
@@ -59,15 +59,16 @@ def leaving(monkeypatch) -> list[object]:
 
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: calls.append("exit handlers"))
     monkeypatch.setattr(os, "_exit", hard_exit)
+    # os._exit is faked here: a forked worker would carry on as this test process.
+    monkeypatch.setattr(processes, "os_threads", lambda: 2)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    monkeypatch.setattr(cli.EXIT_POLICY, "fast", True)
     return calls
 
 
 def test_entry_runs_exit_handlers_then_leaves_with_the_code(monkeypatch, leaving) -> None:
     from semdag import cli
 
-    monkeypatch.setattr(cli, "main", lambda: 1)
+    monkeypatch.setattr(cli, "main", lambda tuning: 1)
     with pytest.raises(Left):
         cli.entry()
     assert leaving == ["exit handlers", 1]
@@ -80,7 +81,7 @@ def test_a_failed_final_flush_exits_120(monkeypatch, leaving) -> None:
         def flush(self) -> None:
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "main", lambda: 0)
+    monkeypatch.setattr(cli, "main", lambda tuning: 0)
     monkeypatch.setattr(sys, "stdout", Full())
     with pytest.raises(Left):
         cli.entry()
@@ -89,12 +90,19 @@ def test_a_failed_final_flush_exits_120(monkeypatch, leaving) -> None:
 
 def test_running_nodes_takes_the_normal_exit(monkeypatch, leaving, layered) -> None:
     from semdag import cli
-    from tests.conftest import run_cli
 
-    done = run_cli(["execute", "--project-dir", str(layered), "--output", "base", "-f", "json"])
-    assert done.exit_code == 0, done.stderr
-    monkeypatch.setattr(cli, "main", lambda: 0)
+    args = ["execute", "--project-dir", str(layered), "--output", "base", "-f", "json"]
+    monkeypatch.setattr(sys, "argv", ["semdag", *args])
     with pytest.raises(SystemExit) as exited:
         cli.entry()
     assert exited.value.code == 0
     assert leaving == []  # neither the early exit handlers nor os._exit
+
+
+def test_a_command_that_runs_no_node_takes_the_fast_exit(monkeypatch, leaving, layered) -> None:
+    from semdag import cli
+
+    monkeypatch.setattr(sys, "argv", ["semdag", "build", "--project-dir", str(layered)])
+    with pytest.raises(Left):
+        cli.entry()
+    assert leaving == ["exit handlers", 0]

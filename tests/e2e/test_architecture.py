@@ -26,7 +26,7 @@ HEAVY = ("hamilton", "pandas", "typer", "rich", "graphviz", "dask", "polars", "n
 OUTER_LAYERS = ("semdag.store", "semdag.hamilton", "semdag.cli", "semdag.app", "semdag.config")
 
 # Layers from the bottom up: a module imports from its own layer and the layers below only.
-# perf stands apart: it imports nothing of semdag.
+# perf stands apart: it imports nothing of semdag but core's tuning interface.
 LAYERS = ("core", "config", "hamilton", "store", "app", "cli")
 # Who may import each outside library (a module path prefix).
 OWNERS = {"hamilton": ("semdag.hamilton",), "typer": ("semdag.cli",), "rich": ("semdag.cli",)}
@@ -147,24 +147,67 @@ def test_layers_import_downwards_only() -> None:
             target = layer_of(name) if name.startswith("semdag.") else None
             if target is None or target == layer:
                 continue
-            if layer == "perf" or (target != "perf" and LAYERS.index(target) > LAYERS.index(layer)):
+            if layer == "perf":
+                if name != "semdag.core.tuning":
+                    offenders.append(f"{module}:{line} imports {name}")
+            elif target != "perf" and LAYERS.index(target) > LAYERS.index(layer):
                 offenders.append(f"{module}:{line} imports {name}")
     assert offenders == []
 
 
-# Process-level tuning (forked workers, the collector, the fast exit) is decided in one place
-# per concern: the CLI (the process) and the Hamilton layer (the work that needs it).
-PERF_USERS = ("hamilton", "cli")
+# The speed work sits behind one seam: the command line's entry point hands `main` to
+# semdag.perf, and nothing else imports it; everything else gets a core Tuning.
+PERF_USERS = {"semdag.cli": "entry"}
 
 
-def test_only_the_hamilton_layer_and_the_cli_use_perf() -> None:
-    offenders = [
-        f"{module}:{line} imports {name}"
+def test_only_the_command_lines_entry_point_uses_perf() -> None:
+    importers = {
+        module
         for module in MODULES
-        if layer_of(module) not in (*PERF_USERS, "perf")
-        for name, line in imports(module, module_level=False, type_checking=True)
+        if layer_of(module) != "perf"
+        for name, _ in imports(module, module_level=False, type_checking=True)
         if layer_of(name) == "perf"
+    }
+    assert importers == set(PERF_USERS)
+    tree = ast.parse(MODULES["semdag.cli"].read_text(encoding="utf-8"))
+    users = [
+        fn.name
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.FunctionDef)
+        for node in ast.walk(fn)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("semdag.perf")
     ]
+    assert users == [PERF_USERS["semdag.cli"]]
+
+
+def _frozen(node: ast.ClassDef) -> bool:
+    return any(
+        isinstance(d, ast.Call) and any(k.arg == "frozen" for k in d.keywords)
+        for d in node.decorator_list
+    )
+
+
+def test_no_module_keeps_process_wide_switches() -> None:
+    """Process tuning is passed down, not kept in module state: no module-level instance of
+    a mutable class the module defines, and no set of stand-in modules put in ``sys.modules``."""
+    offenders = []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        mutable = {n.name for n in tree.body if isinstance(n, ast.ClassDef) and not _frozen(n)}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                called = node.value.func
+                if isinstance(called, ast.Name) and called.id in mutable:
+                    offenders.append(f"{module}:{node.lineno} keeps a {called.id} instance")
+        for node in ast.walk(tree):
+            is_update = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "update"
+                and ast.unparse(node.func.value) == "sys.modules"
+            )
+            if is_update:
+                offenders.append(f"{module}:{node.lineno} writes sys.modules")
     assert offenders == []
 
 

@@ -7,7 +7,6 @@ import datetime
 import importlib.util
 import inspect
 import json
-import os
 import shutil
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from semdag.config.project import find_project
 from semdag.core.codehash import source_code_hash
 from semdag.core.export import export_document, jsonable, portable_path
 from semdag.core.graph import GraphModel
+from semdag.core.tuning import SerialWorkers, Tuning
 from semdag.hamilton.build import Build, build
 from semdag.hamilton.export import hamilton_export, input_problems, node_sources
 from semdag.hamilton.model import model_from_build
@@ -391,24 +391,38 @@ def test_hamilton_form_is_export_execution_byte_for_byte(stacks, stack) -> None:
     assert ours == theirs
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+class ChunkedWorkers:
+    """Workers that say two processes could share the work and note every chunk they get
+    (working on each here, as a worker would)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[object] = []
+
+    def start(self, work):
+        return SerialWorkers().start(work)
+
+    def map(self, work, chunks):
+        self.chunks.extend(chunks)
+        return [work(chunk) for chunk in chunks]
+
+    def count(self) -> int:
+        return 2
+
+
 @pytest.mark.parametrize("stack", ["layered", "generated"])  # stacks of several files
-def test_parsing_in_workers_changes_nothing(stacks, stack, monkeypatch) -> None:
+def test_parsing_shared_out_changes_nothing(stacks, stack, monkeypatch) -> None:
     from semdag.hamilton import sourceinfo
-    from semdag.perf import forkpool
 
     built = _build(stacks[stack])
     profile = built.build.profile
     final_vars = built.final_vars()
     inputs, overrides = dict(profile.inputs), dict(profile.overrides)
     serial = hamilton_export(built.driver, final_vars, inputs, overrides)
-    forks = []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     monkeypatch.setattr(sourceinfo, "PARALLEL_MIN_CHARS", 0)
-    monkeypatch.setattr(forkpool, "available_workers", lambda: 3)
-    assert hamilton_export(built.driver, final_vars, inputs, overrides) == serial
-    assert forks, "the files were not parsed in workers"
+    workers = ChunkedWorkers()
+    index = sourceinfo.SourceIndex(str, with_source=True, hamilton=True, tuning=Tuning(workers))
+    assert hamilton_export(built.driver, final_vars, inputs, overrides, index=index) == serial
+    assert len(workers.chunks) == 2, "the files were not shared out"
     assert model_from_build(built.build) == built.graph
 
 

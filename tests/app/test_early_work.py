@@ -1,4 +1,5 @@
-"""Work done meanwhile while the stack imports gives exactly what the same work gives later."""
+"""Work started early (reading the stack's source while it imports, reading baselines) gives
+exactly what the same work gives later, in this process or another."""
 
 from __future__ import annotations
 
@@ -13,16 +14,12 @@ import pytest
 from semdag.app.session import Session
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
+from semdag.core.tuning import SerialWorkers, Tuning
 from semdag.hamilton import sourceinfo
 from semdag.hamilton.stack import load_stack, stack_files
-from semdag.perf import forkpool
+from semdag.perf.processes import ParallelWorkers
 from semdag.store.snapshot import read_recorded_graph
-from tests.conftest import run_cli, write_files
-
-needs_fork = pytest.mark.skipif(
-    sys.platform != "linux", reason="workers are forked on Linux only; elsewhere work is serial"
-)
-
+from tests.conftest import run_cli, run_process, write_files
 
 STACK = {
     "pyproject.toml": "[tool.semdag]\n",
@@ -94,7 +91,7 @@ def _index_all(index: sourceinfo.SourceIndex, files: list[Path]) -> dict[str, ob
     return out
 
 
-def test_indexing_ahead_gives_what_indexing_later_gives(tmp_path: Path, monkeypatch) -> None:
+def test_indexing_early_gives_what_indexing_later_gives(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
     files = []
     for number in range(3):
@@ -107,21 +104,23 @@ def test_indexing_ahead_gives_what_indexing_later_gives(tmp_path: Path, monkeypa
         files.append(path)
     later = sourceinfo.SourceIndex(str)
     ahead = sourceinfo.SourceIndex(str)
-    assert sourceinfo.worth_ahead(map(str, files))
-    found = forkpool.fork_start(lambda _: sourceinfo.index_ahead(str, map(str, files)), None)
-    ahead.take_ahead(found.result())
+    assert sourceinfo.worth_indexing_early(map(str, files))
+    found = ParallelWorkers().start(lambda: sourceinfo.index_files(str, map(str, files)))
+    ahead.take_indexed(found.result())
     assert set(ahead._files) == {str(f) for f in files}  # indexed without a lookup
     assert _index_all(ahead, files) == _index_all(later, files)
 
 
-def test_a_file_edited_after_it_was_read_ahead_is_read_again(tmp_path: Path, monkeypatch) -> None:
+def test_a_file_edited_after_it_was_indexed_early_is_read_again(
+    tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
     path = tmp_path / "m.py"
     path.write_text("def f() -> int:\n    return 1\n")
     index = sourceinfo.SourceIndex(str)
-    found = sourceinfo.index_ahead(str, [str(path)])
+    found = sourceinfo.index_files(str, [str(path)])
     path.write_text("def f() -> int:\n    return 2\n")
-    index.take_ahead(found)
+    index.take_indexed(found)
     assert str(path) not in index._files
     fresh = sourceinfo.SourceIndex(str)
     assert _index_all(index, [path]) == _index_all(fresh, [path])
@@ -130,41 +129,69 @@ def test_a_file_edited_after_it_was_read_ahead_is_read_again(tmp_path: Path, mon
 def test_too_little_text_is_not_worth_a_worker(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("def f() -> int:\n    return 1\n")
-    assert not sourceinfo.worth_ahead([str(path)])
+    assert not sourceinfo.worth_indexing_early([str(path)])
 
 
-def test_a_session_runs_registered_jobs_in_the_build_worker(example: Path, monkeypatch) -> None:
+class CountingWorkers(SerialWorkers):
+    """Serial workers that note what was started, in order, and what the build did first."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def start(self, work):
+        self.log.append("started")
+        return super().start(work)
+
+    def count(self) -> int:
+        return 2  # as if another core were free: the session starts its early work
+
+
+def test_a_session_starts_early_work_with_its_tuning_before_the_build(
+    example: Path, monkeypatch
+) -> None:
+    from semdag.hamilton import build as build_module
+
     monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
     shutil.rmtree(example / ".semdag", ignore_errors=True)
-    session = Session(command="test", profile_name="dev", project_dir=example)
-    session.ahead("pid", os.getpid)
-    # A thread left running by another test in this process rules forking out: the job is
-    # then done here, when its result is asked for.
-    forked = forkpool.available_workers() > 1
+    log: list[str] = []
+    real_build = build_module.build
+    monkeypatch.setattr(
+        build_module, "build", lambda *a, **k: log.append("build") or real_build(*a, **k)
+    )
+    session = Session(
+        command="test", profile_name="dev", project_dir=example, tuning=Tuning(CountingWorkers(log))
+    )
+    session.prefetch("pid", os.getpid)
     session.graph()
     session.finish()
-    assert (example / ".semdag/hash-memo/dev.json").is_file()  # written by the worker behind
-    worker = session.ahead_result("pid", os.getpid)
-    assert (worker != os.getpid()) is forked
-    # Asked for once: afterwards it is worked out here.
-    assert session.ahead_result("pid", os.getpid) == os.getpid()
+    # The prefetched read and the source index start before the build; the cache is written
+    # after it.
+    assert log[:3] == ["started", "started", "build"] and log[3:] == ["started"]
+    assert (example / ".semdag/hash-memo/dev.json").is_file()
+    assert session.prefetched("pid", os.getpid) == os.getpid()
+
+
+def semdag_both_ways(args: list[str], cwd: Path) -> tuple[object, object]:
+    """``semdag ARGS`` in fresh processes with workers allowed and with SEMDAG_WORKERS=0
+    (the local caches removed before each): (exit code, stdout) of each."""
+    results = []
+    for workers in ("", "0"):
+        shutil.rmtree(cwd / ".semdag", ignore_errors=True)
+        done = run_process(args, cwd=cwd, env={"SEMDAG_WORKERS": workers})
+        results.append((done.exit_code, done.stdout))
+    return results[0], results[1]
 
 
 def test_the_cold_check_answers_the_same_with_and_without_workers(
     example: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
     core = example / "modules/core/metrics.py"
     core.write_text(core.read_text() + "\n\ndef extra_node_for_drift() -> int:\n    return 1\n")
-    args = ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "json"]
-    shutil.rmtree(example / ".semdag", ignore_errors=True)
-    with_workers = run_cli(args)
-    monkeypatch.setattr(forkpool, "available_workers", lambda: 1)
-    shutil.rmtree(example / ".semdag", ignore_errors=True)
-    without = run_cli(args)
-    assert with_workers.exit_code == without.exit_code
-    assert json.loads(with_workers.stdout) == json.loads(without.stdout)
-    rules = {f["rule"] for f in json.loads(without.stdout)["data"]["comparisons"][0]["findings"]}
+    args = ["snapshot", "check", "-p", "dev", "-f", "json"]
+    with_workers, without = semdag_both_ways(args, example)
+    assert with_workers == without
+    document = json.loads(without[1])
+    rules = {f["rule"] for f in document["data"]["comparisons"][0]["findings"]}
     assert "graph-changed" in rules
 
 
@@ -199,9 +226,7 @@ def test_a_changed_graph_json_value_is_named_with_its_reason(example: Path) -> N
     assert drift[0]["new"]["reasons"] == {name: ["type"]}
 
 
-def test_the_worker_ahead_takes_unchanged_files_from_the_local_memo(
-    example: Path, monkeypatch
-) -> None:
+def test_indexing_takes_unchanged_files_from_the_local_memo(example: Path, monkeypatch) -> None:
     monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
     memo = example / ".semdag/hash-memo/dev.json"
     shutil.rmtree(example / ".semdag/build-cache", ignore_errors=True)
@@ -230,7 +255,7 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_what_goes_wrong_ahead_is_reported_as_without_workers(
+def test_what_goes_wrong_in_a_worker_is_reported_as_without_workers(
     example: Path, monkeypatch, case: str
 ) -> None:
     # A job that fails in the worker is left out, and done again here, where its error
@@ -239,15 +264,11 @@ def test_what_goes_wrong_ahead_is_reported_as_without_workers(
     name, text = BROKEN[case]
     path = example / name
     path.write_text(path.read_text() + "\n" + text if name.endswith(".py") else text)
-    args = ["snapshot", "check", "-p", "dev", "--project-dir", str(example), "-f", "json"]
-    shutil.rmtree(example / ".semdag", ignore_errors=True)
-    with_workers = run_cli(args)
-    monkeypatch.setattr(forkpool, "available_workers", lambda: 1)
-    shutil.rmtree(example / ".semdag", ignore_errors=True)
-    without = run_cli(args)
-    assert with_workers.exit_code == without.exit_code
-    document = json.loads(without.stdout)
-    assert json.loads(with_workers.stdout) == document
+    with_workers, without = semdag_both_ways(
+        ["snapshot", "check", "-p", "dev", "-f", "json"], example
+    )
+    assert with_workers == without
+    document = json.loads(without[1])
     # Each breakage is reported: an error, or (graph.json) a finding that names the file.
     reported = document["errors"] or document["data"]["comparisons"][0]["findings"]
     assert reported, document
