@@ -4,10 +4,9 @@
 file in its ``extends`` chain, the environment variables it interpolated, ``--set`` values)
 and :class:`Versions` (Python, semdag and the bytes of its source, Hamilton, the code hash
 scheme). From it come the build cache's key (:meth:`CacheKey.build_key`) and the hash memo's
-context (:meth:`Versions.memo_context`). What a build imported (module files anywhere outside
-the standard library and installed packages by content, installed ones by size and
-modification time) is only known after it ran:
-:func:`semdag.store.buildcache.imported_files` records it beside the key.
+context (:meth:`Versions.memo_context`). What the build read while it ran (modules wherever
+they resolved from, files, folders, environment variables) is only known after it ran:
+:class:`semdag.hamilton.reads.Reads` records it, stored beside the key.
 A remembered verdict is keyed by the digest of both and by :func:`check_stamp`, what a check
 reads besides the build.
 """

@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,24 +146,6 @@ def test_command_summaries_use_a_wide_terminal(monkeypatch):
         "Compare two registry snapshots, or the working tree with a git revision.",
     ):
         assert summary in done.stdout
-
-
-def test_help_leaves_out_what_rich_help_never_uses():
-    # Markdown help and pretty tracebacks are a third of `semdag --help`'s time.
-    probe = """
-import sys
-from semdag.cli import main
-code = main(["--help"])
-skipped = sorted(m for m in ("markdown_it", "pygments", "rich.markdown", "rich.traceback")
-                 if m in sys.modules)
-import rich.markdown
-print(code, skipped, rich.markdown.Markdown("x").__class__.__module__, file=sys.stderr)
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert "╭─ Commands" in done.stdout
-    assert done.stderr.splitlines()[-1] == "0 [] rich.markdown"
 
 
 def test_init_help_lists_only_what_init_uses():

@@ -30,9 +30,25 @@ def test_resolve_nodes_is_patched_only_for_tested_versions(monkeypatch, version,
 
     monkeypatch.setattr(hamilton_version, "hamilton_version", lambda: version)
     original = h_graph.fm_base.resolve_nodes
-    with reusing_resolved_nodes({}):
+    with reusing_resolved_nodes({}, {}):
         assert (h_graph.fm_base.resolve_nodes is not original) is patched
     assert h_graph.fm_base.resolve_nodes is original
+
+
+def test_reused_nodes_answer_only_the_config_they_were_resolved_with() -> None:
+    from hamilton import graph as h_graph
+
+    from semdag.hamilton.stack import reusing_resolved_nodes
+
+    def fn(x: int) -> int:
+        return x
+
+    kept = ["resolved under mode=a"]
+    with reusing_resolved_nodes({id(fn): kept}, {"mode": "a"}):
+        resolve = h_graph.fm_base.resolve_nodes
+        assert resolve(fn, {"mode": "a"}) is kept
+        # Another config is Hamilton's own resolver's to answer.
+        assert [n.name for n in resolve(fn, {"mode": "b"})] == ["fn"]
 
 
 def test_an_untested_hamilton_builds_the_same_graph_unpatched(layered, monkeypatch) -> None:
