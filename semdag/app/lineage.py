@@ -100,7 +100,7 @@ def _dataset(entry: Entry, profile: str, doc: str) -> OutputDataset:
         "schema": schema_dataset.SchemaDatasetFacet(
             fields=[
                 schema_dataset.SchemaDatasetFacetFields(name=name, type=dtype, description=text)
-                for name, dtype, text in fields(entry)
+                for name, dtype, text in fields(entry, doc)
             ],
             producer=PRODUCER,
         ),
@@ -129,10 +129,10 @@ def _dataset(entry: Entry, profile: str, doc: str) -> OutputDataset:
     )
 
 
-def fields(entry: Entry) -> list[tuple[str, str | None, str | None]]:
+def fields(entry: Entry, doc: str = "") -> list[tuple[str, str | None, str | None]]:
     """The dataset's fields (name, type, description): its key columns, then its columns
     where a ``columns`` tag declares them, else one field named after the node holding the
-    values of its ``dtype``."""
+    values of its ``dtype`` (described by the first line of the node's docstring)."""
     tags = entry.tags
     columns = column_types(entry)
     keys = tuple(
@@ -152,7 +152,8 @@ def fields(entry: Entry) -> list[tuple[str, str | None, str | None]]:
         out += [(name, dtype, None) for name, dtype in columns.items() if name not in keys]
     else:
         dtype = tags.get("dtype")
-        out.append((entry.node, str(dtype) if dtype is not None else None, entry.semantic_id))
+        summary = next(iter(inspect.cleandoc(doc).splitlines()), "") or None
+        out.append((entry.node, str(dtype) if dtype is not None else None, summary))
     return out
 
 
