@@ -310,3 +310,42 @@ def test_bad_export_options_are_usage_errors(ledger: Path, args: list[str], mess
     done = run_cli(["registry", *args, "--project-dir", str(ledger)])
     assert (done.exit_code, done.stdout) == (2, "")
     assert done.stderr == f"semdag registry: error: {message}\n"
+
+
+def values(root: Path, *extra: str) -> dict[str, list[Any]]:
+    """Each semantic output's values as `execute -f json` writes them: one per scalar, one per
+    element of a Series, one per row of a frame."""
+    done = run_cli(["execute", "-f", "json", "--project-dir", str(root), *extra])
+    assert done.exit_code == 0, done.stderr
+    out: dict[str, list[Any]] = {}
+    for node, shown in done.json()["data"]["outputs"].items():
+        if "value" in shown:
+            out[node] = [shown["value"]]
+        elif shown["type"] == "pandas.Series":
+            out[node] = [record[shown["name"]] for record in shown["records"]]
+        else:
+            out[node] = shown["records"]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("faults", "failing"),
+    [("", set()), ("nokey", {"shop.orders.v1"}), ("column", set())],
+)
+def test_the_values_verify_checks_validate_against_their_json_schemas(
+    shop: Path, faults: str, failing: set[str]
+) -> None:
+    import jsonschema
+
+    bundle = json.loads(
+        run_cli(["registry", "-f", "jsonschema", "--project-dir", str(shop)]).stdout
+    )
+    outputs = values(shop, "--input", f"faults={faults}")
+    rejected = set()
+    for sid, schema in bundle["$defs"].items():
+        validator = jsonschema.Draft202012Validator(schema)
+        for value in outputs[schema["x-semdag-node"]]:
+            if not validator.is_valid(value):
+                rejected.add(sid)
+    # JSON has one number type: ints under a float declaration are verify's to catch.
+    assert rejected == failing
