@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semdag.core.errors import SemdagError
 from semdag.core.graph import GraphModel
-from semdag.core.registry import Registry
+from semdag.core.registry import SEMANTIC_ID, Registry
 from semdag.store.artifacts import canonical_json
 
 # Each export format, with what it prints.
@@ -49,6 +50,7 @@ def export(
 ) -> Exported:
     """The registry as ``fmt`` (one of :data:`FORMATS`). ``environ`` gives
     ``SOURCE_DATE_EPOCH`` for OpenLineage's event time (default: the process environment)."""
+    check_exportable(registry)
     if fmt == "odcs":
         from semdag.app import odcs
 
@@ -68,6 +70,20 @@ def export(
     raise ValueError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
 
 
+def check_exportable(registry: Registry) -> None:
+    """Refuse a semantic id that the standards cannot carry as an identifier (``validate``
+    reports it as an invalid tag; the exports would not validate)."""
+    for sid, entry in sorted(registry.entries.items()):
+        if not SEMANTIC_ID.match(sid):
+            raise SemdagError(
+                f"{entry.node}: semantic_id {sid!r} must match {SEMANTIC_ID.pattern} to be "
+                "exported",
+                file=entry.file,
+                line=entry.line,
+                hint="`semdag validate` lists every invalid tag",
+            )
+
+
 def emit_lineage(registry: Registry, docs: Mapping[str, str], url: str) -> tuple[Exported, str]:
     """Send the registry's OpenLineage event, stamped with the time of sending, to the HTTP
     endpoint at ``url``; returns the event sent and the address it was posted to."""
@@ -75,6 +91,7 @@ def emit_lineage(registry: Registry, docs: Mapping[str, str], url: str) -> tuple
 
     from semdag.app import lineage
 
+    check_exportable(registry)
     event = lineage.job_event(registry, docs, datetime.now(UTC))
     target = lineage.emit(event, url)
     data = lineage.as_data(event)

@@ -349,3 +349,21 @@ def test_the_values_verify_checks_validate_against_their_json_schemas(
                 rejected.add(sid)
     # JSON has one number type: ints under a float declaration are verify's to catch.
     assert rejected == failing
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_semantic_id_the_standards_cannot_carry_is_refused_by_name(
+    ledger: Path, fmt: str
+) -> None:
+    books = ledger / "ledger" / "books.py"
+    text = books.read_text(encoding="utf-8")
+    books.write_text(text.replace('"account.holder.v1"', '"Account Holder"'), encoding="utf-8")
+    done = run_cli(["registry", "-f", fmt, "--project-dir", str(ledger)])
+    assert (done.exit_code, done.stdout) == (2, "")
+    # The node's line is its first decorator's, `@tag(` just above the semantic id.
+    line = text.splitlines().index('    semantic_id="account.holder.v1",')
+    assert done.stderr == (
+        f"semdag registry: error: ledger/books.py:{line}: account_holder: semantic_id "
+        "'Account Holder' must match ^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$ to be exported\n"
+        "hint: `semdag validate` lists every invalid tag\n"
+    )
