@@ -4,8 +4,10 @@ Registered through the ``pytest11`` entry point and inert until used: it declare
 and two options, and builds nothing until a test asks for a fixture or ``--semdag-contracts``
 is given.
 
-- ``semdag_registry(profile=None)``: the profile's registry as plain data (the document that
-  ``semdag registry -f json`` prints), for ``assert semdag_registry("prod") == snapshot``.
+- ``semdag_registry(profile=None, format="json")``: the profile's registry as plain data (the
+  document that ``semdag registry -f json`` prints), for ``assert semdag_registry("prod") ==
+  snapshot``; ``format="odcs"``, ``"openlineage"`` or ``"jsonschema"``: the document that
+  ``semdag registry -f FORMAT`` prints, as plain data.
 - ``semdag_verify(profile=None, ...)``: runs ``semdag verify`` for the profile and fails the
   test with the failing findings, one line each; returns the verification otherwise.
 - ``pytest --semdag-contracts``: one test per semantic id of each ``--semdag-profile`` (default:
@@ -96,11 +98,16 @@ class _State:
         with contextlib.chdir(self.project().root):
             yield
 
-    def registry(self, profile: str | None = None) -> dict[str, Any]:
+    def registry(self, profile: str | None = None, fmt: str = "json") -> dict[str, Any]:
+        from semdag.app.exports import FORMATS, docs_of, export
         from semdag.app.gate import current_registry
 
+        if fmt != "json" and fmt not in FORMATS:
+            raise ValueError(f"format must be one of json, {', '.join(FORMATS)}, got {fmt!r}")
         with _reported(), self.at_root(), self.session(profile) as session:
-            registry, _ = current_registry(session, None)
+            registry, graph = current_registry(session, None)
+            if fmt != "json":
+                return export(registry, docs_of(registry, graph), fmt).data
         return registry.as_document()
 
     def semantic_ids(self, profile: str | None) -> tuple[str, list[str]]:
@@ -161,12 +168,13 @@ def failure_text(verification: Verification, failing: Sequence[Finding]) -> str:
 
 @pytest.fixture
 def semdag_registry(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]]:
-    """``semdag_registry(profile=None)``: the profile's semantic registry as plain data."""
+    """``semdag_registry(profile=None, format="json")``: the profile's semantic registry as
+    plain data, or exported to ``odcs``, ``openlineage`` or ``jsonschema``."""
     state = _state(pytestconfig)
 
-    def registry(profile: str | None = None) -> dict[str, Any]:
+    def registry(profile: str | None = None, format: str = "json") -> dict[str, Any]:
         try:
-            return state.registry(profile)
+            return state.registry(profile, format)
         except SemdagFailure as failure:
             pytest.fail(str(failure), pytrace=False)
 

@@ -53,26 +53,52 @@ def profiles_of(session: Session, every: bool) -> list[str | None]:
     return list(names)
 
 
+REGISTRY_FORMATS = ("text", "json", "odcs", "openlineage", "jsonschema")
+RegistryFormatOpt = Annotated[
+    str,
+    format_option(
+        REGISTRY_FORMATS,
+        help="Output format: text|json, or an open standard: odcs (ODCS v3 YAML), openlineage "
+        "(an OpenLineage job event), jsonschema (JSON Schema 2020-12 per semantic id).",
+    ),
+]
+EmitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--emit",
+        metavar="URL",
+        help="With -f openlineage: also send the event to the OpenLineage HTTP endpoint at URL "
+        "(posted to URL/api/v1/lineage), stamped with the time of sending.",
+    ),
+]
+
+
 @command("registry")
 def registry_cmd(
     ctx: typer.Context,
+    emit: EmitOpt = None,
     profile: ProfileOpt = None,
     config_file: ConfigOpt = None,
     sets: SetOpt = None,
     project_dir: ProjectDirOpt = None,
     debug: DebugOpt = False,
     no_build_cache: NoBuildCacheOpt = False,
-    fmt: FormatOpt = "text",
+    fmt: RegistryFormatOpt = "text",
 ) -> None:
-    """Compile and print the semantic registry."""
-    session = shared(ctx, "registry")
-    finish(session, lambda: _registry(session))
+    """Compile and print the semantic registry: as a table, as JSON, or exported to an open
+    standard (ODCS, OpenLineage, JSON Schema)."""
+    session = shared(ctx, "registry", formats=REGISTRY_FORMATS)
+    finish(session, lambda: _registry(session, emit))
 
 
-def _registry(session: Session) -> Outcome:
+def _registry(session: Session, emit: str | None) -> Outcome:
     from semdag.app.gate import current_registry
 
-    registry, _ = current_registry(session, None)
+    if emit is not None and session.fmt != "openlineage":
+        raise UsageError("--emit sends an OpenLineage event: use it with -f openlineage")
+    registry, graph = current_registry(session, None)
+    if session.fmt in ("odcs", "openlineage", "jsonschema"):
+        return _exported(session, registry, graph, emit)
     document = registry.as_document()
 
     def render() -> None:
@@ -102,6 +128,25 @@ def _registry(session: Session) -> Outcome:
         console.err().print(f"{len(registry.entries)} semantic entries", markup=False)
 
     return Outcome(data=document, render=render)
+
+
+def _exported(session: Session, registry: Any, graph: Any, emit: str | None) -> Outcome:
+    from semdag.app.exports import docs_of, emit_lineage, export
+
+    docs = docs_of(registry, graph)
+    sent = None
+    if emit is not None:
+        # What is printed is what was sent.
+        exported, sent = emit_lineage(registry, docs, emit)
+    else:
+        exported = export(registry, docs, session.fmt)
+
+    def render() -> None:
+        console.write(exported.text)
+        if sent is not None:
+            console.say(f"sent the OpenLineage event of profile {registry.profile} to {sent}")
+
+    return Outcome(data=exported.data, render=render, raw=True)
 
 
 @command("update", target=snapshot_app)

@@ -18,8 +18,9 @@ def _imported_before_pytester(tmp_path_factory: pytest.TempPathFactory) -> None:
     import, and libraries such as numpy and pyarrow cannot be imported a second time."""
     root = tmp_path_factory.mktemp("warm") / "shop"
     shutil.copytree(FIXTURES / "contracts", root)
-    for command in ("registry", "verify"):
-        assert run_cli([command, "--project-dir", str(root)]).exit_code == 0
+    for command in (["registry"], ["verify"], ["registry", "-f", "odcs"]):
+        assert run_cli([*command, "--project-dir", str(root)]).exit_code == 0
+    assert run_cli(["registry", "-f", "openlineage", "--project-dir", str(root)]).exit_code == 0
 
 
 @pytest.fixture(autouse=True)
@@ -118,6 +119,35 @@ def test_semdag_registry_is_plain_deterministic_data(pytester):
                 "shop.amount.v1", "shop.currency.v1", "shop.order_count.v1",
                 "shop.orders.v1", "shop.revenue.v1",
             ]
+        """,
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_semdag_registry_gives_each_export_as_plain_data(pytester):
+    shop(
+        pytester,
+        """
+        import json
+
+        import pytest
+
+        def test_exports(semdag_registry):
+            odcs = semdag_registry(format="odcs")
+            assert odcs["kind"] == "DataContract" and odcs["name"] == "dev"
+            names = [p["name"] for o in odcs["schema"] for p in o["properties"]]
+            assert "shop.revenue.v1" in names
+            lineage = semdag_registry("dev", format="openlineage")
+            assert sorted(d["name"] for d in lineage["outputs"]) == [
+                "shop.amount.v1", "shop.currency.v1", "shop.order_count.v1",
+                "shop.orders.v1", "shop.revenue.v1",
+            ]
+            schemas = semdag_registry(format="jsonschema")
+            assert schemas["$defs"]["shop.revenue.v1"]["type"] == "number"
+            for document in (odcs, lineage, schemas):
+                assert json.loads(json.dumps(document)) == document
+            with pytest.raises(ValueError, match="format must be one of json, odcs"):
+                semdag_registry(format="xml")
         """,
     )
     run(pytester).assert_outcomes(passed=1)
