@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from semdag.core.changes import ChangeSet, Ghost
+from semdag.core.changes import ChangeSet, Ghost, removed_near
 from semdag.core.graph import GraphModel
-from semdag.core.registry import is_semantic
+from semdag.core.registry import registry_id
 from semdag.core.render_style import CHANGE_STYLE, group_key
 
 # Mermaid's defaults (`maxTextSize`, `maxEdges`): a diagram past either is not drawn.
@@ -117,13 +117,7 @@ def diagram_of(
     if changes is not None:
         statuses = {n: s for n in keep if (s := changes.status(n))}
         every = len(keep) == len(graph.nodes)
-        ghosts = tuple(
-            g
-            for g in changes.removed
-            if every
-            or keep & set(g.dependencies)
-            or any(g.name in graph.nodes[n].dependencies for n in keep)
-        )
+        ghosts = changes.removed if every else removed_near(changes, graph, keep)
     return change_diagram(graph, sorted(keep), statuses, tag_filter, ghosts)
 
 
@@ -144,9 +138,9 @@ def change_diagram(
         DiagramNode(
             key=name,
             name=name,
-            semantic_id=graph.nodes[name].semantic_id
-            if is_semantic(graph.nodes[name], tag_filter)
-            else None,
+            semantic_id=registry_id(
+                graph.nodes[name].tags, tag_filter, is_input=graph.nodes[name].is_input
+            ),
             status=statuses.get(name, "context"),
             group=group_key(graph.nodes[name]),
             layer=graph.nodes[name].layer,

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from semdag.core.changes import Ghost
+from semdag.core.changes import Ghost, removed_near
 from semdag.core.export import jsonable
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.picture import (
@@ -88,13 +88,7 @@ class _Context:
             return ()
         if len(self.keep) == len(self.graph.nodes):
             return self.changes.removed
-        # With a selection, show only the removed nodes that touched the selected ones.
-        return tuple(
-            g
-            for g in self.changes.removed
-            if self.keep & set(g.dependencies)
-            or any(g.name in self.graph.nodes[n].dependencies for n in self.keep)
-        )
+        return removed_near(self.changes, self.graph, self.keep)
 
     def title(self) -> str:
         parts = [f"semdag · profile {self.options.profile}"]

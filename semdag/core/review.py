@@ -20,7 +20,7 @@ from semdag.core.changes import ChangeSet
 from semdag.core.diff import Lineage
 from semdag.core.graph import GraphModel
 from semdag.core.mermaid import Diagram, change_diagram
-from semdag.core.registry import is_semantic
+from semdag.core.registry import is_semantic, registry_id
 from semdag.core.rules import Finding, Severity
 
 REVIEW_KIND = "semdag.review"
@@ -168,7 +168,8 @@ def review_diagram(
     for name in changes.added:
         statuses[name] = "added"
     for name in changes.changed:
-        sid = head.nodes[name].semantic_id
+        info = head.nodes[name]
+        sid = registry_id(info.tags, tag_filter, is_input=info.is_input)
         statuses[name] = "breaking" if sid in breaking_ids else "changed"
     sources = set(statuses)
     shown = set(sources)

@@ -36,7 +36,8 @@ def md_text(value: object, limit: int = _CELL_LIMIT) -> str:
     text = " ".join(str(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "\u2026"
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+    # Markdown punctuation first: the entities HTML escaping makes hold none of it.
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
 
 
 def markdown(
