@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEMDAG := $(BIN)/semdag
 
-.PHONY: demo test lint format bench docs clean graphviz browser setup
+.PHONY: demo test lint format bench docs clean graphviz browser mermaid setup
 
 setup: $(STAMP) graphviz
 
@@ -26,6 +26,10 @@ graphviz:
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 
+# Mermaid's browser bundle from the npm registry, for the diagram tests (`make test` only).
+mermaid:
+	@sh scripts/install-mermaid.sh
+
 demo: setup
 	$(SEMDAG) build -p dev
 	$(SEMDAG) validate -p dev
@@ -35,7 +39,7 @@ demo: setup
 	$(SEMDAG) snapshot check --all
 	$(SEMDAG) verify --all
 
-test: setup browser
+test: setup browser mermaid
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(SEMDAG) snapshot check --all
 

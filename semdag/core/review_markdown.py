@@ -153,12 +153,12 @@ def _diagram(fitted: Fitted, review: Review, room: int, link: str | None) -> str
                 "",
             ]
         lines += ["```mermaid", fitted.text.rstrip("\n"), "```", ""]
-        legend = ", ".join(
-            f"{s}: {STATUS_MEANING[s]}"
+        legend = "; ".join(
+            f"**{s}**: {STATUS_MEANING[s]}"
             for s in STATUS_ORDER
             if any(n.status == s for n in review.diagram.nodes)
         )
-        lines += [f"Colours: {legend}. Semantic nodes are rounded, with their semantic id.", ""]
+        lines += [f"Colours: {legend}. Semantic nodes are rounded, labelled with their id.", ""]
     return "\n".join(lines) + "\n"
 
 
