@@ -1,8 +1,8 @@
 """Markdown with Mermaid blocks rendered as a pull-request page would: markdown to HTML, each
 ``mermaid`` block drawn by Mermaid's own library (from the npm registry) in headless Chromium.
 
-Mermaid's bundle is fetched by ``scripts/install-mermaid.sh`` (``make test`` runs it; so does
-:func:`mermaid_js` when it is missing). Nothing here skips: a missing browser, npm or bundle
+Mermaid's bundle is fetched by ``scripts/install-npm-tools.sh`` (``make test`` runs it; so
+does :func:`npm_tool` when it is missing). Nothing here skips: a missing browser, npm or bundle
 fails the test that needs it.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 from tests.conftest import ROOT
 
 MERMAID_VERSION = "11.12.2"
-BUNDLE_DIR = ROOT / ".venv" / "mermaid"
+NPM_DIR = ROOT / ".venv" / "npm"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -58,21 +58,26 @@ window.__results = (async () => {
 """
 
 
-def mermaid_js() -> Path:
-    """Mermaid's browser bundle, fetched from the npm registry when missing."""
-    bundle = BUNDLE_DIR / f"mermaid-{MERMAID_VERSION}.min.js"
-    if not bundle.is_file():
-        assert shutil.which("npm"), "npm is missing: install Node.js to run the Mermaid tests"
+def npm_tool(name: str, version: str, member: str) -> Path:
+    """A file of an npm package that scripts/install-npm-tools.sh fetches (run when missing)."""
+    path = NPM_DIR / f"{name}-{version}" / member
+    if not path.is_file():
+        assert shutil.which("npm"), "npm is missing: install Node.js and npm to run this test"
         done = subprocess.run(
-            ["sh", str(ROOT / "scripts/install-mermaid.sh"), str(BUNDLE_DIR)],
+            ["sh", str(ROOT / "scripts/install-npm-tools.sh"), str(NPM_DIR)],
             capture_output=True,
             text=True,
             env={**os.environ, "MERMAID_VERSION": MERMAID_VERSION},
             timeout=300,
             check=False,
         )
-        assert done.returncode == 0 and bundle.is_file(), done.stderr
-    return bundle
+        assert done.returncode == 0 and path.is_file(), done.stderr
+    return path
+
+
+def mermaid_js() -> Path:
+    """Mermaid's browser bundle."""
+    return npm_tool("mermaid", MERMAID_VERSION, "mermaid.min.js")
 
 
 def chromium() -> str:
