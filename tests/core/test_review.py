@@ -98,3 +98,23 @@ def test_md_text_is_one_safe_cell(text):
     assert "<" not in cell and ">" not in cell
     assert "|" not in cell.replace("\\|", "")
     assert "\n" not in cell
+
+
+def test_blast_radius_matches_the_lineage_walk_on_random_graphs():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(20):
+        count = rng.randint(2, 60)
+        deps = {f"n{i}": [f"n{j}" for j in range(i) if rng.random() < 0.1] for i in range(count)}
+        if rng.random() < 0.3:  # a cycle, which validate reports; the walk must still end
+            deps["n0"] = [f"n{count - 1}"]
+        semantic = {
+            f"n{i}": (f"s{i}.v1", rng.choice([None, "a", "b"]))
+            for i in range(count)
+            if rng.random() < 0.5
+        }
+        lineage = Lineage.from_dependencies(deps, semantic)
+        found = [finding("code-changed", "x", "code", node=f"n{i}") for i in range(count)]
+        for item in with_blast_radius(found, lineage, lineage):
+            assert (item.affected, item.owners) == lineage.downstream_ids(item.node)
