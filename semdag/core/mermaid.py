@@ -191,7 +191,7 @@ _ARROWS = {"dependency": "-->", "removed": "-.->", "impact": "-.->"}
 def flowchart(diagram: Diagram) -> tuple[str, int]:
     """Every node in its stack layer's frame; returns the text and its number of links."""
     ids = {node.key: f"n{i}" for i, node in enumerate(diagram.nodes)}
-    lines = ["flowchart LR"]
+    lines = [f"flowchart {_direction([(e.tail, e.head) for e in diagram.edges])}"]
     layers: dict[str, list[DiagramNode]] = {}
     for node in diagram.nodes:
         layers.setdefault(node.layer or "", []).append(node)
@@ -216,7 +216,8 @@ def module_flowchart(diagram: Diagram) -> tuple[str, int]:
     groups = sorted(members)
     ids = {group: f"m{i}" for i, group in enumerate(groups)}
     group_of = {node.key: node.group for node in diagram.nodes}
-    lines = ["flowchart LR"]
+    pairs = [(group_of[e.tail], group_of[e.head]) for e in diagram.edges]
+    lines = [f"flowchart {_direction([(a, b) for a, b in pairs if a != b])}"]
     statuses: dict[str, str] = {}
     for group in groups:
         tally = {s: 0 for s in STATUS_ORDER}
@@ -236,6 +237,33 @@ def module_flowchart(diagram: Diagram) -> tuple[str, int]:
         lines.append(f"  {ids[a]} {arrow}|{count}| {ids[b]}")
     lines += _classes(statuses)
     return "\n".join(lines) + "\n", len(links)
+
+
+# Past this many ranks a left-to-right diagram is wider than a comment: it is drawn top down.
+_WIDE_RANKS = 8
+
+
+def _direction(edges: Sequence[tuple[str, str]]) -> str:
+    """``LR`` unless the longest chain of links has more than :data:`_WIDE_RANKS` ranks
+    (counted over the acyclic part: nodes on a cycle are left out)."""
+    incoming: dict[str, int] = {}
+    following: dict[str, list[str]] = {}
+    for tail, head in set(edges):
+        following.setdefault(tail, []).append(head)
+        incoming[head] = incoming.get(head, 0) + 1
+        incoming.setdefault(tail, incoming.get(tail, 0))
+    rank = [n for n, count in incoming.items() if count == 0]
+    ranks = 0
+    while rank:
+        ranks += 1
+        nxt = []
+        for name in rank:
+            for head in following.get(name, ()):
+                incoming[head] -= 1
+                if incoming[head] == 0:
+                    nxt.append(head)
+        rank = nxt
+    return "TB" if ranks > _WIDE_RANKS else "LR"
 
 
 def _shape(node: DiagramNode) -> str:

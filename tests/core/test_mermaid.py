@@ -97,3 +97,9 @@ def test_module_links_are_counted():
     text, links = module_flowchart(Diagram(nodes, edges))
     assert links == 1
     assert "  m0 -->|3| m1\n" in text
+
+
+def test_a_long_chain_is_drawn_top_down():
+    assert fit(big_review(2000, 40).diagram).text.startswith("flowchart TB\n")
+    assert fit(big_review(200, 4).diagram).text.startswith("flowchart LR\n")
+    assert flowchart(small_review().diagram)[0].startswith("flowchart LR\n")
