@@ -102,6 +102,11 @@ def pictures(session: Session, run: ReviewRun) -> tuple[str, str] | None:
             ledger=session.facts().ledger,
             changes=run.changes,
             description="review",
+            emphasis={
+                n.key: n.status
+                for n in run.review.diagram.nodes
+                if n.status in ("breaking", "impacted") and n.key in run.graph.nodes
+            },
         ),
     )
     svg = run_dot(picture.to_dot(), "svg").decode("utf-8")

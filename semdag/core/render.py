@@ -49,6 +49,9 @@ from semdag.core.render_style import (
     str_or_none,
 )
 
+# The legend lines of a review's emphasis (RenderOptions.emphasis).
+_EMPHASIS_LEGEND = {"breaking": "breaking change", "impacted": "downstream of a change"}
+
 
 def should_collapse(count: int, options: RenderOptions) -> bool:
     """Whether ``count`` drawn nodes make one box per module (``options.collapse`` decides)."""
@@ -182,9 +185,11 @@ class _Context:
                 ),
             ]
         if self.changes is not None:
-            for status in ("added", "changed", "removed"):
+            shown = set(self.options.emphasis.values())
+            for status in ("added", "changed", "removed", *sorted(shown)):
                 attrs = change_attrs(dict(BASE_ATTRS), status)
-                samples.append((status, html_label(f"{status} since baseline"), attrs))
+                label = _EMPHASIS_LEGEND.get(status, f"{status} since baseline")
+                samples.append((status, html_label(label), attrs))
         boxes = tuple(
             Box(
                 f"legend:{key}",
@@ -330,6 +335,10 @@ class _Context:
             attrs = change_attrs(attrs, status)
             reasons = self.changes.changed.get(name)
             lines.append(f"changed: {', '.join(reasons)}" if reasons else status)
+        emphasis = self.options.emphasis.get(name)
+        if emphasis:
+            classes.append(emphasis)
+            attrs = change_attrs(attrs, emphasis)
         box_id = svg_id("node", name)
         attrs["id"] = box_id
         if classes:
