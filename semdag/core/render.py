@@ -225,20 +225,22 @@ class _Context:
             Edge(ids[dep], ids[node], attr_tuple(self.edge_attrs(dep, node, ids)))
             for dep, node in graph.edges(self.selected)
         ]
+        # A removed node's old dependencies, drawn or removed too (a removed chain).
+        old_ids = {g.name: ghost_ids[g.key] for g in self.ghosts} | ids
         for ghost in self.ghosts:
             gid = ghost_ids[ghost.key]
             edges += [
                 Edge(
-                    ids[d],
+                    old_ids[d],
                     gid,
                     (
                         ("color", CHANGE_STYLE["removed"][1]),
-                        ("id", f"edge:{ids[d]}->{gid}"),
+                        ("id", f"edge:{old_ids[d]}->{gid}"),
                         ("style", "dashed"),
                     ),
                 )
                 for d in ghost.dependencies
-                if d in ids
+                if d in old_ids
             ]
         viewer = {**self.viewer_base(False), "nodes": nodes_data, "groups": {}}
         return Picture(

@@ -98,6 +98,7 @@ def test_review_fits_and_writes_its_artifacts(reviewed):
     svg = (out / "review.svg").read_text(encoding="utf-8")
     assert "risk_max" in svg and "risk_balanced" in svg and "#c8f0c4" in svg
     assert "#ffcdd2" in svg and "#fff8e1" in svg  # breaking, and downstream of a change
+    assert "edge:removed:risk_variant__2&#45;&gt;removed:risk_balanced" in svg  # a chain
     page = (out / "review.html").read_text(encoding="utf-8")
     assert '"risk_balanced (removed)"' in page and "<svg" in page
 
