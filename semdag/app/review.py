@@ -7,7 +7,7 @@ with its committed baselines. :mod:`semdag.core.review` decides each change's st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from semdag.app.gate import check
@@ -26,7 +26,7 @@ from semdag.core.review import (
     review_diagram,
     with_blast_radius,
 )
-from semdag.core.rules import apply_severities
+from semdag.core.rules import Finding, apply_severities
 
 # What `review --out DIR` writes.
 MARKDOWN_FILE = "review.md"
@@ -64,12 +64,21 @@ def review_branch(session: Session, base: str | None, fail_on: str, threshold: i
         lineage_from_graph(revision.graph.dependents, before),
         lineage_from_graph(graph.dependents, after),
     )
+    found = [_where_it_was(item, revision.graph) for item in found]
     changes = classify(found, gate.findings, threshold, _acknowledgements(session))
     changeset = compare(graph, revision.document, profile.tag_filter, shown)
     breaking = {c.finding.subject for c in changes if c.in_branch and is_breaking(c.finding)}
     diagram = review_diagram(graph, revision.graph, changeset, profile.tag_filter, breaking)
     review = Review(profile.name, shown, revision.commit, fail_on, changes, diagram)
     return ReviewRun(review, changeset, graph)
+
+
+def _where_it_was(item: Finding, base: GraphModel) -> Finding:
+    """A removal with the file:line its node had at the base revision."""
+    old = base.nodes.get(item.node or "") if item.rule == "semantic-removed" else None
+    if old is None or item.file:
+        return item
+    return replace(item, file=old.file, line=old.line)
 
 
 def _acknowledgements(session: Session) -> dict[tuple[str, str], Acknowledged]:

@@ -107,6 +107,8 @@ def _cells(change: ReviewChange) -> list[str]:
     elif not change.in_branch:
         status += " (snapshot check)"
     where = f"{item.file}:{item.line}" if item.file and item.line else item.file or ""
+    if where and item.rule == "semantic-removed":
+        where += " (at the base)"
     downstream = ", ".join(item.affected[:5])
     if len(item.affected) > 5:
         downstream += f" and {len(item.affected) - 5} more"

@@ -59,6 +59,7 @@ def test_review_lists_the_three_changes_with_their_status(reviewed):
     assert "function.scorecard.v1" in table["function.loc.v1"][6]
     assert "owners: code-intel" in table["function.loc.v1"][6]
     assert table["function.risk_balanced.v1"][:3] == ["failing", "breaking", "`semantic-removed`"]
+    assert table["function.risk_balanced.v1"][5].startswith("modules/core/risk.py:")  # at base
     assert table["function.risk_max.v1"][:3] == ["pending", "additive", "`semantic-added`"]
     assert table["function.risk_max.v1"][5].startswith("modules/core/risk.py:")
     assert result.stdout.startswith(MARKER + "\n## semdag review: profile `dev` against main (`")
