@@ -118,3 +118,13 @@ def test_blast_radius_matches_the_lineage_walk_on_random_graphs():
         found = [finding("code-changed", "x", "code", node=f"n{i}") for i in range(count)]
         for item in with_blast_radius(found, lineage, lineage):
             assert (item.affected, item.owners) == lineage.downstream_ids(item.node)
+
+
+def test_review_json_document(snapshot):
+    from semdag.core.review import review_document
+
+    review = small_review()
+    text, fitted = markdown(review)
+    document = review_document(review, len(text), fitted.form, fitted.edges)
+    assert document["counts"] == {"failing": 1, "pending": 1, "acknowledged": 1, "accepted": 1}
+    assert document == snapshot
