@@ -6,6 +6,9 @@ is given.
 
 - ``semdag_registry(profile=None)``: the profile's registry as plain data (the document that
   ``semdag registry -f json`` prints), for ``assert semdag_registry("prod") == snapshot``.
+- ``semdag_check(profile=None, fail_on="breaking")``: compares the profile's build with its
+  committed baselines as ``semdag snapshot check`` does (severities, acknowledgements) and
+  fails the test with the failing findings, one line each; the baseline is the only copy.
 - ``semdag_verify(profile=None, ...)``: runs ``semdag verify`` for the profile and fails the
   test with the failing findings, one line each; returns the verification otherwise.
 - ``pytest --semdag-contracts``: one test per semantic id of each ``--semdag-profile`` (default:
@@ -103,6 +106,12 @@ class _State:
             registry, _ = current_registry(session, None)
         return registry.as_document()
 
+    def check(self, profile: str | None) -> Any:
+        from semdag.app.gate import check
+
+        with _reported(), self.at_root(), self.session(profile) as session:
+            return check(session, None)
+
     def semantic_ids(self, profile: str | None) -> tuple[str, list[str]]:
         """The profile's name and its semantic ids."""
         document = self.registry(profile)
@@ -171,6 +180,35 @@ def semdag_registry(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]
             pytest.fail(str(failure), pytrace=False)
 
     return registry
+
+
+@pytest.fixture
+def semdag_check(pytestconfig: pytest.Config) -> Callable[..., Any]:
+    """``semdag_check(profile=None, *, fail_on="breaking")``: compare the profile's build with
+    its committed baselines (``semdag snapshot check``); fail with the failing findings."""
+    state = _state(pytestconfig)
+
+    def compare(profile: str | None = None, *, fail_on: str = "breaking") -> Any:
+        from semdag.core.rules import FAIL_ON
+
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+        try:
+            comparison = state.check(profile)
+        except SemdagFailure as failure:
+            pytest.fail(str(failure), pytrace=False)
+        failing = [f for f in comparison.findings if f.fails(FAIL_ON[fail_on])]
+        if failing:
+            lines = [
+                f"semdag snapshot check {comparison.profile}: {len(failing)} failing finding(s)",
+                *(finding_line(f) for f in failing),
+                f"accept the changes with `semdag snapshot update -p {comparison.profile}` "
+                "and commit the baselines",
+            ]
+            pytest.fail("\n".join(lines), pytrace=False)
+        return comparison
+
+    return compare
 
 
 @pytest.fixture

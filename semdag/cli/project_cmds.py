@@ -67,10 +67,17 @@ def init_cmd(
 
 
 def _init(session: Session, directory: Path | None, force: bool) -> Outcome:
+    from semdag.app.adopt import find_modules
     from semdag.app.gate import update
+    from semdag.app.merge import SETUP_COMMAND, configure_driver, in_git_repository
     from semdag.app.scaffold import (
+        PRECOMMIT,
+        SAMPLE_FILES,
+        SAMPLE_MODULE,
         baseline_paths,
         existing,
+        is_sample,
+        precommit_snippet,
         project_files,
         tool_table,
         write_project,
@@ -86,10 +93,14 @@ def _init(session: Session, directory: Path | None, force: bool) -> Outcome:
     # A [tool.semdag] table that stays says where configs and snapshots live.
     table = (had_table or {}) if not force else {}
     dirs = {key: str(table[key]) for key in ("configs_dir", "snapshots_dir") if table.get(key)}
-    files = project_files(profile, **dirs)
-    baselines = baseline_paths(profile, snapshots_dir=dirs.get("snapshots_dir", "snapshots"))
-    adopted = root.is_dir() and bool(existing(root, [*files, *baselines]))
-    done = write_project(root, files, force=force)
+    snapshots_dir = dirs.get("snapshots_dir", "snapshots")
+    # The repository's own Hamilton modules (the sample module a previous init wrote is not).
+    sample = set(SAMPLE_FILES) if is_sample(root, SAMPLE_MODULE) else set()
+    found = find_modules(root, ignore=sample) if root.is_dir() else None
+    files = project_files(profile, **dirs, adopted=found)
+    baselines = baseline_paths(profile, snapshots_dir=snapshots_dir)
+    adopted = root.is_dir() and (found is not None or bool(existing(root, [*files, *baselines])))
+    done = write_project(root, files, force=force, snapshots_dir=snapshots_dir)
     written, left = list(done.written), list(done.left)
     kept = existing(root, baselines) if not force else []
     if kept:
@@ -99,17 +110,33 @@ def _init(session: Session, directory: Path | None, force: bool) -> Outcome:
         update(project_session, None)
         # Generated for this project, whether or not the same bytes were there already.
         written += baselines
+    in_git = in_git_repository(root)
+    driver = configure_driver(root) if in_git else None
     shown = root.as_posix()
+    unmerged = dict(done.unmerged)
 
     def _note(rel: str) -> str:
+        if rel in done.merged:
+            return " (semdag's part added, the rest kept)"
         if rel != "pyproject.toml" or not had_pyproject:
             return ""
         return " ([tool.semdag] replaced)" if had_table is not None else " ([tool.semdag] added)"
 
     def render() -> None:
         out = console.out()
+        err = console.err()
         verb = "adopted" if adopted else "created"
         out.print(f"{verb} a semdag project in {shown}/", markup=False)
+        if found is not None:
+            how = (
+                f"the modules that {', '.join(found.scripts)} "
+                f"{'passes' if len(found.scripts) == 1 else 'pass'} to Hamilton"
+                if found.scripts
+                else "the modules that import hamilton.function_modifiers"
+            )
+            out.print(f"stack ({how}):", markup=False)
+            for layer, modules in found.stack.items():
+                out.print(f"  {layer}: {', '.join(modules)}", markup=False)
         if written:
             out.print("wrote:", markup=False)
             for rel in written:
@@ -118,18 +145,100 @@ def _init(session: Session, directory: Path | None, force: bool) -> Outcome:
             out.print("left as they were (--force overwrites them):", markup=False)
             for rel in left:
                 out.print(f"  {rel}", markup=False)
+        if driver:
+            err.print(
+                f"set git's merge driver for the baselines in this clone: {driver}", markup=False
+            )
         where = "" if root.resolve() == Path.cwd().resolve() else f"cd {shown} && "
-        console.err().print(
-            f"next: {where}git init && pre-commit install, then `semdag validate` "
-            "and `semdag snapshot check`",
+        first = "pre-commit install" if in_git else "git init && pre-commit install"
+        err.print(
+            f"next: {where}{first}, then `semdag validate` and `semdag snapshot check`",
             markup=False,
         )
-        if ".pre-commit-config.yaml" in left:
-            console.err().print(
-                "your .pre-commit-config.yaml was left as it was: add the hooks "
-                "semdag-validate and semdag-snapshot-check (docs/ci.md) to gate commits",
+        if not in_git:
+            err.print(
+                "each clone merges the baselines entry by entry once it names the merge "
+                f"driver: {SETUP_COMMAND} (`semdag snapshot check` does it too)",
                 markup=False,
             )
+        if PRECOMMIT in unmerged:
+            err.print(
+                f"{PRECOMMIT} was left as it was ({unmerged[PRECOMMIT]}): add semdag's hooks "
+                "under its repos: to gate commits and merge commits:",
+                markup=False,
+            )
+            err.print(precommit_snippet().rstrip("\n"), markup=False, highlight=False)
 
-    data = {"root": shown, "profile": profile, "written": written, "left": left}
+    data = {
+        "root": shown,
+        "profile": profile,
+        "written": written,
+        "left": left,
+        "stack": found.stack if found is not None else None,
+        "merge_driver": driver,
+    }
     return Outcome(data=data, render=render)
+
+
+MERGE_HELP = """Merge two versions of a baseline (registry.json or graph.json) from their
+common ancestor, entry by entry: git's merge driver for snapshots/.
+
+Git runs it for the files .gitattributes routes to it (`merge=semdag`, written by `semdag
+init`) once the clone names it: `git config merge.semdag.driver "semdag merge-baselines %O %A
+%B %P"` (init, `snapshot update` and `snapshot check` do this where it is missing). OURS is
+rewritten with the merge. Two branches that accept different changes merge without a
+conflict, and the result is what `snapshot update` writes for the merged code. Where both
+changed the same entry differently, OURS gets git's conflict markers and the exit code is 1;
+`semdag snapshot update` then writes the baseline from the merged code.
+"""
+
+
+@command("merge-baselines", help=MERGE_HELP)
+def merge_baselines_cmd(
+    ctx: typer.Context,
+    base: Annotated[
+        Path,
+        typer.Argument(metavar="BASE", click_type=ARGUMENT, help="The common ancestor (%O)."),
+    ],
+    ours: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OURS", click_type=ARGUMENT, help="This branch's version, rewritten (%A)."
+        ),
+    ],
+    theirs: Annotated[
+        Path,
+        typer.Argument(metavar="THEIRS", click_type=ARGUMENT, help="The other branch's (%B)."),
+    ],
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PATH",
+            click_type=ARGUMENT,
+            help="The file's path in the repository, for messages (%P).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Merge two versions of a baseline entry by entry (git's merge driver for snapshots/)."""
+    session = shared(ctx, "merge-baselines")
+    finish(session, lambda: _merge_baselines(base, ours, theirs, path))
+
+
+def _merge_baselines(base: Path, ours: Path, theirs: Path, path: str | None) -> Outcome:
+    from semdag.app.merge import merge_files
+
+    for given in (base, ours, theirs):
+        if not given.is_file():
+            raise UsageError(f"{given}: no such file")
+    merged = merge_files(base, ours, theirs, path or ours.as_posix())
+
+    def render() -> None:
+        console.err().print(f"semdag: {merged.message}", markup=False)
+
+    return Outcome(
+        data={"clean": merged.clean, "message": merged.message},
+        render=render,
+        exit_code=0 if merged.clean else 1,
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semdag.app.scaffold import HOOK_FILES, HOOKS
+from semdag.app.scaffold import HOOK_STAGES, HOOKS, INSTALL_HOOK_TYPES
 from tests.conftest import ROOT, Result, run_cli
 
 pytestmark = pytest.mark.slow
@@ -38,17 +38,22 @@ def test_published_manifest_is_valid_and_matches_the_scaffold(tmp_path):
         assert hook["language"] == "python"
         assert hook["pass_filenames"] is False
         assert hook["require_serial"] is True
-        assert hook["files"] == HOOK_FILES
+        # Every commit, whatever it touches: no file filter can see a deleted module.
+        assert hook["always_run"] is True
+        assert hook["files"] == ""
     assert manifest["semdag-validate"]["entry"] == "semdag validate"
     assert manifest["semdag-snapshot-check"]["entry"] == "semdag snapshot check --all"
     assert manifest["semdag-snapshot-update"]["stages"] == ["manual"]
-    assert manifest["semdag-snapshot-check"]["stages"] == []
+    assert manifest["semdag-snapshot-check"]["stages"] == HOOK_STAGES
+    assert manifest["semdag-validate"]["stages"] == HOOK_STAGES
+    assert "pre-merge-commit" in HOOK_STAGES
 
     from semdag.app.scaffold import project_files
 
     scaffold = tmp_path / ".pre-commit-config.yaml"
     scaffold.write_text(project_files()[".pre-commit-config.yaml"], encoding="utf-8")
     config = load_config(str(scaffold))
+    assert config["default_install_hook_types"] == INSTALL_HOOK_TYPES
     assert scaffold.read_text(encoding="utf-8").count("language: system") == len(HOOKS)
     (local,) = config["repos"]
     assert local["repo"] == "local"
@@ -56,7 +61,7 @@ def test_published_manifest_is_valid_and_matches_the_scaffold(tmp_path):
         published = manifest[hook["id"]]
         # `system` runs the entry as is; pre-commit 4 reads it as its new name `unsupported`.
         assert hook["language"] in ("system", "unsupported")
-        for key in ("entry", "files", "pass_filenames", "require_serial", "stages"):
+        for key in ("entry", "files", "always_run", "pass_filenames", "require_serial", "stages"):
             assert hook[key] == published[key], (hook["id"], key)
 
 
