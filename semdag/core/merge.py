@@ -71,8 +71,14 @@ def _merge(base: Any, ours: Any, theirs: Any, path: tuple[str, ...], out: list[s
 
 
 def _same(a: Any, b: Any) -> bool:
-    # 1 == True and 1 == 1.0 in Python; in a baseline they are different values.
-    return type(a) is type(b) and a == b
+    """Equal as JSON values: 1 == True and 1 == 1.0 in Python, not in a baseline."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return bool(a == b)
 
 
 def _is_dict(value: Any) -> bool:

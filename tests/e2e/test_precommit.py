@@ -242,3 +242,47 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
     code, output = repo.commit("round revenue, baselines updated")
     assert code == 0, output
     assert repo.commits() == 5
+
+
+def test_every_commit_that_can_change_the_verdict_is_gated(repo: Repo):
+    code, output = repo.commit("scaffold")
+    assert code == 0, output
+
+    # A hand edit of a baseline alone: refused, as the terminal's check fails.
+    repo.edit("snapshots/dev/registry.json", '"dtype": "int64"', '"dtype": "json"')
+    code, output = repo.commit("edit the baseline by hand")
+    assert code == 1, output
+    assert "semdag snapshot check" in output and "Failed" in output and "Skipped" not in output
+    assert "dtype-changed" in output and SID in output
+    refused_as_in_the_terminal(repo, output)
+    repo.git("checkout", "HEAD", "--", "snapshots/dev/registry.json")
+
+    # Deleting a module alone (no file left for a filter to match): refused too.
+    (repo.root / "modules/core/metrics.py").unlink()
+    code, output = repo.commit("drop the metrics")
+    assert code == 1, output
+    assert "semdag validate" in output and "Failed" in output
+    repo.git("checkout", "HEAD", "--", "modules/core/metrics.py")
+    assert repo.commits() == 1
+
+
+def test_merge_commits_are_gated(repo: Repo):
+    assert (repo.root / ".git/hooks/pre-merge-commit").is_file()
+    code, output = repo.commit("scaffold")
+    assert code == 0, output
+    # A branch committed without the hooks (a colleague's clone without pre-commit).
+    repo.git("checkout", "-q", "-b", "widen")
+    repo.edit(METRICS, 'dtype="int64",', 'dtype="json",')
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "widen total_units")
+    repo.git("checkout", "-q", "main")
+    (repo.root / "README.md").write_text("the shop\n", encoding="utf-8")
+    assert repo.commit("a readme")[0] == 0
+
+    merged = repo.git("merge", "--no-edit", "widen", check=False)
+
+    output = merged.stdout + merged.stderr
+    assert merged.returncode != 0, output
+    assert "semdag snapshot check" in output and "Failed" in output
+    assert "dtype-changed" in output
+    assert repo.commits() == 2  # the merge commit was not made
