@@ -20,20 +20,30 @@ from semdag.cli.common import (
 )
 from semdag.core.errors import UsageError
 
-INIT_HELP = """Scaffold a working project in DIR (default: the current directory).
+INIT_HELP = """Scaffold a working project in DIR (default: the current directory), or adopt
+the Hamilton modules of an existing repository.
 
-Writes pyproject.toml ([tool.semdag]), configs/dev.yaml, a module stack under modules/ with
-two semantic nodes, snapshots/acknowledged.yaml, a sample test of the registry and the runtime
-contracts (tests/test_semdag.py), .pre-commit-config.yaml and .gitignore, then
-generates the baselines snapshots/dev/registry.json and graph.json. The project passes
-`semdag validate`, `semdag snapshot check` and `semdag verify` at once. `-p NAME` names the
+Writes pyproject.toml ([tool.semdag]), configs/dev.yaml, a module stack under modules/ with two
+semantic nodes, snapshots/acknowledged.yaml, a sample test of the registry and the runtime
+contracts (tests/test_semdag.py), .pre-commit-config.yaml, .gitattributes and .gitignore, then
+generates the baselines snapshots/dev/registry.json and graph.json. The project passes `semdag
+validate`, `semdag snapshot check`, `semdag verify` and `pytest` at once. `-p NAME` names the
 profile (default dev).
 
-In an existing repository `init` adopts what is there: it adds [tool.semdag] to an existing
-pyproject.toml and keeps every other table, and it leaves every other file that exists as it
-is (the baselines too), listing what it wrote and what it left. `--force` overwrites those
-files and replaces the [tool.semdag] table; pyproject.toml's other tables are always kept. An
-existing [tool.semdag] table's configs_dir and snapshots_dir are used.
+In a directory with Hamilton modules, `init` adopts them: the modules its driver scripts pass
+to Hamilton (`with_modules(...)`, `Driver(config, ...)`), else those that import
+hamilton.function_modifiers (never setup.py, tests or scripts/). The profile stacks them
+(layers from core/, plugins/ and overrides/ folders, else one core layer), no sample module is
+written, and the baselines are their registry's, so the first `snapshot check` is green.
+
+In an existing repository `init` keeps what is there: it adds [tool.semdag] to pyproject.toml,
+semdag's hooks (and the pre-merge-commit hook type) to .pre-commit-config.yaml and the merge
+driver's lines to .gitattributes, keeping everything else, comments included; it leaves every
+other file that exists as it is (the baselines too), listing what it wrote and what it left. In
+a git repository it names the baselines' merge driver in the clone's git config. `--force`
+overwrites the files it would leave and replaces the [tool.semdag] table; the other files'
+contents are always kept. An existing [tool.semdag] table's configs_dir and snapshots_dir are
+used. Running it again changes nothing.
 """
 
 
