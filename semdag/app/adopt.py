@@ -125,8 +125,15 @@ def _dotted_expr(node: ast.expr) -> str | None:
 
 
 def _literal_config(tree: ast.Module) -> dict[str, Any]:
-    """The literal dicts a script passes to ``with_config(...)`` or as ``Driver``'s config,
-    merged in order (one that is not a literal is skipped)."""
+    """The literal dicts a script passes to ``with_config(...)`` or as ``Driver``'s config
+    (written in the call, or assigned to a name it passes), merged in order; one that is not a
+    literal is skipped."""
+    assigned: dict[str, ast.expr] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                assigned[target.id] = node.value
     config: dict[str, Any] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
@@ -135,8 +142,11 @@ def _literal_config(tree: ast.Module) -> dict[str, Any]:
         attr = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if attr not in ("with_config", "Driver"):
             continue
+        given = node.args[0]
+        if isinstance(given, ast.Name) and given.id in assigned:
+            given = assigned[given.id]
         try:
-            value = ast.literal_eval(node.args[0])
+            value = ast.literal_eval(given)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             continue
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
@@ -208,7 +218,9 @@ def _driver_modules(root: Path, files: list[Path]) -> tuple[list[Path], list[str
         if found:
             scripts.append(path.relative_to(root).as_posix())
             modules.extend(found)
-            config.update(_literal_config(tree))
+            # The first script that gives a config is the one the profile follows: others
+            # (run_dask.py beside run.py) choose other variants of the same modules.
+            config = config or _literal_config(tree)
     return modules, scripts, config
 
 

@@ -272,3 +272,17 @@ def test_merge_precommit_keeps_an_unindented_layout_and_adds_nothing_twice():
         "pre-commit",
         "pre-merge-commit",
     ]
+
+
+def test_the_config_is_the_first_driver_scripts_even_through_a_name(tmp_path):
+    driver = (
+        "from hamilton import driver\nfrom pipeline import features\n"
+        "config = {'execution': 'normal', 'location': 'data.csv'}\n"
+        "dr = driver.Driver(config, features)\n"
+    )
+    other = driver.replace("normal", "dask")
+    write_files(tmp_path, {**REPOSITORY, "run.py": driver, "run_dask.py": other})
+    found = find_modules(tmp_path)
+    assert found is not None
+    assert found.config == {"execution": "normal", "location": "data.csv"}
+    assert found.scripts == ("run.py",)
