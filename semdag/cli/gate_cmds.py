@@ -125,28 +125,30 @@ def snapshot_update_cmd(
 def _snapshot_update(session: Session, every: bool) -> Outcome:
     from semdag.app.gate import pending_changes, update
     from semdag.app.merge import changes_against_sides
-    from semdag.store.snapshot import baseline_conflict
+    from semdag.store.snapshot import REGISTRY_FILE, baseline_conflict
 
     set_up_merge_driver(session)
     written: dict[str, list[str]] = {}
     accepted: dict[str, tuple[Any, ...] | None] = {}
     # A baseline left with conflict markers: what the new one accepts against each side.
     conflicted: dict[str, tuple[str, list[tuple[str, list[Any]]]]] = {}
+    conflicted_graph: dict[str, str] = {}
     names = profiles_of(session, every)
     for number, name in enumerate(names, 1):
         profile = session.load_profile(name).name
         with phase(f"writing the baselines of profile {profile} ({number} of {len(names)})"):
             # Compared before writing: afterwards the baseline is the build.
             conflict = baseline_conflict(session.project, profile)
-            if conflict is not None:
+            shown = (conflict.file or "") if conflict is not None else ""
+            if conflict is not None and shown.endswith(REGISTRY_FILE):
                 sides = changes_against_sides(session, profile, conflict)
-                conflicted[profile] = (
-                    conflict.file or profile,
-                    sides or _everything(session, name),
-                )
+                conflicted[profile] = (shown, sides or _everything(session, name))
                 accepted[profile] = tuple(f for _, found in conflicted[profile][1] for f in found)
             else:
+                # graph.json alone: the registry says what is accepted, as always.
                 accepted[profile] = pending_changes(session, name)
+                if conflict is not None:
+                    conflicted_graph[profile] = shown
             written[profile] = update(session, name)
 
     def render() -> None:
@@ -160,6 +162,12 @@ def _snapshot_update(session: Session, every: bool) -> Outcome:
 
         for profile, paths in written.items():
             found = accepted[profile]
+            if profile in conflicted_graph:
+                out.print(
+                    f"{profile}: {conflicted_graph[profile]} had merge conflict markers: "
+                    "written from the merged code",
+                    markup=False,
+                )
             if profile in conflicted:
                 shown, sides = conflicted[profile]
                 out.print(
@@ -194,6 +202,8 @@ def _snapshot_update(session: Session, every: bool) -> Outcome:
             for profile, found in accepted.items()
         },
     }
+    if conflicted_graph:
+        data["conflicted_graph"] = conflicted_graph
     if conflicted:
         data["conflicted"] = {
             profile: {

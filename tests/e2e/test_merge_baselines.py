@@ -266,3 +266,29 @@ def test_merge_baselines_command(tmp_path):
     missing = run_cli(["merge-baselines", str(tmp_path / "nope"), str(ours), str(theirs)])
     assert missing.exit_code == 2
     assert "nope: no such file" in missing.stderr
+
+
+def test_a_conflicted_graph_json_alone_is_reported_and_rewritten(tmp_path):
+    root = tmp_path / "shop"
+    assert run_cli(["init", str(root)]).exit_code == 0
+    graph = root / "snapshots/dev/graph.json"
+    lines = graph.read_text().splitlines(keepends=True)
+    lines[3:3] = ["<<<<<<< HEAD\n", '  "x": 1,\n', "=======\n", '  "x": 2,\n', ">>>>>>> side\n"]
+    graph.write_text("".join(lines))
+
+    check = run_cli(["snapshot", "check", "--project-dir", str(root)])
+    assert (check.exit_code, check.stdout) == (2, "")
+    assert check.stderr.splitlines()[0] == (
+        "semdag snapshot check: error: snapshots/dev/graph.json has merge conflict markers "
+        "(line 4: HEAD against side)"
+    )
+    update = run_cli(["snapshot", "update", "--project-dir", str(root)])
+    assert update.exit_code == 0, update.stderr
+    assert update.stdout.splitlines() == [
+        "dev: snapshots/dev/graph.json had merge conflict markers: written from the merged code",
+        "dev: accepted 0 breaking, 0 warning, 0 additive, 1 info",
+        "  graph-changed: (graph): graph.json is missing or unreadable: run `semdag snapshot update`",
+        "dev: wrote snapshots/dev/graph.json",
+    ]
+    assert "<<<<<<<" not in graph.read_text()
+    assert run_cli(["snapshot", "check", "--project-dir", str(root)]).exit_code == 0
