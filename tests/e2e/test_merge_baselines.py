@@ -287,7 +287,8 @@ def test_a_conflicted_graph_json_alone_is_reported_and_rewritten(tmp_path):
     assert update.stdout.splitlines() == [
         "dev: snapshots/dev/graph.json had merge conflict markers: written from the merged code",
         "dev: accepted 0 breaking, 0 warning, 0 additive, 1 info",
-        "  graph-changed: (graph): graph.json is missing or unreadable: run `semdag snapshot update`",
+        "  graph-changed: (graph): graph.json is missing or unreadable: "
+        "run `semdag snapshot update`",
         "dev: wrote snapshots/dev/graph.json",
     ]
     assert "<<<<<<<" not in graph.read_text()
