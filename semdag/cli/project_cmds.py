@@ -18,7 +18,7 @@ from semdag.cli.common import (
     finish,
     shared,
 )
-from semdag.core.errors import UsageError
+from semdag.core.errors import SemdagError, UsageError
 
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory), or adopt
 the Hamilton modules of an existing repository.
@@ -117,7 +117,18 @@ def _init(session: Session, directory: Path | None, force: bool) -> Outcome:
         left += kept
     else:
         project_session = Session(command="init", project_dir=root, profile_name=profile)
-        update(project_session, None)
+        try:
+            update(project_session, None)
+        except SemdagError as error:
+            # The files stay (each is complete): the baselines wait for a graph that builds.
+            profile_file = f"{dirs.get('configs_dir', 'configs')}/{profile}.yaml"
+            error.message = f"the baselines were not written: {error.message}"
+            error.hint = (
+                f"{error.hint}; then"
+                if error.hint
+                else f"fix it (the stack is in {profile_file}), then"
+            ) + f" run `semdag snapshot update -p {profile}`"
+            raise
         # Generated for this project, whether or not the same bytes were there already.
         written += baselines
     in_git = in_git_repository(root)

@@ -286,3 +286,20 @@ def test_the_config_is_the_first_driver_scripts_even_through_a_name(tmp_path):
     assert found is not None
     assert found.config == {"execution": "normal", "location": "data.csv"}
     assert found.scripts == ("run.py",)
+
+
+def test_a_stack_that_does_not_build_keeps_its_files_and_says_what_to_run(tmp_path):
+    broken = FEATURES.replace(
+        "import pandas as pd\n", "import pandas as pd\nimport not_installed\n"
+    )
+    root = repository(tmp_path / "shop", {**REPOSITORY, "pipeline/features.py": broken})
+    done = run_cli(["init", str(root)])
+    assert done.exit_code == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines()[-2:] == [
+        "semdag init: error: pipeline/features.py:4: the baselines were not written: module "
+        "pipeline.features does not import: ModuleNotFoundError: No module named 'not_installed'",
+        "hint: fix it (the stack is in configs/dev.yaml), then run `semdag snapshot update -p dev`",
+    ]
+    assert (root / "configs/dev.yaml").is_file()
+    assert not (root / "snapshots/dev/registry.json").exists()

@@ -42,6 +42,7 @@ EXPECTED = {
     "verify": SHARED,
     "init": ("--profile", "--project-dir", "--debug", "--format"),
     "rules": ("--debug", "--format"),
+    "merge-baselines": ("--debug",),
 }
 
 
