@@ -43,6 +43,7 @@ EXPECTED = {
     "verify": SHARED,
     "init": ("--profile", "--project-dir", "--debug", "--format"),
     "rules": ("--debug", "--format"),
+    "merge-baselines": ("--debug",),
 }
 
 
