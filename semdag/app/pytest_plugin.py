@@ -1,11 +1,15 @@
 """semdag in a project's own pytest suite: the registry and its runtime contracts as tests.
 
-Registered through the ``pytest11`` entry point and inert until used: it declares two fixtures
+Registered through the ``pytest11`` entry point and inert until used: it declares three fixtures
 and two options, and builds nothing until a test asks for a fixture or ``--semdag-contracts``
 is given.
 
-- ``semdag_registry(profile=None)``: the profile's registry as plain data (the document that
-  ``semdag registry -f json`` prints), for ``assert semdag_registry("prod") == snapshot``.
+- ``semdag_registry(profile=None, format="json")``: the profile's registry as plain data (the
+  document that ``semdag registry -f json`` prints); ``format="odcs"``, ``"openlineage"`` or
+  ``"jsonschema"``: the document that ``semdag registry -f FORMAT`` prints, as plain data.
+- ``semdag_check(profile=None, fail_on="breaking")``: compares the profile's build with its
+  committed baselines as ``semdag snapshot check`` does (severities, acknowledgements) and
+  fails the test with the failing findings, one line each; the baseline is the only copy.
 - ``semdag_verify(profile=None, ...)``: runs ``semdag verify`` for the profile and fails the
   test with the failing findings, one line each; returns the verification otherwise.
 - ``pytest --semdag-contracts``: one test per semantic id of each ``--semdag-profile`` (default:
@@ -96,12 +100,23 @@ class _State:
         with contextlib.chdir(self.project().root):
             yield
 
-    def registry(self, profile: str | None = None) -> dict[str, Any]:
+    def registry(self, profile: str | None = None, fmt: str = "json") -> dict[str, Any]:
+        from semdag.app.exports import FORMATS, docs_of, export
         from semdag.app.gate import current_registry
 
+        if fmt != "json" and fmt not in FORMATS:
+            raise ValueError(f"format must be one of json, {', '.join(FORMATS)}, got {fmt!r}")
         with _reported(), self.at_root(), self.session(profile) as session:
-            registry, _ = current_registry(session, None)
+            registry, graph = current_registry(session, None)
+            if fmt != "json":
+                return export(registry, docs_of(registry, graph), fmt).data
         return registry.as_document()
+
+    def check(self, profile: str | None) -> Any:
+        from semdag.app.gate import check
+
+        with _reported(), self.at_root(), self.session(profile) as session:
+            return check(session, None)
 
     def semantic_ids(self, profile: str | None) -> tuple[str, list[str]]:
         """The profile's name and its semantic ids."""
@@ -161,16 +176,46 @@ def failure_text(verification: Verification, failing: Sequence[Finding]) -> str:
 
 @pytest.fixture
 def semdag_registry(pytestconfig: pytest.Config) -> Callable[..., dict[str, Any]]:
-    """``semdag_registry(profile=None)``: the profile's semantic registry as plain data."""
+    """``semdag_registry(profile=None, format="json")``: the profile's semantic registry as
+    plain data, or exported to ``odcs``, ``openlineage`` or ``jsonschema``."""
     state = _state(pytestconfig)
 
-    def registry(profile: str | None = None) -> dict[str, Any]:
+    def registry(profile: str | None = None, format: str = "json") -> dict[str, Any]:
         try:
-            return state.registry(profile)
+            return state.registry(profile, format)
         except SemdagFailure as failure:
             pytest.fail(str(failure), pytrace=False)
 
     return registry
+
+
+@pytest.fixture
+def semdag_check(pytestconfig: pytest.Config) -> Callable[..., Any]:
+    """``semdag_check(profile=None, *, fail_on="breaking")``: compare the profile's build with
+    its committed baselines (``semdag snapshot check``); fail with the failing findings."""
+    state = _state(pytestconfig)
+
+    def compare(profile: str | None = None, *, fail_on: str = "breaking") -> Any:
+        from semdag.core.rules import FAIL_ON
+
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+        try:
+            comparison = state.check(profile)
+        except SemdagFailure as failure:
+            pytest.fail(str(failure), pytrace=False)
+        failing = [f for f in comparison.findings if f.fails(FAIL_ON[fail_on])]
+        if failing:
+            lines = [
+                f"semdag snapshot check {comparison.profile}: {len(failing)} failing finding(s)",
+                *(finding_line(f) for f in failing),
+                f"accept the changes with `semdag snapshot update -p {comparison.profile}` "
+                "and commit the baselines",
+            ]
+            pytest.fail("\n".join(lines), pytrace=False)
+        return comparison
+
+    return compare
 
 
 @pytest.fixture

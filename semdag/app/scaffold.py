@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from semdag.app.adopt import Found
 from semdag.core.errors import ConfigError, UsageError
 from semdag.store.artifacts import atomic_write
 
@@ -26,7 +27,12 @@ HOOKS = (
         "Rewrite every profile's baselines (run it by hand: pre-commit run --hook-stage manual).",
     ),
 )
-HOOK_FILES = r"\.(py|ya?ml)$"
+# The gate runs on every commit, merge commits included: whatever a commit touches (a module,
+# a profile, a baseline, acknowledged.yaml, pyproject.toml, a deleted file) can change the
+# verdict, and with the build cache an unchanged project answers at once.
+HOOK_STAGES = ["pre-commit", "pre-merge-commit", "pre-push", "manual"]
+# The git hooks `pre-commit install` installs for the scaffold's config.
+INSTALL_HOOK_TYPES = ["pre-commit", "pre-merge-commit"]
 
 _PYPROJECT = """\
 # semdag reads [tool.semdag]; the table also marks this directory as the project root.
@@ -126,21 +132,65 @@ acknowledged: []
 _SAMPLE_TEST = '''\
 """semdag in this project's test suite: the pytest plugin that ships with semdag.
 
-test_registry compares the registry with a snapshot (it needs syrupy: pip install syrupy):
-record it once with `pytest --snapshot-update` and commit tests/__snapshots__/; a contract that
-changes then fails here until the snapshot is updated on purpose. test_contracts runs the
-semantic outputs and fails with the findings of `semdag verify`, one line each.
-`pytest --semdag-contracts` adds one test per semantic id.
+test_registry_matches_the_baseline fails as `semdag snapshot check -p {profile}` fails: when the
+registry differs from the committed baseline snapshots/{profile}/registry.json in a way that
+breaks it. The baseline is the only copy of the registry: accept a change with
+`semdag snapshot update -p {profile}` and commit it. test_contracts runs the semantic outputs and
+fails with the findings of `semdag verify`, one line each. `pytest --semdag-contracts` adds one
+test per semantic id.
 """
 
 
-def test_registry(semdag_registry, snapshot):
-    assert semdag_registry("{profile}") == snapshot
+def test_registry_matches_the_baseline(semdag_check):
+    semdag_check("{profile}")
 
 
 def test_contracts(semdag_verify):
     semdag_verify("{profile}")
 '''
+
+_ADOPTED_TEST = '''\
+"""semdag in this project's test suite: the pytest plugin that ships with semdag.
+
+test_registry_matches_the_baseline fails as `semdag snapshot check -p {profile}` fails: when the
+registry differs from the committed baseline snapshots/{profile}/registry.json in a way that
+breaks it. The baseline is the only copy of the registry: accept a change with
+`semdag snapshot update -p {profile}` and commit it.
+
+Once configs/{profile}.yaml gives the dataflow's inputs, add the runtime contracts:
+
+    def test_contracts(semdag_verify):
+        semdag_verify("{profile}")
+"""
+
+
+def test_registry_matches_the_baseline(semdag_check):
+    semdag_check("{profile}")
+'''
+
+_ADOPTED_PROFILE = """\
+# The `{profile}` profile: `semdag -p {profile}` reads this file ({default}).
+#
+# stack: the layers of Hamilton modules, in order. `semdag init` found these
+# {how}.
+# A module is a dotted name importable from the project root, or a .py path. A later layer may
+# redefine a node only when `layers:` allows it (by default only a layer named `overrides` may).
+stack:
+{stack}
+# Hamilton's build-time config ({config_how}).
+config: {config}
+
+# Values for the dataflow's external inputs: parameters that no function defines. Until they are
+# given here, an input without a value is a warning (`rules:` below), so the gate checks the
+# registry while `semdag execute` and `semdag verify` need the values (or --input).
+inputs: {{}}
+rules:
+  missing-input: warning
+
+# Nodes tagged layer=semantic with a semantic_id form the registry; each must carry these tags.
+registry:
+  required_tags: [semantic_id, entity, grain, dtype, version]
+"""
 
 _GITIGNORE = """\
 # semdag's working state (build and execution caches) and the lock snapshot updates take
@@ -149,60 +199,205 @@ _GITIGNORE = """\
 __pycache__/
 """
 
-_PRECOMMIT_HEADER = """\
-# semdag on every commit: `pre-commit install` once, then each commit that touches a .py or
-# .yaml file is validated and compared with the committed baselines in snapshots/.
+_PRECOMMIT_COMMENT = """\
+# semdag on every commit and merge commit: `pre-commit install` once (it installs the hook
+# types listed under default_install_hook_types), then each commit is validated and compared
+# with the committed baselines in snapshots/, whatever files it touches.
 # These hooks run the `semdag` installed in the environment you commit from (with the
 # libraries your modules import). To accept a change: `semdag snapshot update --all` (or
 # `pre-commit run semdag-snapshot-update --hook-stage manual`) and commit the new baselines.
 # `semdag verify` runs the dataflow itself: run it in CI, or through tests/test_semdag.py.
-repos:
-  - repo: local
-    hooks:
 """
 
 
-def _precommit_config() -> str:
-    lines = [_PRECOMMIT_HEADER]
+def _hook_lines(indent: str = "      ") -> list[str]:
+    lines = []
     for hook_id, entry, _ in HOOKS:
-        lines.append(f"      - id: {hook_id}\n")
-        lines.append(f"        name: {entry.removesuffix(' --all')}\n")
-        lines.append(f"        entry: {entry}\n")
-        lines.append("        language: system\n")
-        lines.append("        pass_filenames: false\n")
-        lines.append(f"        files: '{HOOK_FILES}'\n")
-        lines.append("        require_serial: true\n")
+        lines.append(f"{indent}- id: {hook_id}\n")
+        lines.append(f"{indent}  name: {entry.removesuffix(' --all')}\n")
+        lines.append(f"{indent}  entry: {entry}\n")
+        lines.append(f"{indent}  language: system\n")
+        lines.append(f"{indent}  pass_filenames: false\n")
+        lines.append(f"{indent}  always_run: true\n")
+        lines.append(f"{indent}  require_serial: true\n")
         if hook_id.endswith("-update"):
-            # Runs only by hand, and then whether or not a matching file is staged.
-            lines.append("        always_run: true\n")
-            lines.append("        stages: [manual]\n")
-    return "".join(lines)
+            lines.append(f"{indent}  stages: [manual]\n")
+        else:
+            lines.append(f"{indent}  stages: [{', '.join(HOOK_STAGES)}]\n")
+    return lines
+
+
+def precommit_snippet() -> str:
+    """semdag's hooks as a ``repos:`` item, for a config that ``init`` cannot edit."""
+    return "".join(["  - repo: local\n", "    hooks:\n", *_hook_lines()])
+
+
+def _precommit_config() -> str:
+    return (
+        _PRECOMMIT_COMMENT
+        + f"default_install_hook_types: [{', '.join(INSTALL_HOOK_TYPES)}]\n"
+        + "repos:\n"
+        + precommit_snippet()
+    )
+
+
+def merge_precommit(existing_text: str) -> str | None:
+    """``existing_text`` (a ``.pre-commit-config.yaml``) with semdag's hooks added as a
+    ``repo: local`` item and the merge-commit hook type added to
+    ``default_install_hook_types``; every other repo, hook and comment is kept. None when it
+    has them already. ValueError (saying why) when it is not a config that can be edited."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    try:
+        document = yaml.load(existing_text)
+    except YAMLError as exc:
+        raise ValueError(f"not valid YAML ({str(exc).splitlines()[0]})") from None
+    if document is None:
+        document = yaml.load("repos: []\n")
+    if not isinstance(document, dict):
+        raise ValueError("its top level is not a mapping")
+    repos = document.get("repos")
+    if repos is None:
+        document["repos"] = repos = yaml.load("- x\n")
+        repos.pop()
+    if not isinstance(repos, list):
+        raise ValueError("repos is not a list")
+    present = {
+        hook.get("id")
+        for repo in repos
+        if isinstance(repo, dict) and isinstance(repo.get("hooks"), list)
+        for hook in repo["hooks"]
+        if isinstance(hook, dict)
+    }
+    missing = [hook_id for hook_id, _, _ in HOOKS if hook_id not in present]
+    changed = False
+    types = document.get("default_install_hook_types")
+    if types is None:
+        from ruamel.yaml.comments import CommentedSeq
+
+        flow = CommentedSeq(INSTALL_HOOK_TYPES)
+        flow.fa.set_flow_style()
+        document.insert(0, "default_install_hook_types", flow)  # type: ignore[attr-defined]
+        changed = True
+    elif isinstance(types, list):
+        for hook_type in INSTALL_HOOK_TYPES:
+            if hook_type not in types:
+                types.append(hook_type)
+                changed = True
+    else:
+        raise ValueError("default_install_hook_types is not a list")
+    if missing:
+        wanted = set(missing)
+        block = "".join(["- repo: local\n", "  hooks:\n", *_hook_lines("    ")])
+        item = yaml.load(block)[0]
+        item["hooks"] = [hook for hook in item["hooks"] if hook["id"] in wanted]
+        repos.append(item)
+        changed = True
+    if not changed:
+        return None
+    offset = _sequence_offset(existing_text)
+    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def _sequence_offset(text: str) -> int:
+    """How far the config indents the items of ``repos:`` (0 or 2, as written)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith("repos:"):
+            for following in lines[number + 1 :]:
+                stripped = following.lstrip()
+                if stripped.startswith("- "):
+                    return len(following) - len(stripped)
+                if stripped and not stripped.startswith("#"):
+                    break
+    return 2
 
 
 def project_files(
-    profile: str = "dev", *, configs_dir: str = "configs", snapshots_dir: str = "snapshots"
+    profile: str = "dev",
+    *,
+    configs_dir: str = "configs",
+    snapshots_dir: str = "snapshots",
+    adopted: Found | None = None,
 ) -> dict[str, str]:
     """The files ``semdag init`` writes, as project-relative POSIX path -> text.
+
+    ``adopted``: the repository's own Hamilton modules, which the profile stacks instead of
+    the sample module (which is then not written).
 
     The baselines under ``snapshots/<profile>/`` are not here: they are computed from these
     files by ``snapshot update`` once the files are on disk (see :func:`baseline_paths`).
     """
+    from semdag.app.merge import ATTRIBUTES_FILE, merge_attributes
+
     if not PROFILE_NAME.match(profile):
         raise UsageError(
             f"profile name {profile!r} must be letters, digits, '-' or '_' (for example dev)"
         )
     default = "the default profile" if profile == "dev" else "the default profile of this project"
-    return {
+    files = {
         ".gitignore": _GITIGNORE,
+        ATTRIBUTES_FILE: merge_attributes(None, snapshots_dir) or "",
         ".pre-commit-config.yaml": _precommit_config(),
-        f"{configs_dir}/{profile}.yaml": _PROFILE.format(profile=profile, default=default),
-        "modules/__init__.py": _PACKAGE_INIT,
-        "modules/core/__init__.py": _CORE_INIT,
-        "modules/core/metrics.py": _METRICS,
         PYPROJECT: _PYPROJECT.format(profile=profile),
         f"{snapshots_dir}/acknowledged.yaml": _ACKNOWLEDGED,
-        "tests/test_semdag.py": _SAMPLE_TEST.format(profile=profile),
     }
+    if adopted is None:
+        files.update(
+            {
+                f"{configs_dir}/{profile}.yaml": _PROFILE.format(profile=profile, default=default),
+                "modules/__init__.py": _PACKAGE_INIT,
+                "modules/core/__init__.py": _CORE_INIT,
+                "modules/core/metrics.py": _METRICS,
+                "tests/test_semdag.py": _SAMPLE_TEST.format(profile=profile),
+            }
+        )
+    else:
+        how = (
+            f"in what {', '.join(adopted.scripts)} pass{'es' if len(adopted.scripts) == 1 else ''}"
+            " to Hamilton's driver"
+            if adopted.scripts
+            else "by their imports of hamilton.function_modifiers"
+        )
+        stack = "".join(
+            f"  {layer}: [{', '.join(mods)}]\n" for layer, mods in adopted.stack.items()
+        )
+        import json
+
+        files[f"{configs_dir}/{profile}.yaml"] = _ADOPTED_PROFILE.format(
+            profile=profile,
+            default=default,
+            how=how,
+            stack=stack,
+            config=json.dumps(adopted.config, sort_keys=True) if adopted.config else "{}",
+            config_how="what the driver scripts pass to with_config"
+            if adopted.config
+            else "none found in the driver scripts; config.when keys go here",
+        )
+        files["tests/test_semdag.py"] = _ADOPTED_TEST.format(profile=profile)
+    return dict(sorted(files.items()))
+
+
+# The sample module's path: never taken for a repository's own module.
+SAMPLE_MODULE = "modules/core/metrics.py"
+SAMPLE_FILES = frozenset({SAMPLE_MODULE, "modules/__init__.py", "modules/core/__init__.py"})
+
+
+def is_sample(root: Path, rel: str) -> bool:
+    """Whether ``rel`` under ``root`` is the sample module as ``init`` wrote it."""
+    try:
+        return (root / rel).read_text(encoding="utf-8") == _METRICS
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 PYPROJECT = "pyproject.toml"
@@ -290,26 +485,55 @@ def _without_tool_semdag(document: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Scaffolded:
-    """What ``init`` did with each file: written (new, overwritten, or pyproject.toml with
-    ``[tool.semdag]`` added), or left as it was."""
+    """What ``init`` did with each file: written (new, overwritten, or an existing
+    pyproject.toml, .pre-commit-config.yaml or .gitattributes with semdag's part added), left
+    as it was, or (``unmerged``) an existing file that could not be edited, with the reason."""
 
     written: tuple[str, ...]
     left: tuple[str, ...]
+    merged: tuple[str, ...] = ()
+    unmerged: tuple[tuple[str, str], ...] = ()
 
 
-def write_project(root: Path, files: Mapping[str, str], *, force: bool = False) -> Scaffolded:
+PRECOMMIT = ".pre-commit-config.yaml"
+
+
+def write_project(
+    root: Path, files: Mapping[str, str], *, force: bool = False, snapshots_dir: str = "snapshots"
+) -> Scaffolded:
     """Write ``files`` under ``root`` (created if missing). A file that exists is left as it
     is unless ``force``; pyproject.toml is never replaced: ``[tool.semdag]`` is added to it
     (or, with ``force``, put in place of the one it has) and every other table is kept."""
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory")
+    from semdag.app.merge import ATTRIBUTES_FILE, merge_attributes
+
     writes: dict[str, str] = {}
     left: list[str] = []
+    merged_files: list[str] = []
+    unmerged: list[tuple[str, str]] = []
     for rel in sorted(files):
         target = root / rel
         if target.is_dir():
             raise UsageError(f"cannot write {target}: it is a directory")
-        if rel == PYPROJECT and target.exists():
+        if rel in (PRECOMMIT, ATTRIBUTES_FILE) and target.is_file():
+            # Never replaced, even with --force: semdag's part is added, the rest kept.
+            try:
+                text = target.read_text(encoding="utf-8")
+                if rel == PRECOMMIT:
+                    merged = merge_precommit(text)
+                else:
+                    merged = merge_attributes(text, snapshots_dir)
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                unmerged.append((rel, str(exc)))
+                left.append(rel)
+                continue
+            if merged is None:
+                left.append(rel)
+            else:
+                writes[rel] = merged
+                merged_files.append(rel)
+        elif rel == PYPROJECT and target.exists():
             merged = merge_pyproject(_read_pyproject(root) or "", files[rel], force=force)
             if merged is None:
                 left.append(rel)
@@ -325,4 +549,4 @@ def write_project(root: Path, files: Mapping[str, str], *, force: bool = False) 
     # Every check before the first write: a refusal leaves the directory as it was.
     for rel, text in writes.items():
         atomic_write(root / rel, text)
-    return Scaffolded(tuple(writes), tuple(left))
+    return Scaffolded(tuple(writes), tuple(left), tuple(merged_files), tuple(unmerged))

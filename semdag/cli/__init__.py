@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "semdag.cli.verify_cmds",
     "semdag.cli.project_cmds",
     "semdag.cli.render_cmds",
+    "semdag.cli.review_cmds",
 )
 
 

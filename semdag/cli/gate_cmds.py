@@ -53,26 +53,52 @@ def profiles_of(session: Session, every: bool) -> list[str | None]:
     return list(names)
 
 
+REGISTRY_FORMATS = ("text", "json", "odcs", "openlineage", "jsonschema")
+RegistryFormatOpt = Annotated[
+    str,
+    format_option(
+        REGISTRY_FORMATS,
+        help="Output format: text|json, or an open standard: odcs (ODCS v3 YAML), openlineage "
+        "(an OpenLineage job event), jsonschema (JSON Schema 2020-12 per semantic id).",
+    ),
+]
+EmitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--emit",
+        metavar="URL",
+        help="With -f openlineage: also send the event to the OpenLineage HTTP endpoint at URL "
+        "(posted to URL/api/v1/lineage), stamped with the time of sending.",
+    ),
+]
+
+
 @command("registry")
 def registry_cmd(
     ctx: typer.Context,
+    emit: EmitOpt = None,
     profile: ProfileOpt = None,
     config_file: ConfigOpt = None,
     sets: SetOpt = None,
     project_dir: ProjectDirOpt = None,
     debug: DebugOpt = False,
     no_build_cache: NoBuildCacheOpt = False,
-    fmt: FormatOpt = "text",
+    fmt: RegistryFormatOpt = "text",
 ) -> None:
-    """Compile and print the semantic registry."""
-    session = shared(ctx, "registry")
-    finish(session, lambda: _registry(session))
+    """Compile and print the semantic registry: as a table, as JSON, or exported to an open
+    standard (ODCS, OpenLineage, JSON Schema)."""
+    session = shared(ctx, "registry", formats=REGISTRY_FORMATS)
+    finish(session, lambda: _registry(session, emit))
 
 
-def _registry(session: Session) -> Outcome:
+def _registry(session: Session, emit: str | None) -> Outcome:
     from semdag.app.gate import current_registry
 
-    registry, _ = current_registry(session, None)
+    if emit is not None and session.fmt != "openlineage":
+        raise UsageError("--emit sends an OpenLineage event: use it with -f openlineage")
+    registry, graph = current_registry(session, None)
+    if session.fmt in ("odcs", "openlineage", "jsonschema"):
+        return _exported(session, registry, graph, emit)
     document = registry.as_document()
 
     def render() -> None:
@@ -104,6 +130,25 @@ def _registry(session: Session) -> Outcome:
     return Outcome(data=document, render=render)
 
 
+def _exported(session: Session, registry: Any, graph: Any, emit: str | None) -> Outcome:
+    from semdag.app.exports import docs_of, emit_lineage, export
+
+    docs = docs_of(registry, graph)
+    sent = None
+    if emit is not None:
+        # What is printed is what was sent.
+        exported, sent = emit_lineage(registry, docs, emit)
+    else:
+        exported = export(registry, docs, session.fmt)
+
+    def render() -> None:
+        console.write(exported.text)
+        if sent is not None:
+            console.say(f"sent the OpenLineage event of profile {registry.profile} to {sent}")
+
+    return Outcome(data=exported.data, render=render, raw=True)
+
+
 @command("update", target=snapshot_app)
 def snapshot_update_cmd(
     ctx: typer.Context,
@@ -124,44 +169,125 @@ def snapshot_update_cmd(
 
 def _snapshot_update(session: Session, every: bool) -> Outcome:
     from semdag.app.gate import pending_changes, update
+    from semdag.app.merge import changes_against_sides
+    from semdag.store.snapshot import REGISTRY_FILE, baseline_conflict
 
+    set_up_merge_driver(session)
     written: dict[str, list[str]] = {}
     accepted: dict[str, tuple[Any, ...] | None] = {}
+    # A baseline left with conflict markers: what the new one accepts against each side.
+    conflicted: dict[str, tuple[str, list[tuple[str, list[Any]]]]] = {}
+    conflicted_graph: dict[str, str] = {}
     names = profiles_of(session, every)
     for number, name in enumerate(names, 1):
         profile = session.load_profile(name).name
         with phase(f"writing the baselines of profile {profile} ({number} of {len(names)})"):
             # Compared before writing: afterwards the baseline is the build.
-            accepted[profile] = pending_changes(session, name)
+            conflict = baseline_conflict(session.project, profile)
+            shown = (conflict.file or "") if conflict is not None else ""
+            if conflict is not None and shown.endswith(REGISTRY_FILE):
+                sides = changes_against_sides(session, profile, conflict)
+                conflicted[profile] = (shown, sides or _everything(session, name))
+                accepted[profile] = tuple(f for _, found in conflicted[profile][1] for f in found)
+            else:
+                # graph.json alone: the registry says what is accepted, as always.
+                accepted[profile] = pending_changes(session, name)
+                if conflict is not None:
+                    conflicted_graph[profile] = shown
             written[profile] = update(session, name)
 
     def render() -> None:
         from semdag.core.report import by_severity, summary_line
 
         out = console.out()
+
+        def items(found: Any) -> None:
+            for item in by_severity(found):
+                out.print(f"  {item.rule}: {item.subject}: {item.message}", markup=False)
+
         for profile, paths in written.items():
             found = accepted[profile]
-            if found is None:
+            if profile in conflicted_graph:
+                out.print(
+                    f"{profile}: {conflicted_graph[profile]} had merge conflict markers: "
+                    "written from the merged code",
+                    markup=False,
+                )
+            if profile in conflicted:
+                shown, sides = conflicted[profile]
+                out.print(
+                    f"{profile}: {shown} had merge conflict markers: written from the merged code",
+                    markup=False,
+                )
+                for label, side in sides:
+                    if side:
+                        out.print(
+                            f"{profile}: against {label}: accepted {summary_line(side)}",
+                            markup=False,
+                        )
+                        items(side)
+                    else:
+                        out.print(f"{profile}: against {label}: no changes", markup=False)
+            elif found is None:
                 out.print(f"{profile}: new baseline", markup=False)
             elif not found:
                 out.print(f"{profile}: no changes to accept", markup=False)
             else:
                 out.print(f"{profile}: accepted {summary_line(found)}", markup=False)
-                for item in by_severity(found):
-                    out.print(f"  {item.rule}: {item.subject}: {item.message}", markup=False)
+                items(found)
             if paths:
                 out.print(f"{profile}: wrote {', '.join(paths)}", markup=False)
             else:
                 out.print(f"{profile}: baselines unchanged", markup=False)
 
-    data = {
+    data: dict[str, Any] = {
         "written": written,
         "accepted": {
             profile: None if found is None else [f.as_dict() for f in found]
             for profile, found in accepted.items()
         },
     }
+    if conflicted_graph:
+        data["conflicted_graph"] = conflicted_graph
+    if conflicted:
+        data["conflicted"] = {
+            profile: {
+                "file": shown,
+                "against": {label: [f.as_dict() for f in side] for label, side in sides},
+            }
+            for profile, (shown, sides) in conflicted.items()
+        }
     return Outcome(data=data, render=render)
+
+
+def _everything(session: Session, profile: str | None) -> list[tuple[str, list[Any]]]:
+    """Every entry of the current build, as what a baseline whose sides cannot be read
+    accepts: never "nothing"."""
+    from semdag.app.gate import current_registry
+    from semdag.core.diff import find_changes
+    from semdag.core.registry import Registry
+
+    registry, _ = current_registry(session, profile)
+    return [("an empty baseline", find_changes(Registry(registry.profile, {}), registry))]
+
+
+def set_up_merge_driver(session: Session) -> None:
+    """Name the baselines' merge driver in this clone's git config where the project's
+    .gitattributes asks for it and the clone does not have it yet."""
+    from semdag.app.merge import configure_driver, declares_driver
+
+    try:
+        root = session.project.root
+    except SemdagError:
+        return
+    if not declares_driver(root):
+        return
+    command = configure_driver(root)
+    if command is not None:
+        console.err().print(
+            f"set git's merge driver for semdag baselines in this clone: {command}",
+            markup=False,
+        )
 
 
 def findings_outcome(
@@ -250,13 +376,19 @@ def snapshot_check_cmd(
 
 def _snapshot_check(session: Session, every: bool, fail_on: str) -> Outcome:
     from semdag.app.gate import check
+    from semdag.app.merge import conflict_error
+    from semdag.store.snapshot import baseline_conflict
 
+    set_up_merge_driver(session)
     threshold = fail_threshold(fail_on)
     comparisons, errors = [], []
     names = profiles_of(session, every)
     for number, name in enumerate(names, 1):
         try:
             shown = session.load_profile(name).name
+            conflict = baseline_conflict(session.project, shown)
+            if conflict is not None:
+                raise conflict_error(session.project, conflict, shown)
             with phase(f"comparing profile {shown} with its baseline ({number} of {len(names)})"):
                 comparisons.append(check(session, name))
         except SemdagError as error:

@@ -38,11 +38,17 @@ are coloured frames, overridden nodes have a double border, external inputs are 
 ellipses and config nodes notes. Above 300 nodes the picture shows one box per module
 (`--no-collapse` to draw every node).
 
+`--changed-since` colours what changed against a graph.json or registry.json snapshot, or
+against the graph built at a git revision (`git:REF`, as `diff --against` takes it): added
+green, changed orange, removed red (removed nodes are drawn from the old graph).
+
 The format comes from `--format`, else from the suffix of `-o` (.dot .gv .svg .png .pdf
-.html), else DOT on stdout. svg, png, pdf and html need Graphviz's `dot` program; png and pdf
-need `-o`. DOT text is byte-identical across runs.
+.html .mmd), else DOT on stdout. svg, png, pdf and html need Graphviz's `dot` program; png
+and pdf need `-o`. mermaid is a Mermaid flowchart for markdown (GitHub and GitLab draw it):
+one box per module when every node would pass Mermaid's default limits (50,000 characters,
+500 links). DOT and Mermaid text are byte-identical across runs.
 """
-RENDER_FORMATS = ("dot", "svg", "png", "pdf", "html")
+RENDER_FORMATS = ("dot", "svg", "png", "pdf", "html", "mermaid")
 # No default: without -f the suffix of -o decides.
 RenderFormatOpt = Annotated[
     str | None,
@@ -84,12 +90,12 @@ def render_cmd(
         typer.Option("--output", metavar="NODE", help="The execution subgraph of this output."),
     ] = None,
     changed_since: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--changed-since",
-            metavar="FILE",
-            help="Colour changes against a graph.json or registry.json snapshot: "
-            "added green, changed orange, removed red.",
+            metavar="FILE|git:REF",
+            help="Colour changes against a graph.json or registry.json snapshot, or the graph "
+            "built at a git revision: added green, changed orange, removed red.",
         ),
     ] = None,
     out: Annotated[
@@ -135,7 +141,7 @@ def _render(
     session: Session,
     fmt: str | None,
     out: Path | None,
-    changed_since: Path | None,
+    changed_since: str | None,
     collapse: bool | None,
     upstream_of: list[str] | None,
     downstream_of: list[str] | None,
@@ -151,7 +157,10 @@ def _render(
     from semdag.core.render import plan
     from semdag.core.selection import Selection, select
 
-    fmt = format_for(fmt, out)
+    # Mermaid text is semdag's own, not Graphviz's: the only format `.mmd` means.
+    if fmt is None and out is not None and out.suffix.lower() == ".mmd":
+        fmt = "mermaid"
+    fmt = fmt if fmt == "mermaid" else format_for(fmt, out)
     if fmt in ("png", "pdf") and out is None:
         raise UsageError(f"{fmt} output is binary: pass -o FILE")
     if fmt in NEEDS_DOT:
@@ -161,7 +170,14 @@ def _render(
     for name in layer or ():
         if name not in known_layers:
             raise UsageError(f"unknown layer {name!r} (layers: {', '.join(known_layers)})")
-    baseline = read_baseline(changed_since, str(changed_since)) if changed_since else None
+    against_git = changed_since is not None and changed_since.startswith("git:")
+    if against_git and len(changed_since or "") <= 4:
+        raise UsageError(f"--changed-since takes FILE or git:REF, got {changed_since!r}")
+    baseline = (
+        read_baseline(Path(changed_since), changed_since)
+        if changed_since and not against_git
+        else None
+    )
     selection = Selection(
         upstream_of=tuple(upstream_of or ()),
         downstream_of=tuple(downstream_of or ()),
@@ -177,10 +193,18 @@ def _render(
     graph = facts.graph
     selected = select(graph, selection)
     changes = None
-    if baseline is not None and changed_since is not None:
-        shown = session.project.relative(changed_since)
+    if against_git and changed_since is not None:
+        from semdag.app.revision import graph_at
+
+        with phase(f"building the graph at {changed_since}"):
+            revision = graph_at(session, changed_since[4:])
+        changes = compare(graph, revision.document, profile.tag_filter, changed_since)
+    elif baseline is not None and changed_since is not None:
+        shown = session.project.relative(Path(changed_since))
         scope = _snapshot_scope(graph, profile) if "outputs" in baseline else None
         changes = compare(graph, baseline, profile.tag_filter, shown, scope)
+    if fmt == "mermaid":
+        return _mermaid(graph, selected, profile.tag_filter, changes, out)
     picture = plan(
         graph,
         selected,
@@ -223,6 +247,47 @@ def _render(
             console.err().print(note, markup=False)
         if out is not None:
             console.err().print(f"wrote {out} ({fmt})", markup=False)
+
+    return Outcome(data=summary, render=render, raw=True)
+
+
+def _mermaid(graph: Any, selected: Any, tag_filter: Any, changes: Any, out: Path | None) -> Outcome:
+    from semdag.core.mermaid import diagram_of, fit
+
+    diagram = diagram_of(graph, selected, tag_filter, changes)
+    fitted = fit(diagram)
+    if fitted.form == "list":
+        raise UsageError(
+            f"{len(diagram.nodes)} nodes are more than a Mermaid diagram can show, even one "
+            "box per module: narrow the selection (--upstream-of, --layer, ...) or use "
+            "another format"
+        )
+    if out is not None:
+        _write(out, fitted.text)
+    notes = []
+    if fitted.form == "modules":
+        notes.append(
+            f"render: {len(diagram.nodes)} nodes pass Mermaid's default limits: drew one box "
+            "per module instead"
+        )
+    notes.append(
+        f"render: {len(diagram.nodes)} nodes, {fitted.edges} links, {len(fitted.text)} "
+        "characters of Mermaid text"
+    )
+    summary = {
+        "format": "mermaid",
+        "out": str(out) if out else None,
+        "nodes": len(diagram.nodes),
+        "collapsed": fitted.form == "modules",
+    }
+
+    def render() -> None:
+        if out is None:
+            console.write(fitted.text)
+        for note in notes:
+            console.err().print(note, markup=False)
+        if out is not None:
+            console.err().print(f"wrote {out} (mermaid)", markup=False)
 
     return Outcome(data=summary, render=render, raw=True)
 

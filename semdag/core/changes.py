@@ -48,6 +48,23 @@ class ChangeSet:
         return None
 
 
+def removed_near(changes: ChangeSet, graph: GraphModel, keep: Collection[str]) -> tuple[Ghost, ...]:
+    """The removed nodes a picture of ``keep`` shows: those that touched a kept node, and
+    those that touched such a removed node (a removed chain is drawn whole)."""
+    kept = set(keep)
+    near = {
+        g.name
+        for g in changes.removed
+        if kept & set(g.dependencies) or any(g.name in graph.nodes[n].dependencies for n in kept)
+    }
+    grown = True
+    while grown:
+        before = len(near)
+        near.update(g.name for g in changes.removed if near & set(g.dependencies))
+        grown = len(near) > before
+    return tuple(g for g in changes.removed if g.name in near)
+
+
 def read_baseline(path: Path, shown: str) -> dict[str, Any]:
     """Read a ``semdag.graph`` or ``semdag.registry`` snapshot; BaselineError when unusable."""
     hint = "`semdag snapshot update` writes snapshots/<profile>/graph.json and registry.json"

@@ -9,7 +9,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from semdag.core.changes import ChangeSet
@@ -87,6 +87,8 @@ class RenderOptions:
     collapse: bool | None = None
     threshold: int = COLLAPSE_THRESHOLD
     description: str = ""
+    # Node name -> "breaking" or "impacted": drawn over its change colour (a review's).
+    emphasis: Mapping[str, str] = field(default_factory=dict)
 
 
 def svg_id(prefix: str, name: str) -> str:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from semdag.core.changes import Ghost
+from semdag.core.changes import Ghost, removed_near
 from semdag.core.export import jsonable
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.picture import (
@@ -48,6 +48,9 @@ from semdag.core.render_style import (
     semantic_attrs,
     str_or_none,
 )
+
+# The legend lines of a review's emphasis (RenderOptions.emphasis).
+_EMPHASIS_LEGEND = {"breaking": "breaking change", "impacted": "downstream of a change"}
 
 
 def should_collapse(count: int, options: RenderOptions) -> bool:
@@ -88,13 +91,7 @@ class _Context:
             return ()
         if len(self.keep) == len(self.graph.nodes):
             return self.changes.removed
-        # With a selection, show only the removed nodes that touched the selected ones.
-        return tuple(
-            g
-            for g in self.changes.removed
-            if self.keep & set(g.dependencies)
-            or any(g.name in self.graph.nodes[n].dependencies for n in self.keep)
-        )
+        return removed_near(self.changes, self.graph, self.keep)
 
     def title(self) -> str:
         parts = [f"semdag · profile {self.options.profile}"]
@@ -188,9 +185,11 @@ class _Context:
                 ),
             ]
         if self.changes is not None:
-            for status in ("added", "changed", "removed"):
+            shown = set(self.options.emphasis.values())
+            for status in ("added", "changed", "removed", *sorted(shown)):
                 attrs = change_attrs(dict(BASE_ATTRS), status)
-                samples.append((status, html_label(f"{status} since baseline"), attrs))
+                label = _EMPHASIS_LEGEND.get(status, f"{status} since baseline")
+                samples.append((status, html_label(label), attrs))
         boxes = tuple(
             Box(
                 f"legend:{key}",
@@ -226,20 +225,22 @@ class _Context:
             Edge(ids[dep], ids[node], attr_tuple(self.edge_attrs(dep, node, ids)))
             for dep, node in graph.edges(self.selected)
         ]
+        # A removed node's old dependencies, drawn or removed too (a removed chain).
+        old_ids = {g.name: ghost_ids[g.key] for g in self.ghosts} | ids
         for ghost in self.ghosts:
             gid = ghost_ids[ghost.key]
             edges += [
                 Edge(
-                    ids[d],
+                    old_ids[d],
                     gid,
                     (
                         ("color", CHANGE_STYLE["removed"][1]),
-                        ("id", f"edge:{ids[d]}->{gid}"),
+                        ("id", f"edge:{old_ids[d]}->{gid}"),
                         ("style", "dashed"),
                     ),
                 )
                 for d in ghost.dependencies
-                if d in ids
+                if d in old_ids
             ]
         viewer = {**self.viewer_base(False), "nodes": nodes_data, "groups": {}}
         return Picture(
@@ -336,6 +337,10 @@ class _Context:
             attrs = change_attrs(attrs, status)
             reasons = self.changes.changed.get(name)
             lines.append(f"changed: {', '.join(reasons)}" if reasons else status)
+        emphasis = self.options.emphasis.get(name)
+        if emphasis:
+            classes.append(emphasis)
+            attrs = change_attrs(attrs, emphasis)
         box_id = svg_id("node", name)
         attrs["id"] = box_id
         if classes:

@@ -31,6 +31,10 @@ CHANGE_STYLE = {
     "added": ("#c8f0c4", "#2e7d32"),
     "changed": ("#ffe0b2", "#e65100"),
     "removed": ("#ffebee", "#c62828"),
+    # A review's emphasis (RenderOptions.emphasis): a change that breaks the contract, and a
+    # semantic node downstream of a change.
+    "breaking": ("#ffcdd2", "#b71c1c"),
+    "impacted": ("#fff8e1", "#f9a825"),
 }
 
 
@@ -92,6 +96,8 @@ def change_attrs(attrs: dict[str, str], status: str) -> dict[str, str]:
     out = {**attrs, "fillcolor": fill, "color": border}
     if status == "removed":
         out["style"] = "rounded,dashed,filled"
+    if status == "breaking":
+        out["penwidth"] = "3"
     return out
 
 

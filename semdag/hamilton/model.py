@@ -63,7 +63,9 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
             line=src.line if src else None,
             end_line=src.end_line if src else None,
             doc=n.documentation or "",
-            code_hash=(src.code_hash if src else (name if is_input else None)),
+            # An input has no code of its own: Hamilton gives it the function of one of its
+            # consumers, which another branch's new consumer would change.
+            code_hash=name if is_input else (src.code_hash if src else None),
             required=tuple(sorted(required)),
             optional=tuple(sorted(optional)),
             is_input=is_input,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -114,6 +115,9 @@ def _load_json(path: Path, shown: str) -> Any:
         # strerror, not str(exc): that repeats the absolute path, and messages land in JSON.
         reason = exc.strerror or type(exc).__name__
         raise BaselineError(f"cannot read the baseline: {reason}", file=shown) from None
+    conflicted = conflict_sides(text)
+    if conflicted is not None:
+        raise MergeConflict(shown, conflicted)
     try:
         return json.loads(
             text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicates
@@ -125,6 +129,92 @@ def _load_json(path: Path, shown: str) -> Any:
         ) from None
     except RecursionError:
         raise BaselineError("the baseline is nested too deeply", file=shown) from None
+
+
+# The lines git writes around a conflict: ours, (diff3/zdiff3) the base, theirs.
+_MARKER = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: (.*))?$")
+
+
+@dataclass(frozen=True)
+class ConflictSides:
+    """A file with merge conflict markers, taken apart: the text of each side (what the file
+    would be had every conflict been resolved for that side), the base's when the markers
+    carry it (``merge.conflictStyle diff3``), the markers' labels and the first marker's line."""
+
+    ours: str
+    theirs: str
+    base: str | None
+    ours_label: str
+    theirs_label: str
+    line: int
+
+
+def conflict_sides(text: str) -> ConflictSides | None:
+    """``text`` taken apart at its merge conflict markers; None when it has none (or they do
+    not nest as git writes them)."""
+    if "<<<<<<<" not in text:
+        return None
+    ours: list[str] = []
+    theirs: list[str] = []
+    base: list[str] = []
+    has_base = False
+    labels = ["", ""]
+    first = 0
+    state = "both"
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        marker = _MARKER.match(line.rstrip("\r\n"))
+        kind = marker.group(1)[0] if marker else None
+        label = (marker.group(2) or "") if marker else ""
+        if kind == "<" and state == "both":
+            state, first = "ours", first or number
+            labels[0] = labels[0] or label
+            continue
+        if kind == "|" and state == "ours":
+            state, has_base = "base", True
+            continue
+        if kind == "=" and state in ("ours", "base"):
+            state = "theirs"
+            continue
+        if kind == ">" and state == "theirs":
+            state = "both"
+            labels[1] = labels[1] or label
+            continue
+        if state in ("both", "ours"):
+            ours.append(line)
+        if state in ("both", "theirs"):
+            theirs.append(line)
+        if state in ("both", "base"):
+            base.append(line)
+    if not first or state != "both":
+        return None
+    return ConflictSides(
+        "".join(ours),
+        "".join(theirs),
+        "".join(base) if has_base else None,
+        labels[0] or "ours",
+        labels[1] or "theirs",
+        first,
+    )
+
+
+class MergeConflict(BaselineError):
+    """A baseline that a git merge left with conflict markers."""
+
+    code = "merge_conflict"
+
+    def __init__(self, shown: str, sides: ConflictSides) -> None:
+        super().__init__(
+            f"{shown} has merge conflict markers (line {sides.line}: {sides.ours_label} "
+            f"against {sides.theirs_label})",
+            file=shown,
+            line=sides.line,
+            hint="run `semdag snapshot update` to write it from the merged code",
+        )
+        self.sides = sides
+
+    def location(self) -> str:
+        # The message names the file already.
+        return ""
 
 
 def _reject_constant(name: str) -> Any:
@@ -285,3 +375,21 @@ def read_recorded_graph(path: Path) -> RecordedGraph | None:
         entry_digest(edges),
         zlib.compress("\n".join([*texts, edges]).encode(), 1),
     )
+
+
+def baseline_conflict(project: Project, profile: str) -> MergeConflict | None:
+    """The first of a profile's baselines that has merge conflict markers, as the error that
+    says so; None when neither has any."""
+    folder = snapshot_dir(project, profile)
+    for name in (REGISTRY_FILE, GRAPH_FILE):
+        path = folder / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"<<<<<<<" not in data:
+            continue
+        sides = conflict_sides(data.decode("utf-8", errors="replace"))
+        if sides is not None:
+            return MergeConflict(project.relative(path), sides)
+    return None

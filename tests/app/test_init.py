@@ -29,6 +29,7 @@ TAXONOMY = (
 )
 EXPECTED = sorted(
     [
+        ".gitattributes",
         ".gitignore",
         ".pre-commit-config.yaml",
         "configs/dev.yaml",
@@ -100,9 +101,13 @@ def test_init_reports_what_it_wrote(scaffolded):
     assert done.exit_code == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["ok"] is True
+    # .gitattributes and .pre-commit-config.yaml are never replaced, only added to: they
+    # have semdag's part already.
+    merged_only = {".gitattributes", ".pre-commit-config.yaml"}
     assert document["data"]["written"] == [
-        p for p in EXPECTED if not p.startswith("snapshots/dev/")
+        p for p in EXPECTED if not p.startswith("snapshots/dev/") and p not in merged_only
     ] + ["snapshots/dev/registry.json", "snapshots/dev/graph.json"]
+    assert document["data"]["left"] == sorted(merged_only)
 
 
 def test_two_semantic_nodes_with_the_full_taxonomy(scaffolded):

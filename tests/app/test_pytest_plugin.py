@@ -18,8 +18,9 @@ def _imported_before_pytester(tmp_path_factory: pytest.TempPathFactory) -> None:
     import, and libraries such as numpy and pyarrow cannot be imported a second time."""
     root = tmp_path_factory.mktemp("warm") / "shop"
     shutil.copytree(FIXTURES / "contracts", root)
-    for command in ("registry", "verify"):
-        assert run_cli([command, "--project-dir", str(root)]).exit_code == 0
+    for command in (["registry"], ["verify"], ["registry", "-f", "odcs"]):
+        assert run_cli([*command, "--project-dir", str(root)]).exit_code == 0
+    assert run_cli(["registry", "-f", "openlineage", "--project-dir", str(root)]).exit_code == 0
 
 
 @pytest.fixture(autouse=True)
@@ -49,27 +50,46 @@ def shop(pytester: pytest.Pytester, test: str) -> Path:
     return pytester.path
 
 
-def test_init_sample_test_round_trips_its_registry_snapshot(pytester):
+def test_init_sample_test_passes_at_once_against_the_committed_baseline(pytester):
     assert run_cli(["init", str(pytester.path)]).exit_code == 0
     assert (pytester.path / "tests/test_semdag.py").is_file()
 
-    recorded = run(pytester, "--snapshot-update")
-    recorded.assert_outcomes(passed=2)
-    recorded.stdout.fnmatch_lines(["*1 snapshot generated*"])
-    snapshot = pytester.path / "tests/__snapshots__/test_semdag.ambr"
-    assert "'semantic_id': 'example.total_units.v1'" in snapshot.read_text(encoding="utf-8")
+    # The first run passes: no snapshot to record first, and no second copy of the registry.
+    first = run(pytester)
+    first.assert_outcomes(passed=2)
+    assert not list(pytester.path.rglob("*.ambr"))
+    assert not (pytester.path / "tests/__snapshots__").exists()
 
-    again = run(pytester)
-    again.assert_outcomes(passed=2)
-    again.stdout.fnmatch_lines(["*1 snapshot passed*"])
-
-    # A changed contract fails the registry test until the snapshot is updated on purpose.
+    # A changed contract fails the registry test as `snapshot check` does, naming the finding
+    # and the command that accepts it.
     metrics = pytester.path / "modules/core/metrics.py"
     text = metrics.read_text(encoding="utf-8")
     metrics.write_text(text.replace('dtype="int64",', 'dtype="json",', 1), encoding="utf-8")
     changed = run(pytester)
     changed.assert_outcomes(passed=1, failed=1)
-    changed.stdout.fnmatch_lines(["*FAILED tests/test_semdag.py::test_registry*"])
+    changed.stdout.fnmatch_lines(
+        [
+            "*semdag snapshot check dev: 1 failing finding(s)",
+            "dtype-changed example.total_units.v1: tag dtype changed: int64 -> json "
+            "(modules/core/metrics.py:*)",
+            "accept the changes with `semdag snapshot update -p dev` and commit the baselines",
+            "*FAILED tests/test_semdag.py::test_registry_matches_the_baseline*",
+        ]
+    )
+
+    # Accepted in the baseline: the same test passes again.
+    assert run_cli(["snapshot", "update", "--project-dir", str(pytester.path)]).exit_code == 0
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_semdag_check_reports_a_baseline_that_cannot_be_read(pytester):
+    assert run_cli(["init", str(pytester.path)]).exit_code == 0
+    (pytester.path / "snapshots/dev/registry.json").unlink()
+    result = run(pytester, "-k", "registry")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        ["*semdag: error: snapshots/dev/registry.json: no baseline: the file does not exist*"]
+    )
 
 
 def test_semdag_verify_fails_with_one_line_per_finding(pytester):
@@ -118,6 +138,35 @@ def test_semdag_registry_is_plain_deterministic_data(pytester):
                 "shop.amount.v1", "shop.currency.v1", "shop.order_count.v1",
                 "shop.orders.v1", "shop.revenue.v1",
             ]
+        """,
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_semdag_registry_gives_each_export_as_plain_data(pytester):
+    shop(
+        pytester,
+        """
+        import json
+
+        import pytest
+
+        def test_exports(semdag_registry):
+            odcs = semdag_registry(format="odcs")
+            assert odcs["kind"] == "DataContract" and odcs["name"] == "dev"
+            names = [p["name"] for o in odcs["schema"] for p in o["properties"]]
+            assert "shop.revenue.v1" in names
+            lineage = semdag_registry("dev", format="openlineage")
+            assert sorted(d["name"] for d in lineage["outputs"]) == [
+                "shop.amount.v1", "shop.currency.v1", "shop.order_count.v1",
+                "shop.orders.v1", "shop.revenue.v1",
+            ]
+            schemas = semdag_registry(format="jsonschema")
+            assert schemas["$defs"]["shop.revenue.v1"]["type"] == "number"
+            for document in (odcs, lineage, schemas):
+                assert json.loads(json.dumps(document)) == document
+            with pytest.raises(ValueError, match="format must be one of json, odcs"):
+                semdag_registry(format="xml")
         """,
     )
     run(pytester).assert_outcomes(passed=1)

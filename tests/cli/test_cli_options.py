@@ -35,6 +35,7 @@ EXPECTED = {
     "diff": FROM_BUILD_CACHE,
     "export": FROM_BUILD_CACHE,
     "render": FROM_BUILD_CACHE,
+    "review": FROM_BUILD_CACHE,
     "snapshot update": FROM_BUILD_CACHE,
     "snapshot check": FROM_BUILD_CACHE,
     "execute": SHARED,
@@ -42,6 +43,7 @@ EXPECTED = {
     "verify": SHARED,
     "init": ("--profile", "--project-dir", "--debug", "--format"),
     "rules": ("--debug", "--format"),
+    "merge-baselines": ("--debug",),
 }
 
 
@@ -218,7 +220,7 @@ def test_unknown_format_json_asked_is_an_envelope(tmp_path: Path) -> None:
             "code": "usage_error",
             "file": None,
             "line": None,
-            "message": "unknown format 'json' (choose from dot, svg, png, pdf, html)",
+            "message": "unknown format 'json' (choose from dot, svg, png, pdf, html, mermaid)",
         }
     ]
 

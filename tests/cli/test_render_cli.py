@@ -387,7 +387,7 @@ def test_empty_selection_exits_1(project: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-f", "gif"], "unknown format 'gif' (choose from dot, svg, png, pdf, html)"),
+        (["-f", "gif"], "unknown format 'gif' (choose from dot, svg, png, pdf, html, mermaid)"),
         (["-o", "picture.jpeg"], "cannot infer the format from 'picture.jpeg'"),
         (["-f", "png"], "png output is binary: pass -o FILE"),
         (["-f", "pdf"], "pdf output is binary: pass -o FILE"),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semdag.app.scaffold import HOOK_FILES, HOOKS
+from semdag.app.scaffold import HOOK_STAGES, HOOKS, INSTALL_HOOK_TYPES
 from tests.conftest import ROOT, Result, run_cli
 
 pytestmark = pytest.mark.slow
@@ -38,17 +38,22 @@ def test_published_manifest_is_valid_and_matches_the_scaffold(tmp_path):
         assert hook["language"] == "python"
         assert hook["pass_filenames"] is False
         assert hook["require_serial"] is True
-        assert hook["files"] == HOOK_FILES
+        # Every commit, whatever it touches: no file filter can see a deleted module.
+        assert hook["always_run"] is True
+        assert hook["files"] == ""
     assert manifest["semdag-validate"]["entry"] == "semdag validate"
     assert manifest["semdag-snapshot-check"]["entry"] == "semdag snapshot check --all"
     assert manifest["semdag-snapshot-update"]["stages"] == ["manual"]
-    assert manifest["semdag-snapshot-check"]["stages"] == []
+    assert manifest["semdag-snapshot-check"]["stages"] == HOOK_STAGES
+    assert manifest["semdag-validate"]["stages"] == HOOK_STAGES
+    assert "pre-merge-commit" in HOOK_STAGES
 
     from semdag.app.scaffold import project_files
 
     scaffold = tmp_path / ".pre-commit-config.yaml"
     scaffold.write_text(project_files()[".pre-commit-config.yaml"], encoding="utf-8")
     config = load_config(str(scaffold))
+    assert config["default_install_hook_types"] == INSTALL_HOOK_TYPES
     assert scaffold.read_text(encoding="utf-8").count("language: system") == len(HOOKS)
     (local,) = config["repos"]
     assert local["repo"] == "local"
@@ -56,7 +61,7 @@ def test_published_manifest_is_valid_and_matches_the_scaffold(tmp_path):
         published = manifest[hook["id"]]
         # `system` runs the entry as is; pre-commit 4 reads it as its new name `unsupported`.
         assert hook["language"] in ("system", "unsupported")
-        for key in ("entry", "files", "pass_filenames", "require_serial", "stages"):
+        for key in ("entry", "files", "always_run", "pass_filenames", "require_serial", "stages"):
             assert hook[key] == published[key], (hook["id"], key)
 
 
@@ -237,3 +242,47 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
     code, output = repo.commit("round revenue, baselines updated")
     assert code == 0, output
     assert repo.commits() == 5
+
+
+def test_every_commit_that_can_change_the_verdict_is_gated(repo: Repo):
+    code, output = repo.commit("scaffold")
+    assert code == 0, output
+
+    # A hand edit of a baseline alone: refused, as the terminal's check fails.
+    repo.edit("snapshots/dev/registry.json", '"dtype": "int64"', '"dtype": "json"')
+    code, output = repo.commit("edit the baseline by hand")
+    assert code == 1, output
+    assert "semdag snapshot check" in output and "Failed" in output and "Skipped" not in output
+    assert "dtype-changed" in output and SID in output
+    refused_as_in_the_terminal(repo, output)
+    repo.git("checkout", "HEAD", "--", "snapshots/dev/registry.json")
+
+    # Deleting a module alone (no file left for a filter to match): refused too.
+    (repo.root / "modules/core/metrics.py").unlink()
+    code, output = repo.commit("drop the metrics")
+    assert code == 1, output
+    assert "semdag validate" in output and "Failed" in output
+    repo.git("checkout", "HEAD", "--", "modules/core/metrics.py")
+    assert repo.commits() == 1
+
+
+def test_merge_commits_are_gated(repo: Repo):
+    assert (repo.root / ".git/hooks/pre-merge-commit").is_file()
+    code, output = repo.commit("scaffold")
+    assert code == 0, output
+    # A branch committed without the hooks (a colleague's clone without pre-commit).
+    repo.git("checkout", "-q", "-b", "widen")
+    repo.edit(METRICS, 'dtype="int64",', 'dtype="json",')
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "widen total_units")
+    repo.git("checkout", "-q", "main")
+    (repo.root / "README.md").write_text("the shop\n", encoding="utf-8")
+    assert repo.commit("a readme")[0] == 0
+
+    merged = repo.git("merge", "--no-edit", "widen", check=False)
+
+    output = merged.stdout + merged.stderr
+    assert merged.returncode != 0, output
+    assert "semdag snapshot check" in output and "Failed" in output
+    assert "dtype-changed" in output
+    assert repo.commits() == 2  # the merge commit was not made
