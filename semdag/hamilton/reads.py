@@ -206,6 +206,9 @@ class _Recorder:
     env: dict[str, str | None] = field(default_factory=dict)
     env_walked: bool = False
     env_names: str = ""  # see Reads.env_names
+    # Variables the build set itself (polars sets one at import): what it read of them first
+    # was the outside's, but a later build in this process no longer reads them.
+    written: set[str] = field(default_factory=set)
     # The frame that last walked the whole environment (see _RecordingEnviron).
     walker: FrameType | None = None
     uncacheable: str | None = None
@@ -312,6 +315,16 @@ class _RecordingEnviron(os._Environ):  # type: ignore[name-defined,misc]
             if caller is None or caller is not recorder.walker or not _library(recorder, caller):
                 recorder.env[key] = value
         return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if _active is not None:
+            _active.written.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if _active is not None:
+            _active.written.add(key)
+        super().__delitem__(key)
 
     def __iter__(self) -> Iterator[str]:
         recorder = _active
@@ -439,7 +452,7 @@ def reads_of(recorder: _Recorder, relative: Any) -> Reads:
         files=tuple(sorted(files.items())),
         listings=tuple(sorted(listings.items())),
         probes=tuple(sorted(probes.items())),
-        env=tuple(sorted(recorder.env.items())),
+        env=tuple(sorted((k, v) for k, v in recorder.env.items() if k not in recorder.written)),
         env_names=recorder.env_names if recorder.env_walked else None,
         uncacheable=recorder.uncacheable,
     )

@@ -132,3 +132,18 @@ def test_a_library_walking_the_environment_records_names_not_every_value(tmp_pat
     # Called from this test (project code, not an installed library): values are noted.
     assert reads.env_names is not None
     assert len(reads.env) == len(os.environ)
+
+
+def test_a_variable_the_build_sets_itself_is_not_part_of_the_key(tmp_path, monkeypatch):
+    root = project(tmp_path)
+    monkeypatch.delenv("SEMDAG_T_SELF_SET", raising=False)
+
+    def work() -> None:
+        if os.environ.get("SEMDAG_T_SELF_SET") is None:
+            os.environ["SEMDAG_T_SELF_SET"] = "set at import"
+
+    reads = record(root, work)
+    # The same process builds again: the variable is set now, by the build before, and the
+    # answer is the same.
+    assert "SEMDAG_T_SELF_SET" not in dict(reads.env)
+    assert reads.changed(root) is None
