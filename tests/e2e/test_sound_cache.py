@@ -120,14 +120,14 @@ def base(x: int) -> int:
 """
 
 
-def make(root: Path, module: str, **extra: str) -> Path:
+def make(root: Path, module: str, profile: str = "", **extra: str) -> Path:
     return write_files(
         root,
         {
             "pyproject.toml": "[tool.semdag]\n",
             "pkg/__init__.py": "",
             "pkg/core.py": module,
-            "configs/dev.yaml": "stack:\n  core: [pkg.core]\ninputs: {x: 1}\n",
+            "configs/dev.yaml": "stack:\n  core: [pkg.core]\ninputs: {x: 1}\n" + profile,
             **extra,
         },
     )
@@ -277,7 +277,7 @@ def test_a_cycle_off_the_outputs_path_fails_every_gate(tmp_path):
 
 def test_a_cycle_added_off_the_outputs_path_fails_the_check(tmp_path):
     acyclic = CYCLE.split("def loop_a")[0]
-    root = make(tmp_path / "p", acyclic)
+    root = make(tmp_path / "p", acyclic, profile="outputs: [value]\n")
     checked = baseline_then_check(root, lambda: (root / "pkg/core.py").write_text(CYCLE))
     assert checked.exit_code == 1, checked.stdout
     assert "cycle" in rules(checked)
