@@ -1,18 +1,17 @@
-"""What every command shares: the Typer app, the shared options, :func:`shared` and :func:`run`.
+"""What every command shares: the Typer app, the argument type, option parsing helpers,
+:class:`Outcome`, :func:`finish` and :func:`run`.
 
-A command is a plain Typer function registered with :func:`command`. It declares the shared
-options it takes (``-p/--profile``, ``--config``, ``--set``, ``--project-dir``, ``--debug``,
-``--no-build-cache``, ``-f/--format``) as parameters typed with the annotated types below,
-makes its :class:`Session` from them with :func:`shared`, and hands its body to :func:`finish`;
-:func:`run` is the one place that maps a body's outcome or error to output and an exit code.
+A command is a plain Typer function registered with :func:`semdag.cli.options.command`, which
+adds the shared options it takes; the function makes its :class:`Session` with
+:func:`semdag.cli.options.session_of` and hands its body to :func:`finish`. :func:`run` is the
+one place that maps a body's outcome or error to output and an exit code.
 """
 
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -40,112 +39,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Options that several commands share, declared once.
-TagOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag",
-        metavar="KEY=VALUE",
-        help="KEY=VALUE (repeat a key for any-of) or KEY (the tag exists).",
-    ),
-]
-LayerOption = Annotated[
-    list[str] | None,
-    typer.Option("--layer", metavar="LAYER", help="Only nodes of this stack layer."),
-]
-InputOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--input", metavar="NAME=VALUE", help="A runtime input (VALUE is YAML). Repeatable."
-    ),
-]
-FailOnOption = Annotated[
-    str,
-    typer.Option(
-        "--fail-on",
-        metavar="LEVEL",
-        help="breaking|warning|any|never: the least severity that fails.",
-    ),
-]
-# The help panel of the options every command shares, after the command's own.
-SHARED_PANEL = "Shared options"
-
-# The shared options, declared once; each command names the ones it takes.
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "-p",
-        "--profile",
-        metavar="NAME",
-        help="Profile name: reads configs/NAME.yaml.",
-        rich_help_panel=SHARED_PANEL,
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        metavar="FILE",
-        help="A profile YAML file to use instead of a profile.",
-        rich_help_panel=SHARED_PANEL,
-    ),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        metavar="KEY=VALUE",
-        help="Override a profile key: dotted.key=VALUE (YAML). Repeatable.",
-        rich_help_panel=SHARED_PANEL,
-    ),
-]
-ProjectDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--project-dir",
-        metavar="DIR",
-        help="The project root (default: discovered).",
-        rich_help_panel=SHARED_PANEL,
-    ),
-]
-DebugOpt = Annotated[
-    bool,
-    typer.Option(
-        "--debug",
-        help="Show full tracebacks and the libraries' own logs.",
-        rich_help_panel=SHARED_PANEL,
-    ),
-]
-# semdag's own cache of build results, not Hamilton's result cache (`execute --cache`):
-# `--no-cache` is the older name, kept.
-NoBuildCacheOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-build-cache",
-        "--no-cache",
-        help="Build afresh: bypass the build cache and code-hash memo in .semdag/ (not "
-        "Hamilton's result cache, the profile's cache:).",
-        rich_help_panel=SHARED_PANEL,
-    ),
-]
-
-
-def format_option(formats: Sequence[str], help: str | None = None) -> Any:
-    """``-f/--format`` for a command whose output forms are ``formats``, as the metadata of an
-    annotated type: ``Annotated[str, format_option(FORMATS)]``. :func:`shared` checks the
-    value against the same ``formats``."""
-    return typer.Option(
-        "-f",
-        "--format",
-        metavar="FORMAT",
-        help=help or f"Output format: {'|'.join(formats)}.",
-        rich_help_panel=SHARED_PANEL,
-    )
-
-
-TEXT_JSON = ("text", "json")
-FormatOpt = Annotated[str, format_option(TEXT_JSON)]
-
 
 def _argument_type() -> Any:
     """Text whose help shows no type placeholder (``<str>``): the metavar names it."""
@@ -163,14 +56,6 @@ def _argument_type() -> Any:
 
 # For arguments: `typer.Argument(metavar="NODE", click_type=ARGUMENT)`.
 ARGUMENT = _argument_type()
-
-
-class _Command(typer.core.TyperCommand):
-    """A command whose usage line reads ``semdag show [OPTIONS] NODE``, not ``{NODE}``."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = super().collect_usage_pieces(ctx)
-        return [p[1:-1] if p[:1] == "{" and p[-1:] == "}" else p for p in pieces]
 
 
 def fail_threshold(fail_on: str) -> int:
@@ -246,15 +131,6 @@ def help_text(text: str) -> str:
     return "\n\n".join(paragraphs).replace("[", "\\[")
 
 
-class _NodeRunningCommand(_Command):
-    """A command that executes the project's node functions, whose open files and finalizers
-    a normal interpreter exit must close: it tells the tuning so (see :func:`tuning_of`)."""
-
-    def invoke(self, ctx: Any) -> Any:
-        tuning_of(ctx).ran_project_code()
-        return super().invoke(ctx)
-
-
 def tuning_of(ctx: Any) -> Tuning:
     """The tuning :func:`semdag.cli.main` was given (serial when a command is invoked
     another way, as Typer's test runner does)."""
@@ -262,62 +138,12 @@ def tuning_of(ctx: Any) -> Tuning:
     return given if isinstance(given, Tuning) else SERIAL
 
 
-def command(
-    name: str,
-    *,
-    target: typer.Typer | None = None,
-    help: str | None = None,
-    runs_nodes: bool = False,
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register ``fn`` as the command ``name`` of ``target`` (default: the app).
-
-    ``fn`` is a plain Typer function: it declares its own options and the shared ones it takes
-    (:data:`ProfileOpt` ...), makes its :class:`Session` with :func:`shared` and hands its body
-    to :func:`finish`. ``runs_nodes``: the command executes the project's node functions.
-    """
-
-    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        cls = _NodeRunningCommand if runs_nodes else _Command
-        (target or app).command(name, cls=cls, help=help_text(help or fn.__doc__ or ""))(fn)
-        return fn
-
-    return decorate
-
-
-def shared(ctx: typer.Context, name: str, *, formats: Sequence[str] = TEXT_JSON) -> Session:
-    """The :class:`Session` of the command ``name`` (``snapshot check``) from the shared
-    options it declares (``ProfileOpt``, ``FormatOpt``...; those it does not take keep their
-    defaults). A format outside ``formats`` is a usage error (exit 2); no format means the
-    first."""
-    given = ctx.params  # as click parsed them: paths are still text
-
-    def path(key: str) -> Path | None:
-        value = given.get(key)
-        return Path(value) if value is not None else None
-
-    chosen = given.get("fmt") or formats[0]
-    if chosen not in formats:
-        choices = ", ".join(formats)
-        _fail_usage(name, f"unknown format {chosen!r} (choose from {choices})", chosen)
-    return Session(
-        command=name,
-        profile_name=given.get("profile"),
-        config_file=path("config_file"),
-        sets=tuple(given.get("sets") or ()),
-        project_dir=path("project_dir"),
-        fmt=chosen,
-        debug=bool(given.get("debug")),
-        build_cache=not given.get("no_build_cache"),
-        tuning=tuning_of(ctx),
-    )
-
-
 def finish(session: Session, body: Callable[[], Outcome]) -> NoReturn:
     """Run the command's body (see :func:`run`) and leave with its exit code."""
     raise typer.Exit(run(session, body))
 
 
-def _fail_usage(command_name: str, message: str, fmt: str) -> NoReturn:
+def fail_usage(command_name: str, message: str, fmt: str) -> NoReturn:
     if fmt == "json":
         console.envelope(
             command_name,

@@ -6,20 +6,8 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ConfigOpt,
-    DebugOpt,
-    NoBuildCacheOpt,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
-    command,
-    console,
-    finish,
-    format_option,
-    shared,
-)
+from semdag.cli.common import Outcome, console, finish
+from semdag.cli.options import BUILD_OPTIONS, Formats, command, session_of
 from semdag.core.errors import UnknownNodeError, UsageError
 
 EXPORT_HELP = """Write the execution graph of the chosen outputs as JSON.
@@ -37,10 +25,10 @@ envelope.
 
 Missing inputs do not stop an export; `--strict` makes them an error that names them.
 """
-EXPORT_FORMATS = ("semdag", "json", "hamilton")
+EXPORT_FORMATS = Formats(("semdag", "json", "hamilton"))
 
 
-@command("export", help=EXPORT_HELP)
+@command("export", options=BUILD_OPTIONS, formats=EXPORT_FORMATS, help=EXPORT_HELP)
 def export_cmd(
     ctx: typer.Context,
     output: Annotated[
@@ -64,16 +52,9 @@ def export_cmd(
         bool,
         typer.Option("--strict", help="Fail when the outputs need inputs that have no value."),
     ] = False,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: Annotated[str, format_option(EXPORT_FORMATS)] = "semdag",
 ) -> None:
     """Write the execution graph of the chosen outputs as JSON."""
-    session = shared(ctx, "export", formats=EXPORT_FORMATS)
+    session = session_of(ctx)
     finish(session, lambda: _export(session, output, whole, out, include_source, strict))
 
 

@@ -6,32 +6,21 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ARGUMENT,
-    ConfigOpt,
-    DebugOpt,
+from semdag.cli.common import ARGUMENT, Outcome, app, console, fail_threshold, finish, print_error
+from semdag.cli.options import (
+    BUILD_OPTIONS,
+    TEXT_JSON,
     FailOnOption,
-    FormatOpt,
-    NoBuildCacheOpt,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
-    app,
+    Formats,
+    Shared,
     command,
-    console,
-    fail_threshold,
-    finish,
-    format_option,
-    print_error,
-    shared,
+    session_of,
 )
 from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, SemdagError, UsageError
 from semdag.core.progress import phase
 from semdag.core.rules import RULES
 
-REPORT_FORMATS = ("text", "json", "markdown", "github", "junit")
-ReportFormatOpt = Annotated[str, format_option(REPORT_FORMATS)]
+REPORT_FORMATS = Formats(("text", "json", "markdown", "github", "junit"))
 
 snapshot_app = typer.Typer(
     name="snapshot",
@@ -53,15 +42,11 @@ def profiles_of(session: Session, every: bool) -> list[str | None]:
     return list(names)
 
 
-REGISTRY_FORMATS = ("text", "json", "odcs", "openlineage", "jsonschema")
-RegistryFormatOpt = Annotated[
-    str,
-    format_option(
-        REGISTRY_FORMATS,
-        help="Output format: text|json, or an open standard: odcs (ODCS v3 YAML), openlineage "
-        "(an OpenLineage job event), jsonschema (JSON Schema 2020-12 per semantic id).",
-    ),
-]
+REGISTRY_FORMATS = Formats(
+    ("text", "json", "odcs", "openlineage", "jsonschema"),
+    help="Output format: text|json, or an open standard: odcs (ODCS v3 YAML), openlineage "
+    "(an OpenLineage job event), jsonschema (JSON Schema 2020-12 per semantic id).",
+)
 EmitOpt = Annotated[
     str | None,
     typer.Option(
@@ -73,21 +58,14 @@ EmitOpt = Annotated[
 ]
 
 
-@command("registry")
+@command("registry", options=BUILD_OPTIONS, formats=REGISTRY_FORMATS)
 def registry_cmd(
     ctx: typer.Context,
     emit: EmitOpt = None,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: RegistryFormatOpt = "text",
 ) -> None:
     """Compile and print the semantic registry: as a table, as JSON, or exported to an open
     standard (ODCS, OpenLineage, JSON Schema)."""
-    session = shared(ctx, "registry", formats=REGISTRY_FORMATS)
+    session = session_of(ctx)
     finish(session, lambda: _registry(session, emit))
 
 
@@ -149,21 +127,14 @@ def _exported(session: Session, registry: Any, graph: Any, emit: str | None) -> 
     return Outcome(data=exported.data, render=render, raw=True)
 
 
-@command("update", target=snapshot_app)
+@command("update", target=snapshot_app, options=BUILD_OPTIONS, formats=TEXT_JSON)
 def snapshot_update_cmd(
     ctx: typer.Context,
     every: AllProfiles = False,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: FormatOpt = "text",
 ) -> None:
     """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
     changes the new baselines accept."""
-    session = shared(ctx, "snapshot update")
+    session = session_of(ctx)
     finish(session, lambda: _snapshot_update(session, every))
 
 
@@ -356,21 +327,14 @@ def findings_outcome(
     return Outcome(data=data, render=render, exit_code=code, errors=error_items)
 
 
-@command("check", target=snapshot_app)
+@command("check", target=snapshot_app, options=BUILD_OPTIONS, formats=REPORT_FORMATS)
 def snapshot_check_cmd(
     ctx: typer.Context,
     every: AllProfiles = False,
     fail_on: FailOnOption = "breaking",
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: ReportFormatOpt = "text",
 ) -> None:
     """Compare the current build with the committed baselines."""
-    session = shared(ctx, "snapshot check", formats=REPORT_FORMATS)
+    session = session_of(ctx)
     finish(session, lambda: _snapshot_check(session, every, fail_on))
 
 
@@ -398,7 +362,7 @@ def _snapshot_check(session: Session, every: bool, fail_on: str) -> Outcome:
     return findings_outcome(session, comparisons, errors, threshold, update=True, every=every)
 
 
-@command("diff")
+@command("diff", options=BUILD_OPTIONS, formats=REPORT_FORMATS)
 def diff_cmd(
     ctx: typer.Context,
     old: Annotated[
@@ -418,16 +382,9 @@ def diff_cmd(
         ),
     ] = None,
     fail_on: FailOnOption = "breaking",
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: ReportFormatOpt = "text",
 ) -> None:
     """Compare two registry snapshots, or the working tree with a git revision."""
-    session = shared(ctx, "diff", formats=REPORT_FORMATS)
+    session = session_of(ctx)
     finish(session, lambda: _diff(session, old, new, against, fail_on))
 
 
@@ -472,10 +429,10 @@ def _has_project() -> bool:
     return True
 
 
-@command("rules")
-def rules_cmd(ctx: typer.Context, debug: DebugOpt = False, fmt: FormatOpt = "text") -> None:
+@command("rules", options=Shared.DEBUG, formats=TEXT_JSON)
+def rules_cmd(ctx: typer.Context) -> None:
     """List the rule catalogue: id, default severity, what it checks."""
-    finish(shared(ctx, "rules"), _rules)
+    finish(session_of(ctx), _rules)
 
 
 def _rules() -> Outcome:

@@ -7,26 +7,23 @@ import typer
 from semdag.app.session import Session
 from semdag.cli.common import (
     ARGUMENT,
-    ConfigOpt,
-    DebugOpt,
-    FailOnOption,
-    FormatOpt,
-    InputOption,
-    LayerOption,
-    NoBuildCacheOpt,
     Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
-    TagOption,
-    command,
     console,
     fail_threshold,
     finish,
-    format_option,
     parse_pairs,
     parse_tag_filter,
-    shared,
+)
+from semdag.cli.options import (
+    BUILD_OPTIONS,
+    TEXT_JSON,
+    FailOnOption,
+    Formats,
+    InputOption,
+    LayerOption,
+    TagOption,
+    command,
+    session_of,
 )
 from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from semdag.core.rules import Severity, counts
@@ -70,19 +67,12 @@ def _summary(session: Session) -> dict[str, Any]:
     }
 
 
-@command("build")
+@command("build", options=BUILD_OPTIONS, formats=TEXT_JSON)
 def build_cmd(
     ctx: typer.Context,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: FormatOpt = "text",
 ) -> None:
     """Build the driver: layers, modules, node counts and the override ledger."""
-    session = shared(ctx, "build")
+    session = session_of(ctx)
     finish(session, lambda: _build(session))
 
 
@@ -133,24 +123,17 @@ def _build(session: Session) -> Outcome:
     return Outcome(data=data, render=render, exit_code=code, errors=errors)
 
 
-VALIDATE_FORMATS = ("text", "json", "github")
+VALIDATE_FORMATS = Formats(("text", "json", "github"))
 
 
-@command("validate")
+@command("validate", options=BUILD_OPTIONS, formats=VALIDATE_FORMATS)
 def validate_cmd(
     ctx: typer.Context,
     inputs: InputOption = None,
     fail_on: FailOnOption = "breaking",
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: Annotated[str, format_option(VALIDATE_FORMATS)] = "text",
 ) -> None:
     """Build and run every baseline-free check; exit 1 on any error-severity finding."""
-    session = shared(ctx, "validate", formats=VALIDATE_FORMATS)
+    session = session_of(ctx)
     finish(session, lambda: _validate(session, inputs, fail_on))
 
 
@@ -196,7 +179,7 @@ def _validate(session: Session, inputs: list[str] | None, fail_on: str) -> Outco
     )
 
 
-@command("ls")
+@command("ls", options=BUILD_OPTIONS, formats=TEXT_JSON)
 def ls_cmd(
     ctx: typer.Context,
     tag: TagOption = None,
@@ -204,16 +187,9 @@ def ls_cmd(
     semantic: Annotated[
         bool, typer.Option("--semantic", help="Only nodes the registry selects.")
     ] = False,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: FormatOpt = "text",
 ) -> None:
     """List nodes, filtered by tags, stack layer or semantic selection."""
-    session = shared(ctx, "ls")
+    session = session_of(ctx)
     finish(session, lambda: _ls(session, tag, layer, semantic))
 
 
@@ -267,23 +243,16 @@ def _ls(
     return Outcome(data=data, render=render)
 
 
-@command("show")
+@command("show", options=BUILD_OPTIONS, formats=TEXT_JSON)
 def show_cmd(
     ctx: typer.Context,
     node: Annotated[
         str,
         typer.Argument(metavar="NODE", click_type=ARGUMENT, help="The node name or semantic id."),
     ],
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: FormatOpt = "text",
 ) -> None:
     """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
-    session = shared(ctx, "show")
+    session = session_of(ctx)
     finish(session, lambda: _show(session, node))
 
 

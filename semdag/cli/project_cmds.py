@@ -6,18 +6,8 @@ from typing import Annotated
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ARGUMENT,
-    DebugOpt,
-    FormatOpt,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    command,
-    console,
-    finish,
-    shared,
-)
+from semdag.cli.common import ARGUMENT, Outcome, console, finish
+from semdag.cli.options import PROJECT_OPTIONS, TEXT_JSON, Shared, command, session_of
 from semdag.core.errors import SemdagError, UsageError
 
 INIT_HELP = """Scaffold a working project in DIR (default: the current directory), or adopt
@@ -47,7 +37,7 @@ used. Running it again changes nothing.
 """
 
 
-@command("init", help=INIT_HELP)
+@command("init", options=PROJECT_OPTIONS, formats=TEXT_JSON, help=INIT_HELP)
 def init_cmd(
     ctx: typer.Context,
     directory: Annotated[
@@ -65,14 +55,10 @@ def init_cmd(
             "--force", help="Overwrite files that already exist (pyproject.toml: only its table)."
         ),
     ] = False,
-    profile: ProfileOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    fmt: FormatOpt = "text",
 ) -> None:
     """Scaffold a working project, or adopt an existing repository: configs, one module
     stack, committed baselines."""
-    session = shared(ctx, "init")
+    session = session_of(ctx)
     finish(session, lambda: _init(session, directory, force))
 
 
@@ -214,7 +200,7 @@ changed the same entry differently, OURS gets git's conflict markers and the exi
 """
 
 
-@command("merge-baselines", help=MERGE_HELP)
+@command("merge-baselines", options=Shared.DEBUG, help=MERGE_HELP)
 def merge_baselines_cmd(
     ctx: typer.Context,
     base: Annotated[
@@ -240,10 +226,9 @@ def merge_baselines_cmd(
             show_default=False,
         ),
     ] = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Merge two versions of a baseline entry by entry (git's merge driver for snapshots/)."""
-    session = shared(ctx, "merge-baselines")
+    session = session_of(ctx)
     finish(session, lambda: _merge_baselines(base, ours, theirs, path))
 
 

@@ -6,22 +6,15 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ConfigOpt,
-    DebugOpt,
+from semdag.cli.common import Outcome, console, finish, parse_tag_filter
+from semdag.cli.options import (
+    BUILD_OPTIONS,
+    Formats,
     LayerOption,
-    NoBuildCacheOpt,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
     TagOption,
     command,
-    console,
-    finish,
-    format_option,
-    parse_tag_filter,
-    shared,
+    given_format,
+    session_of,
 )
 from semdag.core.errors import UsageError
 from semdag.core.progress import phase
@@ -48,19 +41,16 @@ and pdf need `-o`. mermaid is a Mermaid flowchart for markdown (GitHub and GitLa
 one box per module when every node would pass Mermaid's default limits (50,000 characters,
 500 links). DOT and Mermaid text are byte-identical across runs.
 """
-RENDER_FORMATS = ("dot", "svg", "png", "pdf", "html", "mermaid")
+_RENDER_FORMS = ("dot", "svg", "png", "pdf", "html", "mermaid")
 # No default: without -f the suffix of -o decides.
-RenderFormatOpt = Annotated[
-    str | None,
-    format_option(
-        RENDER_FORMATS,
-        help=f"Output format: {'|'.join(RENDER_FORMATS)} (default: from the suffix of -o, "
-        "else dot).",
-    ),
-]
+RENDER_FORMATS = Formats(
+    _RENDER_FORMS,
+    help=f"Output format: {'|'.join(_RENDER_FORMS)} (default: from the suffix of -o, else dot).",
+    defaults_to_first=False,
+)
 
 
-@command("render", help=RENDER_HELP)
+@command("render", options=BUILD_OPTIONS, formats=RENDER_FORMATS, help=RENDER_HELP)
 def render_cmd(
     ctx: typer.Context,
     upstream_of: Annotated[
@@ -108,21 +98,14 @@ def render_cmd(
             help="One box per module (default: when more than 300 nodes are drawn).",
         ),
     ] = None,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: RenderFormatOpt = None,
 ) -> None:
     """Draw the graph, or part of it, with Graphviz."""
-    session = shared(ctx, "render", formats=RENDER_FORMATS)
+    session = session_of(ctx)
     finish(
         session,
         lambda: _render(
             session,
-            fmt,
+            given_format(ctx),
             out,
             changed_since,
             collapse,

@@ -6,22 +6,8 @@ from typing import Annotated
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ConfigOpt,
-    DebugOpt,
-    FailOnOption,
-    NoBuildCacheOpt,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
-    command,
-    console,
-    fail_threshold,
-    finish,
-    format_option,
-    shared,
-)
+from semdag.cli.common import Outcome, console, fail_threshold, finish
+from semdag.cli.options import BUILD_OPTIONS, FailOnOption, Formats, command, session_of
 from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from semdag.core.progress import phase
 
@@ -43,10 +29,10 @@ finds its earlier comment to update.
 picture and the HTML viewer, which need Graphviz's `dot`). The exit code follows `--fail-on`
 as `snapshot check`'s does: changes accepted in the branch's baselines do not fail.
 """
-REVIEW_FORMATS = ("markdown", "json")
+REVIEW_FORMATS = Formats(("markdown", "json"))
 
 
-@command("review", help=REVIEW_HELP)
+@command("review", options=BUILD_OPTIONS, formats=REVIEW_FORMATS, help=REVIEW_HELP)
 def review_cmd(
     ctx: typer.Context,
     base: Annotated[
@@ -76,16 +62,9 @@ def review_cmd(
             help="Where the artifacts are kept (a CI run's page): linked from the markdown.",
         ),
     ] = None,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    no_build_cache: NoBuildCacheOpt = False,
-    fmt: Annotated[str, format_option(REVIEW_FORMATS)] = "markdown",
 ) -> None:
     """Review the working tree against a base git revision, for a pull request."""
-    session = shared(ctx, "review", formats=REVIEW_FORMATS)
+    session = session_of(ctx)
     finish(session, lambda: _review(session, base, fail_on, out, link))
 
 

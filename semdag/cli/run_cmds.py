@@ -6,21 +6,14 @@ from typing import Annotated, Any
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ConfigOpt,
-    DebugOpt,
-    FormatOpt,
+from semdag.cli.common import Outcome, console, finish, parse_pairs
+from semdag.cli.options import (
+    PROFILE_OPTIONS,
+    TEXT_JSON,
+    Formats,
     InputOption,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
     command,
-    console,
-    finish,
-    format_option,
-    parse_pairs,
-    shared,
+    session_of,
 )
 from semdag.core.errors import ConfigError, UsageError
 from semdag.core.progress import phase
@@ -106,10 +99,10 @@ def _run_values(
     return run_inputs, run_overrides
 
 
-EXECUTE_FORMATS = ("table", "json", "csv", "parquet")
+EXECUTE_FORMATS = Formats(("table", "json", "csv", "parquet"))
 
 
-@command("execute", runs_nodes=True)
+@command("execute", options=PROFILE_OPTIONS, formats=EXECUTE_FORMATS, runs_nodes=True)
 def execute_cmd(
     ctx: typer.Context,
     output: Annotated[
@@ -144,15 +137,9 @@ def execute_cmd(
     max_rows: Annotated[
         int, typer.Option("--max-rows", metavar="N", help="Rows per DataFrame in JSON output.")
     ] = 50,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    fmt: Annotated[str, format_option(EXECUTE_FORMATS)] = "table",
 ) -> None:
     """Run the DAG and print or write its outputs."""
-    session = shared(ctx, "execute", formats=EXECUTE_FORMATS)
+    session = session_of(ctx)
     finish(
         session,
         lambda: _execute(
@@ -270,7 +257,7 @@ def _print_timings(timings: Any) -> None:
         err.print(f"  {timing.seconds:9.4f}s  {timing.name}{where}{calls}", markup=False)
 
 
-@command("materialize", runs_nodes=True)
+@command("materialize", options=PROFILE_OPTIONS, formats=TEXT_JSON, runs_nodes=True)
 def materialize_cmd(
     ctx: typer.Context,
     only: Annotated[
@@ -285,15 +272,9 @@ def materialize_cmd(
     executor: ExecutorOpt = None,
     cache: CacheOpt = None,
     progress: ProgressOpt = None,
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    fmt: FormatOpt = "text",
 ) -> None:
     """Run the profile's materializers (Hamilton savers and loaders)."""
-    session = shared(ctx, "materialize")
+    session = session_of(ctx)
     finish(
         session,
         lambda: _materialize(session, only, dry_run, inputs, overrides, executor, cache, progress),

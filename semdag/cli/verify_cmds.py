@@ -5,28 +5,9 @@ from typing import Annotated
 import typer
 
 from semdag.app.session import Session
-from semdag.cli.common import (
-    ConfigOpt,
-    DebugOpt,
-    FailOnOption,
-    InputOption,
-    Outcome,
-    ProfileOpt,
-    ProjectDirOpt,
-    SetOpt,
-    command,
-    fail_threshold,
-    finish,
-    parse_pairs,
-    shared,
-)
-from semdag.cli.gate_cmds import (
-    REPORT_FORMATS,
-    AllProfiles,
-    ReportFormatOpt,
-    findings_outcome,
-    profiles_of,
-)
+from semdag.cli.common import Outcome, fail_threshold, finish, parse_pairs
+from semdag.cli.gate_cmds import REPORT_FORMATS, AllProfiles, findings_outcome, profiles_of
+from semdag.cli.options import PROFILE_OPTIONS, FailOnOption, InputOption, command, session_of
 from semdag.cli.run_cmds import CacheOpt, ExecutorOpt, OverrideOpt, ProgressOpt, progress_sink
 
 VERIFY_HELP = """Run the semantic outputs and check each value against its registry entry.
@@ -42,7 +23,13 @@ on a finding at or above --fail-on (or a node that raised), 2 when a profile can
 """
 
 
-@command("verify", runs_nodes=True, help=VERIFY_HELP)
+@command(
+    "verify",
+    options=PROFILE_OPTIONS,
+    formats=REPORT_FORMATS,
+    runs_nodes=True,
+    help=VERIFY_HELP,
+)
 def verify_cmd(
     ctx: typer.Context,
     output: Annotated[
@@ -70,15 +57,9 @@ def verify_cmd(
         ),
     ] = None,
     fail_on: FailOnOption = "breaking",
-    profile: ProfileOpt = None,
-    config_file: ConfigOpt = None,
-    sets: SetOpt = None,
-    project_dir: ProjectDirOpt = None,
-    debug: DebugOpt = False,
-    fmt: ReportFormatOpt = "text",
 ) -> None:
     """Run the semantic outputs and check each value against its registry entry."""
-    session = shared(ctx, "verify", formats=REPORT_FORMATS)
+    session = session_of(ctx)
     finish(
         session,
         lambda: _verify(

@@ -1,4 +1,5 @@
-"""The shared options: each command declares the ones it takes as plain Typer parameters.
+"""The shared options: declared once (semdag/cli/options.py), added by `command()` to each
+command that takes them; a command function declares only its own options.
 
 Which command takes which shared option is a table here; the build-cache option has an
 explicit name (`--no-build-cache`, `--no-cache` kept) that no one confuses with Hamilton's
@@ -7,6 +8,7 @@ result cache (`execute --cache/--no-cache`).
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ import typer.main
 from semdag.cli import app
 from semdag.core import progress
 from semdag.core.rules import RULES
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 BUILD_CACHE = ("--no-build-cache", "--no-cache")
 SHARED = ("--profile", "--config", "--set", "--project-dir", "--debug", "--format")
@@ -82,21 +84,7 @@ def test_help_lists_the_shared_options_the_command_takes(path: str) -> None:
     assert listed == set(EXPECTED[path])
 
 
-@pytest.mark.parametrize("path", sorted(EXPECTED))
-def test_commands_are_plain_functions(path: str) -> None:
-    # What Typer sees is the function's own signature: nothing rewritten or wrapped.
-    function = dict(registered())[path]
-    assert "__signature__" not in vars(function)
-    assert not hasattr(function, "__wrapped__")
-    assert function.__module__.startswith("semdag.cli.")
-    own = inspect.signature(function, follow_wrapped=False).parameters
-    # The typer.Context it takes first is Typer's to pass, not an option.
-    assert next(iter(own.values())).annotation in (typer.Context, "typer.Context")
-    assert [p.name for p in click_command(path).params] == list(own)[1:]
-
-
-# The parameter name `shared(ctx, ...)` reads each shared option under: a command that named
-# one otherwise would have the option silently ignored.
+# The parameter name `session_of(ctx)` reads each shared option under.
 PARAMETER_OF = {
     "--profile": "profile",
     "--config": "config_file",
@@ -108,13 +96,89 @@ PARAMETER_OF = {
 }
 
 
+def shared_params(path: str) -> list[Any]:
+    """The click parameters of the shared options a command takes, in --help order."""
+    return [p for p in click_command(path).params if set(p.opts) & set(PARAMETER_OF)]
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+def test_commands_are_plain_functions_of_their_own_options(path: str) -> None:
+    # What Typer sees of the function is its own signature: nothing rewritten or wrapped.
+    function = dict(registered())[path]
+    assert "__signature__" not in vars(function)
+    assert not hasattr(function, "__wrapped__")
+    assert function.__module__.startswith("semdag.cli.")
+    own = inspect.signature(function, follow_wrapped=False).parameters
+    # The typer.Context it takes first is Typer's to pass, not an option.
+    assert next(iter(own.values())).annotation in (typer.Context, "typer.Context")
+    assert not set(own) & set(PARAMETER_OF.values()), "a shared option declared again"
+    # The click command: the function's own options, then the shared ones.
+    names = [p.name for p in click_command(path).params]
+    shared = [p.name for p in shared_params(path)]
+    assert names == [*list(own)[1:], *shared]
+
+
 @pytest.mark.parametrize("path", sorted(EXPECTED))
 def test_shared_options_have_the_names_the_session_reads(path: str) -> None:
-    named = {
-        opt: p.name for p in click_command(path).params for opt in p.opts if opt in PARAMETER_OF
-    }
-    assert named == {opt: PARAMETER_OF[opt] for opt in named}
-    assert set(named) >= {o for o in EXPECTED[path] if o in PARAMETER_OF}
+    named = {opt: p.name for p in shared_params(path) for opt in p.opts if opt in PARAMETER_OF}
+    assert named == {opt: PARAMETER_OF[opt] for opt in EXPECTED[path] if opt in PARAMETER_OF}
+    # In the same order everywhere, -f/--format last.
+    order = list(PARAMETER_OF.values())
+    order.append(order.pop(order.index("fmt")))
+    listed = [p.name for p in shared_params(path)]
+    assert listed == [name for name in order if name in listed]
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+def test_shared_options_are_the_same_everywhere(path: str) -> None:
+    reference = {p.name: p for p in click_command("build").params}
+    for param in shared_params(path):
+        if param.name == "fmt":
+            continue  # each command has its own output forms
+        same = reference[param.name]
+        assert (param.opts, param.secondary_opts, param.help, param.metavar) == (
+            same.opts,
+            same.secondary_opts,
+            same.help,
+            same.metavar,
+        )
+        assert (param.default, param.multiple, param.rich_help_panel) == (
+            same.default,
+            same.multiple,
+            "Shared options",
+        )
+
+
+def option_declarations() -> Iterator[tuple[str, str]]:
+    """(module, option name) for every `typer.Option("--name", ...)` under semdag/cli."""
+    for module in sorted((ROOT / "semdag/cli").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "Option"
+            ):
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        yield module.name, arg.value
+
+
+def test_each_shared_option_is_declared_once_in_one_place() -> None:
+    declared = [(module, name) for module, name in option_declarations() if name in PARAMETER_OF]
+    assert sorted(declared) == sorted(("options.py", name) for name in PARAMETER_OF)
+
+
+def test_a_command_that_declares_a_shared_option_again_is_refused() -> None:
+    from semdag.cli.options import Shared, command
+
+    group = typer.Typer(name="group")
+
+    @command("twice", target=group, options=Shared.DEBUG)
+    def twice(ctx: typer.Context, debug: bool = False) -> None:
+        """Declares --debug itself."""
+
+    with pytest.raises(TypeError, match=r"group twice: shared options declared again"):
+        typer.main.get_command(group)
 
 
 def test_each_cache_option_says_which_cache() -> None:

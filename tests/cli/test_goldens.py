@@ -104,7 +104,7 @@ def test_render_dot(baselined: Path, snapshot) -> None:
     assert done.stdout == snapshot
 
 
-@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+@pytest.mark.parametrize("fmt", REPORT_FORMATS.names)
 def test_snapshot_check_report(changed: Path, today: dt.date, fmt: str, snapshot) -> None:
     args = ["snapshot", "check", "-p", "dev", "-f", fmt, "--project-dir", str(changed)]
     done = run_cli(args)
@@ -113,7 +113,7 @@ def test_snapshot_check_report(changed: Path, today: dt.date, fmt: str, snapshot
     assert done.stdout == snapshot
 
 
-@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+@pytest.mark.parametrize("fmt", REPORT_FORMATS.names)
 def test_diff_report(
     changed: Path, registries: tuple[Path, Path], today: dt.date, fmt: str, snapshot
 ) -> None:
