@@ -265,6 +265,11 @@ _TOP = (
 )
 
 
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the keys set to null (null means "no value")."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _validate(
     name: str, loader: _Loader, data: dict[str, Any], lines: dict, sets: tuple[str, ...]
 ) -> Profile:
@@ -295,9 +300,10 @@ def _validate(
             Layer(layer_name, mods, layer_name == "overrides" if allow is None else bool(allow))
         )
 
-    config = check.mapping(data.get("config"), ("config",))
-    inputs = check.mapping(data.get("inputs"), ("inputs",))
-    overrides = check.mapping(data.get("overrides"), ("overrides",))
+    # null removes a key: a profile that extends another drops an inherited input this way.
+    config = _given(check.mapping(data.get("config"), ("config",)))
+    inputs = _given(check.mapping(data.get("inputs"), ("inputs",)))
+    overrides = _given(check.mapping(data.get("overrides"), ("overrides",)))
     outputs = check.strings(data.get("outputs"), ("outputs",), allow_one=False)
 
     registry = check.mapping(data.get("registry"), ("registry",))

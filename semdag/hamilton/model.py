@@ -76,7 +76,43 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
         profile=build.profile.name,
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+        variant_inputs=_check_variants(build, ordered, dependents),
     )
+
+
+def _check_variants(
+    build: Build, nodes: dict[str, NodeInfo], dependents: dict[str, list[str]]
+) -> dict[str, tuple[str, ...]]:
+    """The inputs only the config's unselected variants take (see ``GraphModel``); a config
+    value that selects no variant of a node the graph needs is an error at that config key."""
+    from semdag.hamilton.variants import find_variants, inactive_inputs, unselected
+
+    profile = build.profile
+    variants = find_variants((m.module for m in build.modules), profile.config)
+    if not variants:
+        return {}
+    needed = [
+        name
+        for name, info in nodes.items()
+        if info.is_input
+        and not info.is_config
+        and name not in profile.inputs
+        and name not in profile.overrides
+        and dependents.get(name)
+    ]
+    for group in unselected(variants, needed):
+        keys = [k for k in group.config_keys if k in profile.config]
+        if not keys:
+            continue  # nothing chosen: validate reports the missing input
+        chosen = ", ".join(f"{k}={profile.config[k]!r}" for k in keys)
+        users = ", ".join(sorted(dependents[group.node]))
+        raise profile.error(
+            f"config {chosen} selects no variant of node {group.node} (needed by {users}); "
+            f"its variants: {group.describe()}",
+            "config",
+            keys[0],
+        )
+    return inactive_inputs(variants, nodes)
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
