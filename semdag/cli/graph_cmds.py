@@ -234,6 +234,16 @@ def _ls(
         and (not layer or n.layer in layer)
         and (not semantic or is_semantic(n, session.profile.tag_filter))
     ]
+    # Like `kubectl get -l`: an empty list is an answer (exit 0), said on stderr with the
+    # values the filter's tags do have, so that a typo in a value is seen.
+    nothing = None
+    if not selected and (tag_filter or layer or semantic):
+        from semdag.core.selection import tag_values_hint
+
+        given = [f"--tag {t}" for t in tag or []] + [f"--layer {name}" for name in layer or []]
+        nothing = f"no node matches {' '.join([*given, *(['--semantic'] if semantic else [])])}"
+        hint = tag_values_hint(graph, tag_filter)
+        nothing += f" ({hint})" if hint else ""
     data: list[dict[str, Any]] = [
         {
             "name": n.name,
@@ -249,6 +259,9 @@ def _ls(
     def render() -> None:
         from rich.table import Table
 
+        if nothing:
+            console.err().print(nothing, markup=False)
+            return
         table = Table(box=None, pad_edge=False)
         for column in ("name", "type", "layer", "module", "semantic_id"):
             table.add_column(column)

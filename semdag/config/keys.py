@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from semdag.config.yamlio import KeyPath
-from semdag.core.errors import ConfigError, SemdagError, UsageError, show_key
+from semdag.core.errors import ConfigError, SemdagError, UsageError, did_you_mean, show_key
 
 SEVERITY_WORDS = ("error", "breaking", "warning", "additive", "info", "off")
 
@@ -107,7 +107,9 @@ class Checker:
     def known_keys(self, value: dict, path: KeyPath, known: Sequence[str]) -> None:
         for key in value:
             if key not in known:
-                raise self.fail((*path, key), f"unknown key (expected one of: {', '.join(known)})")
+                near = did_you_mean(str(key), known)
+                listed = f" (expected one of: {', '.join(known)})"
+                raise self.fail((*path, key), f"unknown key{near or listed}")
 
     def typed(self, value: Any, path: KeyPath, kind: type | tuple, label: str) -> Any:
         if value is not None and (
@@ -120,6 +122,30 @@ class Checker:
         if value is not None and value not in choices:
             raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}")
         return value
+
+
+def check_rules(check: Checker, rules: dict[str, Any], known: Sequence[str]) -> dict[str, str]:
+    """``rules:``: rule id -> severity. YAML 1.1 reads an unquoted ``off`` (also ``no``,
+    ``false``) as a boolean: false is read as ``off``, the word the documentation uses."""
+    out: dict[str, str] = {}
+    for rule_id, severity in rules.items():
+        if rule_id not in known:
+            raise check.fail(
+                ("rules", rule_id),
+                f"unknown rule id{did_you_mean(rule_id, known)} (`semdag rules` lists them)",
+            )
+        if severity is False:
+            severity = "off"
+        elif severity is True:
+            raise check.fail(
+                ("rules", rule_id),
+                f"expected one of {', '.join(SEVERITY_WORDS)}, got a boolean "
+                "(YAML reads an unquoted on, yes or true as true)",
+            )
+        check.choice(severity, ("rules", rule_id), SEVERITY_WORDS)
+        if severity is not None:
+            out[rule_id] = severity
+    return out
 
 
 def kind_name(value: Any) -> str:

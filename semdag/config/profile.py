@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from semdag.config.keys import (
-    SEVERITY_WORDS,
     Checker,
     blame,
     check_cache,
     check_dtypes,
     check_execution,
+    check_rules,
     key_line,
     kind_name,
     set_path,
@@ -111,7 +111,14 @@ class _Loader:
             target = resolved.parent / base
             if not target.is_file():
                 line = doc.lines.get(("extends", str(index))) or doc.lines.get(("extends",))
-                raise ConfigError(f"extends: {base} does not exist", file=shown, line=line)
+                parent = target.parent
+                siblings = (
+                    [p.name for p in parent.glob("*.y*ml") if p.resolve() != resolved]
+                    if parent.is_dir()
+                    else []
+                )
+                near = did_you_mean(Path(base).name, siblings)
+                raise ConfigError(f"extends: {base} does not exist{near}", file=shown, line=line)
             base_data, base_lines = self.load(target, (*chain, resolved))
             merged = deep_merge(merged, base_data)
             merged_lines.update(base_lines)
@@ -320,9 +327,9 @@ def _validate(
     required_tags = check.strings(required, ("registry", "required_tags"), allow_one=False)
     dtypes = check_dtypes(check, registry.get("dtypes"))
 
-    rules = check.mapping(data.get("rules"), ("rules",))
-    for rule_id, severity in rules.items():
-        check.choice(severity, ("rules", rule_id), SEVERITY_WORDS)
+    from semdag.core.rules import RULES_BY_ID
+
+    rules = check_rules(check, check.mapping(data.get("rules"), ("rules",)), list(RULES_BY_ID))
 
     execution = check_execution(check, check.mapping(data.get("execution"), ("execution",)))
     cache = check_cache(check, check.mapping(data.get("cache"), ("cache",)))

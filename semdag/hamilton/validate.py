@@ -70,7 +70,13 @@ def validate(
     found += _override_findings(build)
     found += _shadow_findings(build)
     found += _execution_findings(build, graph, final_vars(build, graph), run_inputs, run_overrides)
-    found += registry_findings(graph, profile.tag_filter, profile.required_tags, profile.dtypes)
+    found += registry_findings(
+        graph,
+        profile.tag_filter,
+        profile.required_tags,
+        profile.dtypes,
+        required_at=profile.where("registry", "required_tags"),
+    )
     found += _cache_findings(build, graph)
     return apply_severities(found, profile.rules)
 
