@@ -146,6 +146,12 @@ def _execution_findings(
             value = inputs[name]
             problem = _type_problem(name, user, value)
             if problem is not None:
+                # Where the value was given: the profile's line (an --input has none).
+                file, line = (
+                    build.profile.where("inputs", name)
+                    if name in build.profile.inputs
+                    else (None, None)
+                )
                 yield finding(
                     "type-mismatch",
                     name,
@@ -153,6 +159,8 @@ def _execution_findings(
                     node=name,
                     old=htypes.get_type_as_string(user.type),
                     new=type(value).__name__,
+                    file=file,
+                    line=line,
                 )
             continue
         needing = sorted(
