@@ -141,9 +141,12 @@ def _build_error(exc: Exception, project: Project, modules: Any) -> SemdagError:
             "this stack uses resolve/resolve_from_config: "
             "set config hamilton.enable_power_user_mode: true"
         )
+    from semdag.hamilton.extensions import broken_hint
+
     where = f" (while building {place[0]})" if place else ""
     return GraphBuildError(
         f"Hamilton could not build the graph{where}: {type(exc).__name__}: {text}",
         file=file,
         line=line,
+        hint=broken_hint(),
     )

@@ -156,8 +156,13 @@ def _import_failure(project: Project, spec: str, exc: BaseException) -> ModuleLo
             continue
         file, line = project.relative(frame.filename), frame.lineno
         break
+    from semdag.hamilton.extensions import broken_hint
+
     return ModuleLoadError(
-        f"module {spec} does not import: {type(exc).__name__}: {exc}", file=file, line=line
+        f"module {spec} does not import: {type(exc).__name__}: {exc}",
+        file=file,
+        line=line,
+        hint=broken_hint(),
     )
 
 
