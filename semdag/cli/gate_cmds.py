@@ -76,29 +76,27 @@ def _registry(session: Session) -> Outcome:
     document = registry.as_document()
 
     def render() -> None:
-        from rich.table import Table
+        from semdag.cli.tables import Column, print_table
 
-        table = Table(box=None, pad_edge=False)
-        for column in (
-            "semantic_id",
-            "node",
-            "layer",
-            "entity",
-            "grain",
-            "dtype",
-            "version",
-            "owner",
-        ):
-            table.add_column(column)
-        for sid, entry in registry.entries.items():
-            tags = entry.tags
-            table.add_row(
-                sid,
-                entry.node,
-                entry.stack_layer or "",
-                *(str(tags.get(k, "")) for k in ("entity", "grain", "dtype", "version", "owner")),
-            )
-        console.out().print(table)
+        names = ("entity", "grain", "dtype", "version", "owner")
+        print_table(
+            [
+                Column("semantic_id", key=True),
+                Column("node", key=True),
+                Column("layer"),
+                *(Column(name) for name in names),
+            ],
+            [
+                (
+                    sid,
+                    entry.node,
+                    entry.stack_layer or "",
+                    *(str(entry.tags.get(k, "")) for k in names),
+                )
+                for sid, entry in registry.entries.items()
+            ],
+            more="semdag registry -f json",
+        )
         console.err().print(f"{len(registry.entries)} semantic entries", markup=False)
 
     return Outcome(data=document, render=render)

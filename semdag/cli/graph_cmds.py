@@ -88,8 +88,6 @@ def _build(session: Session) -> Outcome:
     data = _summary(session)
 
     def render() -> None:
-        from rich.table import Table
-
         out = console.out()
         counts_ = data["counts"]
         out.print(f"profile {data['profile']} ({', '.join(data['files'])})")
@@ -101,17 +99,23 @@ def _build(session: Session) -> Outcome:
             f"{counts_['inputs']} external inputs, {counts_['config']} config"
         )
         if data["ledger"]:
-            table = Table(title="override ledger", title_justify="left")
-            for column in ("node", "defined in", "overridden by"):
-                table.add_column(column)
-            for row in data["ledger"]:
-                table.add_row(
-                    row["node"],
-                    f"{row['defined_layer']}: {row['defined_module']} ({row['defined_at']})",
-                    f"{row['overridden_layer']}: {row['overridden_module']} "
-                    f"({row['overridden_at']})",
-                )
-            out.print(table)
+            from semdag.cli.tables import Column, print_table
+
+            print_table(
+                [Column("node", key=True), Column("defined in"), Column("overridden by")],
+                [
+                    (
+                        row["node"],
+                        f"{row['defined_layer']}: {row['defined_module']} ({row['defined_at']})",
+                        f"{row['overridden_layer']}: {row['overridden_module']} "
+                        f"({row['overridden_at']})",
+                    )
+                    for row in data["ledger"]
+                ],
+                title="override ledger",
+                boxed=True,
+                more="semdag build -f json",
+            )
         else:
             out.print("override ledger: no node is overridden")
         for warning in data["warnings"]:
@@ -257,20 +261,31 @@ def _ls(
     ]
 
     def render() -> None:
-        from rich.table import Table
+        from semdag.cli.tables import Column, print_table
 
         if nothing:
             console.err().print(nothing, markup=False)
             return
-        table = Table(box=None, pad_edge=False)
-        for column in ("name", "type", "layer", "module", "semantic_id"):
-            table.add_column(column)
-        for row in data:
-            name = row["name"] + (f" ({row['kind']})" if row["kind"] != "node" else "")
-            table.add_row(
-                name, row["type"], row["layer"] or "", row["module"] or "", row["semantic_id"] or ""
-            )
-        console.out().print(table)
+        print_table(
+            [
+                Column("name", key=True),
+                Column("type"),
+                Column("layer"),
+                Column("module"),
+                Column("semantic_id", key=True),
+            ],
+            [
+                (
+                    row["name"] + (f" ({row['kind']})" if row["kind"] != "node" else ""),
+                    row["type"],
+                    row["layer"] or "",
+                    row["module"] or "",
+                    row["semantic_id"] or "",
+                )
+                for row in data
+            ],
+            more="semdag ls -f json",
+        )
         console.err().print(f"{len(data)} of {len(graph.nodes)} nodes", markup=False)
 
     return Outcome(data=data, render=render)
