@@ -182,6 +182,9 @@ def _execute(
         raise UsageError(f"--format {fmt} writes files: pass --out DIR")
     if max_rows < 0:
         raise UsageError("--max-rows must be 0 or more")
+    if out is not None:  # before the run: a refusal should not cost one
+        out_dir = out if out.is_absolute() else Path.cwd() / out
+        results.check_out_dir(out_dir, session.project.relative(out_dir.absolute()))
     runner, build, graph = _prepare(session, executor, cache, progress)
     final_vars = _final_vars(session, graph, output)
     run_inputs, run_overrides = _run_values(build, graph, inputs, overrides)

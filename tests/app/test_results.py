@@ -399,3 +399,19 @@ def test_rerunning_into_the_same_folder_leaves_no_stale_files(frames_project, tm
     assert sorted(p.name for p in out.iterdir()) == ["count.json", "manifest.json", "notes.txt"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert [e["file"] for e in manifest["outputs"]] == ["count.json"]
+
+
+@pytest.mark.parametrize("text", ['{"name": "My PWA", "start_url": "/"}', "not json", "[]"])
+def test_out_refuses_to_replace_a_manifest_it_did_not_write(frames_project, tmp_path, text):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "manifest.json").write_text(text)
+    done = run_cli(
+        ["execute", "--output", "count", "--out", str(out), "--project-dir", str(frames_project)]
+    )
+    assert done.exit_code == 2
+    assert done.stdout == ""
+    assert "manifest.json was not written by semdag; refusing to replace it" in done.stderr
+    assert "hint: choose another directory for --out" in done.stderr
+    assert (out / "manifest.json").read_text() == text
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
