@@ -221,6 +221,9 @@ def verify(
                 entry.semantic_id, entry.node, report.kind, report.rows, report.rows_checked
             )
         )
+    from semdag.app.run import quality_findings
+
+    findings += quality_findings(result.quality, graph)
     session.release_build(profile)
     findings = at_source(findings, graph)
     findings = acknowledge(session.project, findings, kinds=VERIFY_KINDS)

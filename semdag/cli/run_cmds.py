@@ -213,6 +213,10 @@ def _execute(
         "seconds": round(result.seconds, 3),
         "cache": result.cache.as_dict() if result.cache else None,
     }
+    from semdag.app.run import quality_findings
+
+    quality = quality_findings(result.quality, graph)
+    data["findings"] = [f.as_dict() for f in quality]
     if timings:
         data["timings"] = [t.as_dict() for t in result.timings]
     if manifest is not None:
@@ -227,6 +231,9 @@ def _execute(
                 console.write(f"{_shown(out)}/{item.file}\t{item.node} ({item.format}{rows})\n")
             console.write(f"{_shown(out)}/{results.MANIFEST}\n")
         _warn(manifest)
+        for warned in quality:
+            where = f" ({warned.file}:{warned.line})" if warned.file and warned.line else ""
+            console.say(f"warning: data-quality: {warned.message}{where}", console.WARNING)
         _report_run(session, runner, result, timings)
 
     if fmt == "json":

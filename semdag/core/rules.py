@@ -142,6 +142,13 @@ RULES: tuple[Rule, ...] = (
         "verify",
         "the value is not of the node's declared output type",
     ),
+    # The author chose to be warned, not stopped: shown on every run, failing only on request.
+    Rule(
+        "data-quality",
+        Severity.WARNING,
+        "verify",
+        "a warn-level @check_output validator failed on the value a node returned",
+    ),
     # A project's own dtype names are its business: worth saying, never a failure.
     Rule("dtype-unchecked", Severity.INFO, "verify", "the dtype is not one verify can check"),
     # An exception that has run out must be looked at again.

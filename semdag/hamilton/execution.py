@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from semdag.core.graph import GraphModel
     from semdag.core.progress import ProgressSink
     from semdag.hamilton.build import Build
-    from semdag.hamilton.hooks import Timing
+    from semdag.hamilton.hooks import QualityWarning, Timing
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class RunResult:
     seconds: float
     timings: tuple[Timing, ...]
     cache: CacheReport | None
+    # Warn-level data-quality validators that failed (seen in this process).
+    quality: tuple[QualityWarning, ...] = ()
 
 
 class Runner:
@@ -88,11 +90,12 @@ class Runner:
 
     def configure(self, builder: Any) -> Any:
         """Add executors, the cache and semdag's hooks to a Hamilton Builder."""
-        from semdag.hamilton.hooks import FailureHook, ProgressHook, TimingHook
+        from semdag.hamilton.hooks import FailureHook, ProgressHook, QualityHook, TimingHook
 
         settings = self.settings
         self._hooks = {
             "failure": FailureHook(),
+            "quality": QualityHook(),
             "timing": TimingHook(),
             "progress": ProgressHook(self._progress_sink),
         }
@@ -248,6 +251,7 @@ class Runner:
             seconds=seconds,
             timings=tuple(self.timings()),
             cache=self.cache_report(build),
+            quality=tuple(self._hooks["quality"].failed) if "quality" in self._hooks else (),
         )
 
     def check_materializers(
