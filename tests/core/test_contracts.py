@@ -331,6 +331,7 @@ def test_output_type_mismatch_names_the_declared_type():
 def test_every_verify_rule_is_in_the_catalogue():
     kinds = {r: RULES_BY_ID[r].kind for r in RULES_BY_ID if RULES_BY_ID[r].kind == "verify"}
     assert set(kinds) == {
+        "data-quality",
         "dtype-mismatch",
         "dtype-unchecked",
         "keys-missing",
