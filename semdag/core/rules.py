@@ -67,6 +67,13 @@ RULES: tuple[Rule, ...] = (
         "validate",
         "a node is defined again in a layer that may not override",
     ),
+    # semdag runs graphs on Hamilton's synchronous driver, where a coroutine is no value.
+    Rule(
+        "async-node",
+        Severity.ERROR,
+        "validate",
+        "an async def node, which only Hamilton's async driver runs",
+    ),
     # Opt-in caching that misses upstream nodes or inputs caches nothing useful.
     Rule(
         "cache-incomplete",

@@ -222,6 +222,7 @@ class Runner:
         for name in (*final_vars, *overrides):
             graph.get(name)
         _refuse_cycles(graph, final_vars, overrides)
+        _refuse_async(build, graph, final_vars, overrides)
         self._dry_run(
             lambda: build.driver.validate_execution(
                 list(final_vars), inputs=dict(inputs), overrides=dict(overrides)
@@ -388,6 +389,31 @@ def _refuse_cycles(
         )
         error.code = "cycle"
         raise error
+
+
+def _refuse_async(
+    build: Build, graph: GraphModel, final_vars: Sequence[str], overrides: Mapping[str, Any]
+) -> None:
+    """An ``async def`` node would hand an un-awaited coroutine downstream: refuse the run
+    (``validate`` reports it as ``async-node``)."""
+    import inspect
+
+    from semdag.core.export import execution_closure
+
+    reached = execution_closure(graph, final_vars, inputs={}, overrides=overrides, config={})
+    for name in sorted(reached):
+        node = build.driver.graph.nodes.get(name)
+        functions = (node.originating_functions or ()) if node is not None else ()
+        if any(inspect.iscoroutinefunction(inspect.unwrap(fn)) for fn in functions):
+            info = graph.nodes[name]
+            error = CheckFailed(
+                f"cannot run: {name} is an async def, which Hamilton's synchronous driver does "
+                "not await (make it a plain def)",
+                file=info.file,
+                line=info.line,
+            )
+            error.code = "async-node"
+            raise error
 
 
 @contextlib.contextmanager

@@ -78,7 +78,29 @@ def validate(
         required_at=profile.where("registry", "required_tags"),
     )
     found += _cache_findings(build, graph)
+    found += _async_findings(build, graph)
     return apply_severities(found, profile.rules)
+
+
+def _async_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
+    """``async def`` nodes: the synchronous driver would hand their coroutines downstream."""
+    import inspect
+
+    for name, n in sorted(build.driver.graph.nodes.items()):
+        functions = n.originating_functions or ()
+        if not any(inspect.iscoroutinefunction(inspect.unwrap(fn)) for fn in functions):
+            continue
+        info = graph.nodes.get(name)
+        yield finding(
+            "async-node",
+            (info.semantic_id if info else None) or name,
+            f"{name} is an async def: semdag runs graphs on Hamilton's synchronous driver, "
+            "which does not await it (make it a plain def, or run it with "
+            "hamilton.async_driver)",
+            node=name,
+            file=info.file if info else None,
+            line=info.line if info else None,
+        )
 
 
 def _override_findings(build: Build) -> Iterator[Finding]:
