@@ -289,6 +289,15 @@ def test_unique_labels_number_repeats_without_colliding():
     ]
 
 
+def test_a_series_indexed_by_its_own_name_keeps_its_values_under_that_name(tmp_path):
+    series = pd.Series([1.5, 2.5], index=pd.Index(["a", "b"], name="k"), name="k")
+    assert values.describe(series, 5, "k")["records"][0] == {"index": "a", "k": 1.5}
+    results.write_outputs(tmp_path, {"k": series}, "csv", profile="dev")
+    assert (tmp_path / "k.csv").read_text().splitlines()[:2] == ["index,k", "a,1.5"]
+    results.write_outputs(tmp_path, {"k": series}, "parquet", profile="dev")
+    assert list(pd.read_parquet(tmp_path / "k.parquet").columns) == ["index", "k"]
+
+
 def test_a_series_is_named_after_its_node_in_every_form(tmp_path):
     series = pd.Series([1.5, 2.5], name="pandas_name")
     assert values.describe(series, 5, "revenue")["records"][0] == {"revenue": 1.5}
