@@ -64,7 +64,12 @@ def registry_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Compile and print the semantic registry."""
+    """Compile and print the semantic registry.
+
+    Example: semdag registry -p prod
+
+    Example: semdag registry -f json > registry.json
+    """
     session = shared(ctx, "registry")
     finish(session, lambda: _registry(session))
 
@@ -115,7 +120,12 @@ def snapshot_update_cmd(
     fmt: FormatOpt = "text",
 ) -> None:
     """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
-    changes the new baselines accept."""
+    changes the new baselines accept.
+
+    Example: semdag snapshot update --all
+
+    Example: semdag snapshot update -p prod
+    """
     session = shared(ctx, "snapshot update")
     finish(session, lambda: _snapshot_update(session, every))
 
@@ -241,7 +251,12 @@ def snapshot_check_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: ReportFormatOpt = "text",
 ) -> None:
-    """Compare the current build with the committed baselines."""
+    """Compare the current build with the committed baselines.
+
+    Example: semdag snapshot check --all
+
+    Example: semdag snapshot check -p prod --fail-on warning -f markdown
+    """
     session = shared(ctx, "snapshot check", formats=REPORT_FORMATS)
     finish(session, lambda: _snapshot_check(session, every, fail_on))
 
@@ -292,7 +307,12 @@ def diff_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: ReportFormatOpt = "text",
 ) -> None:
-    """Compare two registry snapshots, or the working tree with a git revision."""
+    """Compare two registry snapshots, or the working tree with a git revision.
+
+    Example: semdag diff --against git:main
+
+    Example: semdag diff old/registry.json snapshots/dev/registry.json -f json
+    """
     session = shared(ctx, "diff", formats=REPORT_FORMATS)
     finish(session, lambda: _diff(session, old, new, against, fail_on))
 
@@ -340,7 +360,10 @@ def _has_project() -> bool:
 
 @command("rules")
 def rules_cmd(ctx: typer.Context, debug: DebugOpt = False, fmt: FormatOpt = "text") -> None:
-    """List the rule catalogue: id, default severity, what it checks."""
+    """List the rule catalogue: id, default severity, what it checks.
+
+    Example: semdag rules -f json
+    """
     finish(shared(ctx, "rules"), _rules)
 
 

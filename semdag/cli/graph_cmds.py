@@ -79,7 +79,12 @@ def build_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Build the driver: layers, modules, node counts and the override ledger."""
+    """Build the driver: layers, modules, node counts and the override ledger.
+
+    Example: semdag build -p prod
+
+    Example: semdag build --set config.clean_mode=strict -f json
+    """
     session = shared(ctx, "build")
     finish(session, lambda: _build(session))
 
@@ -149,7 +154,12 @@ def validate_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: Annotated[str, format_option(VALIDATE_FORMATS)] = "text",
 ) -> None:
-    """Build and run every baseline-free check; exit 1 on any error-severity finding."""
+    """Build and run every baseline-free check; exit 1 on any error-severity finding.
+
+    Example: semdag validate -p prod -f github
+
+    Example: semdag validate --input repo_root=src
+    """
     session = shared(ctx, "validate", formats=VALIDATE_FORMATS)
     finish(session, lambda: _validate(session, inputs, fail_on))
 
@@ -212,7 +222,12 @@ def ls_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """List nodes, filtered by tags, stack layer or semantic selection."""
+    """List nodes, filtered by tags, stack layer or semantic selection.
+
+    Example: semdag ls --semantic --layer core
+
+    Example: semdag ls --tag owner=code-intel --tag owner=platform --tag entity
+    """
     session = shared(ctx, "ls")
     finish(session, lambda: _ls(session, tag, layer, semantic))
 
@@ -306,7 +321,12 @@ def show_cmd(
     no_build_cache: NoBuildCacheOpt = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
+    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry.
+
+    Example: semdag show function.loc.v1
+
+    Example: semdag show function_loc -p prod -f json
+    """
     session = shared(ctx, "show")
     finish(session, lambda: _show(session, node))
 

@@ -41,6 +41,9 @@ ellipses and config nodes notes. Above 300 nodes the picture shows one box per m
 The format comes from `--format`, else from the suffix of `-o` (.dot .gv .svg .png .pdf
 .html), else DOT on stdout. svg, png, pdf and html need Graphviz's `dot` program; png and pdf
 need `-o`. DOT text is byte-identical across runs.
+Example: semdag render --upstream-of function.risk_score.v1 -o risk.svg
+
+Example: semdag render --changed-since git:main -o changed.svg
 """
 RENDER_FORMATS = ("dot", "svg", "png", "pdf", "html")
 # No default: without -f the suffix of -o decides.

@@ -151,7 +151,12 @@ def execute_cmd(
     debug: DebugOpt = False,
     fmt: Annotated[str, format_option(EXECUTE_FORMATS)] = "table",
 ) -> None:
-    """Run the DAG and print or write its outputs."""
+    """Run the DAG and print or write its outputs.
+
+    Example: semdag execute --output function.loc.v1
+
+    Example: semdag execute -p prod --input repo_root=src --out out/run
+    """
     session = shared(ctx, "execute", formats=EXECUTE_FORMATS)
     finish(
         session,
@@ -302,7 +307,12 @@ def materialize_cmd(
     debug: DebugOpt = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Run the profile's materializers (Hamilton savers and loaders)."""
+    """Run the profile's materializers (Hamilton savers and loaders).
+
+    Example: semdag materialize --dry-run
+
+    Example: semdag materialize -p prod
+    """
     session = shared(ctx, "materialize")
     finish(
         session,
