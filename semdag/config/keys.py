@@ -12,10 +12,6 @@ from semdag.core.errors import ConfigError, SemdagError, UsageError, did_you_mea
 SEVERITY_WORDS = ("error", "breaking", "warning", "additive", "info", "off")
 
 
-EXECUTORS = ("sync", "threads", "processes", "dask")
-
-
-CACHE_BEHAVIORS = ("default", "recompute", "disable", "ignore")
 # Free-form maps: a dotted --set key below them names one key, dots included.
 _FREE_FORM = ("config", "inputs", "overrides", "rules")
 
@@ -169,32 +165,3 @@ def check_dtypes(check: Checker, value: Any) -> dict[str, tuple[str, ...] | None
         types = check.strings(fits, (*path, name))
         out[name] = types or None
     return dict(sorted(out.items()))
-
-
-def check_execution(check: Checker, execution: dict[str, Any]) -> dict[str, Any]:
-    path = ("execution",)
-    check.known_keys(execution, path, ("dynamic", "executor", "max_tasks", "dask"))
-    check.typed(execution.get("dynamic"), (*path, "dynamic"), bool, "a bool")
-    check.choice(execution.get("executor"), (*path, "executor"), EXECUTORS)
-    max_tasks = check.typed(execution.get("max_tasks"), (*path, "max_tasks"), int, "an integer")
-    if max_tasks is not None and max_tasks < 1:
-        raise check.fail((*path, "max_tasks"), "must be at least 1")
-    dask = check.mapping(execution.get("dask"), (*path, "dask"))
-    check.known_keys(dask, (*path, "dask"), ("address", "n_workers", "timeout"))
-    check.typed(dask.get("address"), (*path, "dask", "address"), str, "a string")
-    return execution
-
-
-def check_cache(check: Checker, cache: dict[str, Any]) -> dict[str, Any]:
-    path = ("cache",)
-    known = ("enabled", "path", "default_behavior", "default", "recompute", "ignore", "disable")
-    check.known_keys(cache, path, (*known, "log_to_file"))
-    check.typed(cache.get("enabled"), (*path, "enabled"), bool, "a bool")
-    check.typed(cache.get("path"), (*path, "path"), str, "a string")
-    check.choice(cache.get("default_behavior"), (*path, "default_behavior"), CACHE_BEHAVIORS)
-    check.typed(cache.get("log_to_file"), (*path, "log_to_file"), bool, "a bool")
-    for key in ("default", "recompute", "ignore", "disable"):
-        value = cache.get(key)
-        if value is not True:
-            check.strings(value, (*path, key), allow_one=False)
-    return cache

@@ -12,15 +12,20 @@ from typing import Any
 from semdag.config.keys import (
     Checker,
     blame,
-    check_cache,
     check_dtypes,
-    check_execution,
     check_rules,
     key_line,
-    kind_name,
     set_path,
 )
 from semdag.config.project import Project
+from semdag.config.sections import (
+    CacheConfig,
+    ExecutionConfig,
+    MaterializerConfig,
+    parse_cache,
+    parse_execution,
+    parse_materializers,
+)
 from semdag.config.yamlio import KeyPath, parse_scalar, read_yaml
 from semdag.core.errors import ConfigError, SemdagError, UsageError, did_you_mean, show_key
 
@@ -55,9 +60,9 @@ class Profile:
     # The project's own dtype names -> the scalar output types each fits (None: any).
     dtypes: Mapping[str, tuple[str, ...] | None]
     rules: Mapping[str, str]
-    execution: Mapping[str, Any]
-    cache: Mapping[str, Any]
-    materializers: tuple[Mapping[str, Any], ...]
+    execution: ExecutionConfig
+    cache: CacheConfig
+    materializers: tuple[MaterializerConfig, ...]
     env_used: Mapping[str, str | None] = field(default_factory=dict)
     sets: tuple[str, ...] = ()
     lines: Mapping[KeyPath, tuple[str, int]] = field(default_factory=dict, compare=False)
@@ -331,18 +336,9 @@ def _validate(
 
     rules = check_rules(check, check.mapping(data.get("rules"), ("rules",)), list(RULES_BY_ID))
 
-    execution = check_execution(check, check.mapping(data.get("execution"), ("execution",)))
-    cache = check_cache(check, check.mapping(data.get("cache"), ("cache",)))
-
-    raw_materializers = data.get("materializers") or []
-    if not isinstance(raw_materializers, list):
-        raise check.fail(("materializers",), f"expected a list, got {kind_name(raw_materializers)}")
-    materializers = tuple(
-        check.mapping(m, ("materializers", str(i))) for i, m in enumerate(raw_materializers)
-    )
-    for index, entry in enumerate(materializers):
-        if not isinstance(entry.get("id"), str) or not entry.get("id"):
-            raise check.fail(("materializers", str(index)), "each materializer needs an id")
+    execution = parse_execution(check, check.mapping(data.get("execution"), ("execution",)))
+    cache = parse_cache(check, check.mapping(data.get("cache"), ("cache",)))
+    materializers = parse_materializers(check, data.get("materializers"))
 
     return Profile(
         name=name,

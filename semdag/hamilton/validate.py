@@ -229,10 +229,9 @@ def _from_yaml(annotation: Any) -> bool:
 
 def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
     cache = build.profile.cache
-    if not cache or cache.get("enabled") is False:
+    if not cache.on:
         return
-    ignored = cache.get("ignore") or []
-    for name in ignored if isinstance(ignored, list) else []:
+    for name in cache.names("ignore"):
         yield finding(
             "cache-ignore-stale",
             name,
@@ -240,9 +239,9 @@ def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
             "from an older value",
             node=name,
         )
-    if cache.get("default_behavior") != "disable":
+    if cache.default_behavior != "disable":
         return
-    listed = set(cache.get("default") or [])
+    listed = set(cache.names("default"))
     for name in sorted(listed):
         if name not in graph.nodes:
             continue
