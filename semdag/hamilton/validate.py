@@ -159,7 +159,10 @@ def _execution_findings(
             file=first.file if first else None,
             line=first.line if first else None,
         )
+    from semdag.hamilton.variants import find_variants, unselected
+
     config = build.profile.config
+    variants = find_variants((m.module for m in build.modules), config)
     for user in sorted(user_nodes, key=lambda n: n.name):
         name = user.name
         if name in overrides or name in config:
@@ -193,6 +196,7 @@ def _execution_findings(
         )
         if needing:
             first = graph.nodes.get(needing[0])
+            file, line = (first.file, first.line) if first else (None, None)
             where = (
                 "set it under inputs: or pass --input"
                 if _from_yaml(user.type)
@@ -200,14 +204,22 @@ def _execution_findings(
                 "compute it in a node, or, when it is given at run time, set "
                 "rules: {missing-input: warning} in the profile"
             )
+            group = next((g for g in unselected(variants, [name])), None)
+            if group is not None:
+                # A node that only @config.when variants define, none of them selected.
+                keys = ", ".join(group.config_keys)
+                where = (
+                    f"no variant is selected: set config {keys}; its variants: {group.describe()}"
+                )
+                file, line = build.profile.where("config")
             yield finding(
                 "missing-input",
                 name,
                 f"input {name!r} is required by {', '.join(needing)} and has no value ({where})",
                 node=name,
                 new=needing,
-                file=first.file if first else None,
-                line=first.line if first else None,
+                file=file,
+                line=line,
             )
 
 

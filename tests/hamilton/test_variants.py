@@ -3,6 +3,8 @@ config value that selects no variant."""
 
 from __future__ import annotations
 
+import json
+
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
 from tests.conftest import run_cli
@@ -106,3 +108,24 @@ def test_a_config_value_that_selects_no_variant_names_node_variants_and_values(p
     done = run_cli(["ls", "--set", "config.orders_source=cvs", "--project-dir", str(root)])
     assert done.exit_code == 2
     assert f"error: --set config.orders_source=cvs: {expected}" in done.stderr
+
+
+def test_a_node_no_variant_of_which_is_selected_says_which_config_key_selects_one(
+    project_factory,
+):
+    root = project_factory(
+        {**FILES, "configs/dev.yaml": "stack:\n  core: [mods.orders]\ninputs:\n  n_orders: 2\n"}
+    )
+    done = run_cli(["validate", "-f", "json", "--project-dir", str(root)])
+    assert done.exit_code == 1, done.stderr
+    (found,) = json.loads(done.stdout)["data"]["findings"]
+    assert (found["rule"], found["subject"], found["file"]) == (
+        "missing-input",
+        "orders_raw",
+        "configs/dev.yaml",
+    )
+    assert found["message"] == (
+        "input 'orders_raw' is required by order_count and has no value (no variant is "
+        "selected: set config orders_source; its variants: orders_raw__csv "
+        "(orders_source=csv), orders_raw__synthetic (orders_source in [synthetic, demo]))"
+    )
