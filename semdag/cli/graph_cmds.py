@@ -28,7 +28,7 @@ from semdag.cli.common import (
     parse_tag_filter,
     shared,
 )
-from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError, did_you_mean
 from semdag.core.rules import Severity, counts
 
 
@@ -245,7 +245,10 @@ def _ls(
         known = {lyr.name for lyr in session.profile.layers}
         for name in layer:
             if name not in known:
-                raise UsageError(f"unknown layer {name!r} (layers: {', '.join(sorted(known))})")
+                raise UsageError(
+                    f"unknown layer {name!r}{did_you_mean(name, known)} "
+                    f"(layers: {', '.join(sorted(known))})"
+                )
     selected = [
         n
         for n in graph.nodes.values()

@@ -295,7 +295,11 @@ def _validate(
     policies = check.mapping(data.get("layers"), ("layers",))
     for layer_name, policy in policies.items():
         if layer_name not in stack:
-            raise check.fail(("layers", layer_name), "names a layer that the stack does not have")
+            raise check.fail(
+                ("layers", layer_name),
+                "names a layer that the stack does not have"
+                f"{did_you_mean(layer_name, stack)} (stack layers: {', '.join(stack)})",
+            )
         policy = check.mapping(policy, ("layers", layer_name))
         check.known_keys(policy, ("layers", layer_name), ("allow_overrides",))
         check.typed(

@@ -243,13 +243,17 @@ def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
     cache = build.profile.cache
     if not cache.on:
         return
-    for name in cache.names("ignore"):
+    profile = build.profile
+    for index, name in enumerate(cache.names("ignore")):
+        file, line = profile.where("cache", "ignore", str(index))
         yield finding(
             "cache-ignore-stale",
             name,
             f"cache.ignore lists {name!r}: its dependents may reuse results computed "
             "from an older value",
             node=name,
+            file=file,
+            line=line,
         )
     if cache.default_behavior != "disable":
         return
@@ -268,4 +272,6 @@ def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
                 "it recomputes on every run",
                 node=name,
                 new=missing,
+                file=graph.nodes[name].file,
+                line=graph.nodes[name].line,
             )

@@ -172,3 +172,36 @@ def test_ls_that_matches_nothing_says_so(project_factory):
     assert done.exit_code == 0
     assert "shop.a.v1" in done.stdout and "shop.c.v1" not in done.stdout
     assert done.stderr == "2 of 3 nodes\n"
+
+
+def test_a_layer_policy_for_a_layer_the_stack_lacks_suggests_near_matches(project_factory):
+    text = "stack:\n  overrides: [pkg.a]\nlayers:\n  overide: {allow_overrides: true}\n"
+    with pytest.raises(ConfigError) as info:
+        load(project_factory, {"configs/dev.yaml": text})
+    assert (info.value.file, info.value.line) == ("configs/dev.yaml", 4)
+    assert info.value.message == (
+        "layers.overide: names a layer that the stack does not have "
+        "(did you mean: overrides?) (stack layers: overrides)"
+    )
+
+
+def test_ls_with_an_unknown_layer_suggests_near_matches(project_factory):
+    root = project(project_factory, STACK.replace("pkg.a", "pkg.shop"))
+    done = run_cli(["ls", "--layer", "cor", "--project-dir", str(root)])
+    assert done.exit_code == 2
+    assert done.stdout == ""
+    assert "error: unknown layer 'cor' (did you mean: core?) (layers: core)" in done.stderr
+
+
+def test_cache_findings_carry_a_place(project_factory):
+    root = project(
+        project_factory,
+        STACK.replace("pkg.a", "pkg.shop") + "cache:\n  ignore: [a]\n",
+    )
+    done = run_cli(["validate", "-f", "json", "--project-dir", str(root)])
+    found = [
+        f for f in json.loads(done.stdout)["data"]["findings"] if f["rule"].startswith("cache")
+    ]
+    assert [(f["rule"], f["file"], f["line"]) for f in found] == [
+        ("cache-ignore-stale", "configs/dev.yaml", 4)
+    ]
