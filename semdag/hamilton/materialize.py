@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.config.profile import MATERIALIZER_PATH_KEYS
 from semdag.config.project import Project
-from semdag.core.errors import SemdagError, UnknownNodeError, UsageError
+from semdag.core.errors import SemdagError, UnknownNodeError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
@@ -107,7 +107,9 @@ def parse_materializers(
         table = registry.SAVER_REGISTRY if kind == "saver" else registry.LOADER_REGISTRY
         if name not in table:
             raise fail(
-                entry.key, f"unknown {kind} {name!r} (available: {', '.join(sorted(table))})"
+                entry.key,
+                f"unknown {kind} {name!r}{did_you_mean(name, table)} "
+                f"(available: {', '.join(sorted(table))})",
             )
         dependencies: tuple[str, ...] = ()
         target: str | None = None
