@@ -99,3 +99,15 @@ def test_a_pipe_without_columns_cuts_and_leaves_out_nothing(example, monkeypatch
         "semantic_id", "node", "layer", "entity", "grain", "dtype", "version", "owner"
     ]  # fmt: skip
     assert "left out" not in done.stderr
+
+
+def test_the_override_ledger_wraps_its_places_instead_of_cutting_them(example, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    console.reset()
+    done = run_cli(["build", "--project-dir", str(example)])
+    assert done.exit_code == 0, done.stderr
+    ledger = done.stdout.split("override ledger", 1)[1]
+    assert "…" not in ledger
+    assert all(len(line) <= 80 for line in ledger.splitlines())
+    cells = "".join(line.split("│")[3].strip() for line in ledger.splitlines() if "│" in line)
+    assert "(modules/overrides/recalibration.py:16)" in cells
