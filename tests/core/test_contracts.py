@@ -13,8 +13,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from semdag.core.contracts import Contract, check_value, contract_from_tags, fits_type, tag_list
+from semdag.core.contracts import Contract, check_value, contract_from_tags, tag_list
 from semdag.core.elements import parse_dtype
+from semdag.core.pytypes import fits_type
 from semdag.core.rules import RULES_BY_ID
 
 
