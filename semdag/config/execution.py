@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.config.project import Project
 from semdag.config.sections import CACHE_LISTS, EXECUTORS
-from semdag.core.errors import MissingToolError, SemdagError, UsageError
+from semdag.core.errors import MissingToolError, SemdagError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
@@ -96,7 +96,10 @@ def resolve_settings(
     """
     execution = profile.execution
     if executor is not None and executor not in EXECUTORS:
-        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise UsageError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}"
+            f"{did_you_mean(executor, EXECUTORS)}"
+        )
     chosen = executor or execution.executor or "sync"
     dynamic = execution.dynamic
     if chosen in TASK_EXECUTORS and not dynamic:

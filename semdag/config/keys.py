@@ -116,7 +116,8 @@ class Checker:
 
     def choice(self, value: Any, path: KeyPath, choices: Sequence[str]) -> Any:
         if value is not None and value not in choices:
-            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}")
+            near = did_you_mean(value, choices) if isinstance(value, str) else ""
+            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}{near}")
         return value
 
 

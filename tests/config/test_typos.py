@@ -205,3 +205,12 @@ def test_cache_findings_carry_a_place(project_factory):
     assert [(f["rule"], f["file"], f["line"]) for f in found] == [
         ("cache-ignore-stale", "configs/dev.yaml", 4)
     ]
+
+
+def test_a_severity_or_executor_near_a_known_one_is_suggested(project_factory):
+    with pytest.raises(UsageError) as info:
+        load(project_factory, {"configs/dev.yaml": STACK}, sets=["rules.code-changed=warn"])
+    assert info.value.message.endswith("got 'warn' (did you mean: warning?)")
+    with pytest.raises(ConfigError) as config_info:
+        load(project_factory, {"configs/dev.yaml": STACK + "execution: {executor: thread}\n"})
+    assert config_info.value.message.endswith("got 'thread' (did you mean: threads?)")
