@@ -146,6 +146,25 @@ def file_name(node: str, fmt: str) -> str:
     return f"{node}.value.{fmt}" if name == MANIFEST else name
 
 
+def check_out_dir(out_dir: Path, shown: str | None = None) -> None:
+    """Refuse a directory whose ``manifest.json`` semdag did not write (a web app's, say):
+    writing the outputs would replace it."""
+    path = out_dir / MANIFEST
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        document = None
+    if path.is_symlink() or not isinstance(document, dict) or document.get("kind") != MANIFEST_KIND:
+        where = f"{shown or out_dir.name}/{MANIFEST}"
+        raise UsageError(
+            f"--out {shown or out_dir.name}: {where} was not written by semdag; "
+            "refusing to replace it",
+            hint="choose another directory for --out (semdag writes its own manifest.json)",
+        )
+
+
 def _listed_files(out_dir: Path) -> set[str]:
     """The files an earlier manifest in ``out_dir`` lists (plain names inside it only)."""
     try:
@@ -175,6 +194,7 @@ def write_outputs(
     manifest is removed, the files are moved in, files the old manifest listed and the new one
     does not are removed, and the new manifest is written last. ``fmt`` None picks a format
     per output (:func:`default_format`)."""
+    check_out_dir(out_dir, shown)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".semdag-staging-", dir=out_dir))

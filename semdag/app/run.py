@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from semdag.config.execution import check_execution_config, resolve_settings
@@ -11,7 +12,9 @@ from semdag.hamilton.execution import Runner
 if TYPE_CHECKING:
     from semdag.app.session import Session
     from semdag.core.graph import GraphModel
+    from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
+    from semdag.hamilton.hooks import QualityWarning
 
 
 def prepare_run(
@@ -33,3 +36,27 @@ def prepare_run(
     graph = model_from_build(build)
     check_execution_config(prof, graph, settings)
     return runner, build, graph
+
+
+def quality_findings(warnings: Iterable[QualityWarning], graph: GraphModel) -> list[Finding]:
+    """Warn-level ``@check_output`` failures as ``data-quality`` findings, at the checked
+    node's function."""
+    from semdag.core.rules import finding
+
+    out = []
+    for item in warnings:
+        node = graph.nodes.get(item.node)
+        subject = (node.semantic_id if node else None) or item.node
+        diagnostics = f" ({item.diagnostics})" if item.diagnostics else ""
+        out.append(
+            finding(
+                "data-quality",
+                subject,
+                f"{item.node}: {item.validator} failed: {item.message}{diagnostics}",
+                node=item.node,
+                new=item.validator,
+                file=node.file if node else None,
+                line=node.line if node else None,
+            )
+        )
+    return out

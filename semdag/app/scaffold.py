@@ -126,7 +126,7 @@ _ACKNOWLEDGED = """\
 #     semantic_id: example.total_units.v1
 #     reason: consumers moved to the int64 reader
 #     expires: 2030-01-31
-acknowledged: []
+acknowledged:
 """
 
 _SAMPLE_TEST = '''\

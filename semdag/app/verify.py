@@ -119,6 +119,61 @@ def select_entries(registry: Registry, graph: GraphModel, requested: Sequence[st
     return [chosen[sid] for sid in sorted(chosen)]
 
 
+# Rules about rows that a node passes on as it got them: reported where they first appear.
+_INHERITED = ("keys-not-unique", "keys-null")
+
+
+def at_source(findings: list[Finding], graph: GraphModel) -> list[Finding]:
+    """One repeated (or null-keyed) row is one finding, where it first appears: findings of
+    one rule about the same rows (the same repeated key combination, the same null key) are
+    merged into the most upstream one; outputs that share an upstream node all get them from
+    it, so the finding names that node and its place. The outputs downstream that inherit the
+    rows are listed as affected instead of reported again."""
+    import json
+    from dataclasses import replace
+
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    kept: list[Finding] = []
+    for item in findings:
+        if item.rule in _INHERITED and item.node in graph.nodes:
+            key = (item.rule, json.dumps(item.new, sort_keys=True, default=str))
+            groups.setdefault(key, []).append(item)
+        else:
+            kept.append(item)
+    for group in groups.values():
+        by_node = {f.node: f for f in group if f.node}
+        above = {n: graph.upstream([n]) - {n} for n in by_node}
+        roots = sorted(n for n in by_node if not above[n] & set(by_node))
+        first = by_node[roots[0]]
+        others = sorted(by_node[n].subject for n in by_node if n != roots[0])
+        if len(roots) > 1:
+            common = set.intersection(*(above[n] for n in roots))
+            ups = {c: graph.upstream([c]) - {c} for c in common}
+            lowest = sorted(c for c in common if not any(c in ups[d] for d in common if d != c))
+            if not lowest:  # unrelated outputs: each its own finding
+                kept += [by_node[n] for n in roots]
+                continue
+            source = graph.nodes[lowest[0]]
+            first = replace(
+                first,
+                node=source.name,
+                file=source.file,
+                line=source.line,
+                message=first.message.replace(
+                    f"{roots[0]} ", f"{source.name} (upstream of {', '.join(roots)}) ", 1
+                ),
+            )
+            others = sorted(f.subject for f in group if f is not by_node[roots[0]])
+        if others:
+            first = replace(
+                first,
+                message=f"{first.message}; the same rows reach {', '.join(others)}",
+                affected=tuple(sorted({*first.affected, *others})),
+            )
+        kept.append(first)
+    return kept
+
+
 def verify(
     session: Session,
     profile: str | None = None,
@@ -166,7 +221,11 @@ def verify(
                 entry.semantic_id, entry.node, report.kind, report.rows, report.rows_checked
             )
         )
+    from semdag.app.run import quality_findings
+
+    findings += quality_findings(result.quality, graph)
     session.release_build(profile)
+    findings = at_source(findings, graph)
     findings = acknowledge(session.project, findings, kinds=VERIFY_KINDS)
     return Verification(
         prof.name, tuple(apply_severities(findings, prof.rules)), tuple(outputs), request.sample

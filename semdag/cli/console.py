@@ -22,6 +22,17 @@ _forced: bool | None = None
 _activity: Activity | None = None
 # Width of results on stdout when it is not a terminal and $COLUMNS does not say.
 PIPE_WIDTH = 80
+# The same for tables, which would rather not wrap at all.
+PIPE_TABLE_WIDTH = 1000
+
+
+def _columns() -> int:
+    """``$COLUMNS`` as a positive number, else 0."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return 0
+    return max(columns, 0)
 
 
 def force_terminal(value: bool | None) -> None:
@@ -43,12 +54,13 @@ def out() -> Console:
     """The stdout console (results only)."""
     global _out
     if _out is None:
-        # Piped output is for reading in full or for grep: never truncate table cells.
+        # Piped output is for reading in full or for grep: as wide as $COLUMNS says, else
+        # wide enough that no table wraps.
         terminal = sys.stdout.isatty() if _forced is None else _forced
         _out = Console(
             highlight=False,
             soft_wrap=True,
-            width=None if terminal else 1000,
+            width=None if terminal else (_columns() or PIPE_TABLE_WIDTH),
             force_terminal=_forced,
         )
     return _out
@@ -71,11 +83,7 @@ def width() -> int:
     target = out()
     if target.is_terminal:
         return target.width
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    return columns if columns > 0 else PIPE_WIDTH
+    return _columns() or PIPE_WIDTH
 
 
 # Styles of message lines on stderr (shown only where colour is).

@@ -24,6 +24,9 @@ outputs, node for node. `--format json` prints the semdag document inside the st
 envelope.
 
 Missing inputs do not stop an export; `--strict` makes them an error that names them.
+Example: semdag export --output function.loc.v1 > graph.json
+
+Example: semdag export --format hamilton --output function.loc.v1
 """
 EXPORT_FORMATS = Formats(("semdag", "json", "hamilton"))
 

@@ -64,7 +64,14 @@ def registry_cmd(
     emit: EmitOpt = None,
 ) -> None:
     """Compile and print the semantic registry: as a table, as JSON, or exported to an open
-    standard (ODCS, OpenLineage, JSON Schema)."""
+    standard (ODCS, OpenLineage, JSON Schema).
+
+    Example: semdag registry -p prod
+
+    Example: semdag registry -f odcs > contract.json
+
+    Example: semdag registry -f json > registry.json
+    """
     session = session_of(ctx)
     finish(session, lambda: _registry(session, emit))
 
@@ -80,29 +87,27 @@ def _registry(session: Session, emit: str | None) -> Outcome:
     document = registry.as_document()
 
     def render() -> None:
-        from rich.table import Table
+        from semdag.cli.tables import Column, print_table
 
-        table = Table(box=None, pad_edge=False)
-        for column in (
-            "semantic_id",
-            "node",
-            "layer",
-            "entity",
-            "grain",
-            "dtype",
-            "version",
-            "owner",
-        ):
-            table.add_column(column)
-        for sid, entry in registry.entries.items():
-            tags = entry.tags
-            table.add_row(
-                sid,
-                entry.node,
-                entry.stack_layer or "",
-                *(str(tags.get(k, "")) for k in ("entity", "grain", "dtype", "version", "owner")),
-            )
-        console.out().print(table)
+        names = ("entity", "grain", "dtype", "version", "owner")
+        print_table(
+            [
+                Column("semantic_id", key=True),
+                Column("node", key=True),
+                Column("layer"),
+                *(Column(name) for name in names),
+            ],
+            [
+                (
+                    sid,
+                    entry.node,
+                    entry.stack_layer or "",
+                    *(str(entry.tags.get(k, "")) for k in names),
+                )
+                for sid, entry in registry.entries.items()
+            ],
+            more="semdag registry -f json",
+        )
         console.err().print(f"{len(registry.entries)} semantic entries", markup=False)
 
     return Outcome(data=document, render=render)
@@ -133,7 +138,12 @@ def snapshot_update_cmd(
     every: AllProfiles = False,
 ) -> None:
     """Write snapshots/<profile>/registry.json and graph.json (atomically), and say which
-    changes the new baselines accept."""
+    changes the new baselines accept.
+
+    Example: semdag snapshot update --all
+
+    Example: semdag snapshot update -p prod
+    """
     session = session_of(ctx)
     finish(session, lambda: _snapshot_update(session, every))
 
@@ -333,7 +343,12 @@ def snapshot_check_cmd(
     every: AllProfiles = False,
     fail_on: FailOnOption = "breaking",
 ) -> None:
-    """Compare the current build with the committed baselines."""
+    """Compare the current build with the committed baselines.
+
+    Example: semdag snapshot check --all
+
+    Example: semdag snapshot check -p prod --fail-on warning -f markdown
+    """
     session = session_of(ctx)
     finish(session, lambda: _snapshot_check(session, every, fail_on))
 
@@ -383,7 +398,12 @@ def diff_cmd(
     ] = None,
     fail_on: FailOnOption = "breaking",
 ) -> None:
-    """Compare two registry snapshots, or the working tree with a git revision."""
+    """Compare two registry snapshots, or the working tree with a git revision.
+
+    Example: semdag diff --against git:main
+
+    Example: semdag diff old/registry.json snapshots/dev/registry.json -f json
+    """
     session = session_of(ctx)
     finish(session, lambda: _diff(session, old, new, against, fail_on))
 
@@ -431,7 +451,10 @@ def _has_project() -> bool:
 
 @command("rules", options=Shared.DEBUG, formats=TEXT_JSON)
 def rules_cmd(ctx: typer.Context) -> None:
-    """List the rule catalogue: id, default severity, what it checks."""
+    """List the rule catalogue: id, default severity, what it checks.
+
+    Example: semdag rules -f json
+    """
     finish(session_of(ctx), _rules)
 
 

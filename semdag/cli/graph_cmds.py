@@ -25,7 +25,7 @@ from semdag.cli.options import (
     command,
     session_of,
 )
-from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from semdag.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError, did_you_mean
 from semdag.core.rules import Severity, counts
 
 
@@ -71,7 +71,12 @@ def _summary(session: Session) -> dict[str, Any]:
 def build_cmd(
     ctx: typer.Context,
 ) -> None:
-    """Build the driver: layers, modules, node counts and the override ledger."""
+    """Build the driver: layers, modules, node counts and the override ledger.
+
+    Example: semdag build -p prod
+
+    Example: semdag build --set config.clean_mode=strict -f json
+    """
     session = session_of(ctx)
     finish(session, lambda: _build(session))
 
@@ -80,8 +85,6 @@ def _build(session: Session) -> Outcome:
     data = _summary(session)
 
     def render() -> None:
-        from rich.table import Table
-
         out = console.out()
         counts_ = data["counts"]
         out.print(f"profile {data['profile']} ({', '.join(data['files'])})")
@@ -93,17 +96,23 @@ def _build(session: Session) -> Outcome:
             f"{counts_['inputs']} external inputs, {counts_['config']} config"
         )
         if data["ledger"]:
-            table = Table(title="override ledger", title_justify="left")
-            for column in ("node", "defined in", "overridden by"):
-                table.add_column(column)
-            for row in data["ledger"]:
-                table.add_row(
-                    row["node"],
-                    f"{row['defined_layer']}: {row['defined_module']} ({row['defined_at']})",
-                    f"{row['overridden_layer']}: {row['overridden_module']} "
-                    f"({row['overridden_at']})",
-                )
-            out.print(table)
+            from semdag.cli.tables import Column, print_table
+
+            print_table(
+                [Column("node", key=True), Column("defined in"), Column("overridden by")],
+                [
+                    (
+                        row["node"],
+                        f"{row['defined_layer']}: {row['defined_module']} ({row['defined_at']})",
+                        f"{row['overridden_layer']}: {row['overridden_module']} "
+                        f"({row['overridden_at']})",
+                    )
+                    for row in data["ledger"]
+                ],
+                title="override ledger",
+                boxed=True,
+                more="semdag build -f json",
+            )
         else:
             out.print("override ledger: no node is overridden")
         if data["not_cached"]:
@@ -132,7 +141,12 @@ def validate_cmd(
     inputs: InputOption = None,
     fail_on: FailOnOption = "breaking",
 ) -> None:
-    """Build and run every baseline-free check; exit 1 on any error-severity finding."""
+    """Build and run every baseline-free check; exit 1 on any error-severity finding.
+
+    Example: semdag validate -p prod -f github
+
+    Example: semdag validate --input repo_root=src
+    """
     session = session_of(ctx)
     finish(session, lambda: _validate(session, inputs, fail_on))
 
@@ -188,7 +202,12 @@ def ls_cmd(
         bool, typer.Option("--semantic", help="Only nodes the registry selects.")
     ] = False,
 ) -> None:
-    """List nodes, filtered by tags, stack layer or semantic selection."""
+    """List nodes, filtered by tags, stack layer or semantic selection.
+
+    Example: semdag ls --semantic --layer core
+
+    Example: semdag ls --tag owner=code-intel --tag owner=platform --tag entity
+    """
     session = session_of(ctx)
     finish(session, lambda: _ls(session, tag, layer, semantic))
 
@@ -206,7 +225,10 @@ def _ls(
         known = {lyr.name for lyr in session.profile.layers}
         for name in layer:
             if name not in known:
-                raise UsageError(f"unknown layer {name!r} (layers: {', '.join(sorted(known))})")
+                raise UsageError(
+                    f"unknown layer {name!r}{did_you_mean(name, known)} "
+                    f"(layers: {', '.join(sorted(known))})"
+                )
     selected = [
         n
         for n in graph.nodes.values()
@@ -214,6 +236,16 @@ def _ls(
         and (not layer or n.layer in layer)
         and (not semantic or is_semantic(n, session.profile.tag_filter))
     ]
+    # Like `kubectl get -l`: an empty list is an answer (exit 0), said on stderr with the
+    # values the filter's tags do have, so that a typo in a value is seen.
+    nothing = None
+    if not selected and (tag_filter or layer or semantic):
+        from semdag.core.selection import tag_values_hint
+
+        given = [f"--tag {t}" for t in tag or []] + [f"--layer {name}" for name in layer or []]
+        nothing = f"no node matches {' '.join([*given, *(['--semantic'] if semantic else [])])}"
+        hint = tag_values_hint(graph, tag_filter)
+        nothing += f" ({hint})" if hint else ""
     data: list[dict[str, Any]] = [
         {
             "name": n.name,
@@ -227,17 +259,31 @@ def _ls(
     ]
 
     def render() -> None:
-        from rich.table import Table
+        from semdag.cli.tables import Column, print_table
 
-        table = Table(box=None, pad_edge=False)
-        for column in ("name", "type", "layer", "module", "semantic_id"):
-            table.add_column(column)
-        for row in data:
-            name = row["name"] + (f" ({row['kind']})" if row["kind"] != "node" else "")
-            table.add_row(
-                name, row["type"], row["layer"] or "", row["module"] or "", row["semantic_id"] or ""
-            )
-        console.out().print(table)
+        if nothing:
+            console.err().print(nothing, markup=False)
+            return
+        print_table(
+            [
+                Column("name", key=True),
+                Column("type"),
+                Column("layer"),
+                Column("module"),
+                Column("semantic_id", key=True),
+            ],
+            [
+                (
+                    row["name"] + (f" ({row['kind']})" if row["kind"] != "node" else ""),
+                    row["type"],
+                    row["layer"] or "",
+                    row["module"] or "",
+                    row["semantic_id"] or "",
+                )
+                for row in data
+            ],
+            more="semdag ls -f json",
+        )
         console.err().print(f"{len(data)} of {len(graph.nodes)} nodes", markup=False)
 
     return Outcome(data=data, render=render)
@@ -251,7 +297,12 @@ def show_cmd(
         typer.Argument(metavar="NODE", click_type=ARGUMENT, help="The node name or semantic id."),
     ],
 ) -> None:
-    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry."""
+    """One node: type, tags, layer, module, file:line, doc, dependencies, overrides, registry.
+
+    Example: semdag show function.loc.v1
+
+    Example: semdag show function_loc -p prod -f json
+    """
     session = session_of(ctx)
     finish(session, lambda: _show(session, node))
 

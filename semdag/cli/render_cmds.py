@@ -40,6 +40,10 @@ The format comes from `--format`, else from the suffix of `-o` (.dot .gv .svg .p
 and pdf need `-o`. mermaid is a Mermaid flowchart for markdown (GitHub and GitLab draw it):
 one box per module when every node would pass Mermaid's default limits (50,000 characters,
 500 links). DOT and Mermaid text are byte-identical across runs.
+
+Example: semdag render --upstream-of function.risk_score.v1 -o risk.svg
+
+Example: semdag render --changed-since git:main -o changed.svg
 """
 _RENDER_FORMS = ("dot", "svg", "png", "pdf", "html", "mermaid")
 # No default: without -f the suffix of -o decides.

@@ -138,7 +138,12 @@ def execute_cmd(
         int, typer.Option("--max-rows", metavar="N", help="Rows per DataFrame in JSON output.")
     ] = 50,
 ) -> None:
-    """Run the DAG and print or write its outputs."""
+    """Run the DAG and print or write its outputs.
+
+    Example: semdag execute --output function.loc.v1
+
+    Example: semdag execute -p prod --input repo_root=src --out out/run
+    """
     session = session_of(ctx)
     finish(
         session,
@@ -169,6 +174,9 @@ def _execute(
         raise UsageError(f"--format {fmt} writes files: pass --out DIR")
     if max_rows < 0:
         raise UsageError("--max-rows must be 0 or more")
+    if out is not None:  # before the run: a refusal should not cost one
+        out_dir = out if out.is_absolute() else Path.cwd() / out
+        results.check_out_dir(out_dir, session.project.relative(out_dir.absolute()))
     runner, build, graph = _prepare(session, executor, cache, progress)
     final_vars = _final_vars(session, graph, output)
     run_inputs, run_overrides = _run_values(build, graph, inputs, overrides)
@@ -197,6 +205,10 @@ def _execute(
         "seconds": round(result.seconds, 3),
         "cache": result.cache.as_dict() if result.cache else None,
     }
+    from semdag.app.run import quality_findings
+
+    quality = quality_findings(result.quality, graph)
+    data["findings"] = [f.as_dict() for f in quality]
     if timings:
         data["timings"] = [t.as_dict() for t in result.timings]
     if manifest is not None:
@@ -211,6 +223,9 @@ def _execute(
                 console.write(f"{_shown(out)}/{item.file}\t{item.node} ({item.format}{rows})\n")
             console.write(f"{_shown(out)}/{results.MANIFEST}\n")
         _warn(manifest)
+        for warned in quality:
+            where = f" ({warned.file}:{warned.line})" if warned.file and warned.line else ""
+            console.say(f"warning: data-quality: {warned.message}{where}", console.WARNING)
         _report_run(session, runner, result, timings)
 
     if fmt == "json":
@@ -273,7 +288,12 @@ def materialize_cmd(
     cache: CacheOpt = None,
     progress: ProgressOpt = None,
 ) -> None:
-    """Run the profile's materializers (Hamilton savers and loaders)."""
+    """Run the profile's materializers (Hamilton savers and loaders).
+
+    Example: semdag materialize --dry-run
+
+    Example: semdag materialize -p prod
+    """
     session = session_of(ctx)
     finish(
         session,

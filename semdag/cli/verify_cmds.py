@@ -20,6 +20,9 @@ output-type-mismatch (the node's declared Python type). A dtype verify does not 
 reported as dtype-unchecked (info). Findings have the severities of `semdag rules`, the
 profile's `rules:` table applies, and snapshots/acknowledged.yaml can acknowledge them. Exit 1
 on a finding at or above --fail-on (or a node that raised), 2 when a profile cannot run.
+Example: semdag verify --all --sample 1000
+
+Example: semdag verify --output function.loc.v1 -f json
 """
 
 

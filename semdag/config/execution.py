@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from semdag.config.keys import EXECUTORS
 from semdag.config.project import Project
-from semdag.core.errors import MissingToolError, SemdagError, UsageError
+from semdag.config.sections import CACHE_LISTS, EXECUTORS
+from semdag.core.errors import MissingToolError, SemdagError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
@@ -22,15 +22,6 @@ TASK_EXECUTORS = ("threads", "processes")
 
 
 DASK_INSTALL = "pip install 'semdag[dask]'"
-
-
-DEFAULT_DASK_WORKERS = 2
-
-
-DEFAULT_DASK_TIMEOUT = 10.0
-
-
-_CACHE_LISTS = ("default", "recompute", "ignore", "disable")
 
 
 @dataclass(frozen=True)
@@ -103,11 +94,14 @@ def resolve_settings(
     Hamilton cannot run and ``MissingToolError`` when the Dask extra is needed but not
     installed.
     """
-    execution = dict(profile.execution or {})
+    execution = profile.execution
     if executor is not None and executor not in EXECUTORS:
-        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    chosen = executor or execution.get("executor") or "sync"
-    dynamic = bool(execution.get("dynamic", False))
+        raise UsageError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}"
+            f"{did_you_mean(executor, EXECUTORS)}"
+        )
+    chosen = executor or execution.executor or "sync"
+    dynamic = execution.dynamic
     if chosen in TASK_EXECUTORS and not dynamic:
         origin = f"--executor {chosen}" if executor else f"execution.executor: {chosen}"
         raise _fail(
@@ -116,34 +110,11 @@ def resolve_settings(
             f"{origin} needs execution.dynamic: true (Hamilton's task-based executor); "
             "set it in the profile or pass --set execution.dynamic=true",
         )
-    max_tasks = execution.get("max_tasks")
     dask = None
     if chosen == "dask":
         require_dask()
-        raw = dict(execution.get("dask") or {})
-        n_workers = raw.get("n_workers", DEFAULT_DASK_WORKERS)
-        if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1:
-            raise _fail(
-                profile,
-                ("execution", "dask", "n_workers"),
-                "execution.dask.n_workers: expected an integer of at least 1",
-            )
-        timeout = raw.get("timeout", DEFAULT_DASK_TIMEOUT)
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-            raise _fail(
-                profile,
-                ("execution", "dask", "timeout"),
-                "execution.dask.timeout: expected a positive number of seconds",
-            )
-        address = raw.get("address") or None
-        if address is not None and "://" not in address:
-            raise _fail(
-                profile,
-                ("execution", "dask", "address"),
-                "execution.dask.address: expected a scheduler address such as "
-                f"tcp://127.0.0.1:8786, got {address!r}",
-            )
-        dask = DaskSettings(address=address, n_workers=n_workers, timeout=float(timeout))
+        raw = execution.dask
+        dask = DaskSettings(address=raw.address, n_workers=raw.n_workers, timeout=raw.timeout)
     cache_settings = resolve_cache(project, profile, cache)
     if cache_settings is not None and chosen == "dask" and not dynamic:
         # Hamilton's Dask graph adapter and its cache both take over node execution.
@@ -156,7 +127,7 @@ def resolve_settings(
     return ExecutionSettings(
         dynamic=dynamic,
         executor=chosen,
-        max_tasks=max_tasks,
+        max_tasks=execution.max_tasks,
         dask=dask,
         cache=cache_settings,
     )
@@ -168,35 +139,18 @@ def resolve_cache(project: Project, profile: Profile, flag: bool | None) -> Cach
     The cache is on when the profile's ``cache:`` mapping has any key (unless
     ``enabled: false``) or with ``--cache``; ``--no-cache`` turns it off.
     """
-    raw = dict(profile.cache or {})
-    enabled = bool(raw) and raw.get("enabled", True) is not False
-    if flag is not None:
-        enabled = flag
+    config = profile.cache
+    enabled = config.on if flag is None else flag
     if not enabled:
         return None
-    path_text = raw.get("path")
-    path = Path(path_text) if path_text else project.state_dir("cache")
+    path = Path(config.path) if config.path else project.state_dir("cache")
     if not path.is_absolute():
         path = project.root / path
-    lists: dict[str, bool | tuple[str, ...]] = {}
-    everything = [key for key in _CACHE_LISTS if raw.get(key) is True]
-    if len(everything) > 1:
-        raise _fail(
-            profile,
-            ("cache", everything[1]),
-            f"cache: only one of {', '.join(everything)} may be true (each applies to every node)",
-        )
-    for key in _CACHE_LISTS:
-        value = raw.get(key)
-        if value is True:
-            lists[key] = True
-        elif value:
-            lists[key] = tuple(value)
     return CacheSettings(
         path=path,
-        default_behavior=raw.get("default_behavior"),
-        lists=lists,
-        log_to_file=bool(raw.get("log_to_file", False)),
+        default_behavior=config.default_behavior,
+        lists=dict(config.lists),
+        log_to_file=config.log_to_file,
     )
 
 
@@ -226,9 +180,9 @@ def execution_config_errors(
     from semdag.core.graph import unknown_node_message
 
     errors: list[SemdagError] = []
-    execution = profile.execution or {}
-    dynamic = settings.dynamic if settings else bool(execution.get("dynamic", False))
-    executor = settings.executor if settings else (execution.get("executor") or "sync")
+    execution = profile.execution
+    dynamic = settings.dynamic if settings else execution.dynamic
+    executor = settings.executor if settings else (execution.executor or "sync")
     parallel = parallel_nodes(graph)
     if parallel and not dynamic:
         node = graph.nodes[parallel[0]]
@@ -248,12 +202,8 @@ def execution_config_errors(
                 f"execution.executor: {executor} needs execution.dynamic: true",
             )
         )
-    cache = profile.cache or {}
-    for key in _CACHE_LISTS:
-        names = cache.get(key)
-        if not isinstance(names, list):
-            continue
-        for index, name in enumerate(names):
+    for key in CACHE_LISTS:
+        for index, name in enumerate(profile.cache.names(key)):
             if name not in graph.nodes:
                 errors.append(
                     _fail(

@@ -7,15 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from semdag.config.yamlio import KeyPath
-from semdag.core.errors import ConfigError, SemdagError, UsageError, show_key
+from semdag.core.errors import ConfigError, SemdagError, UsageError, did_you_mean, show_key
 
 SEVERITY_WORDS = ("error", "breaking", "warning", "additive", "info", "off")
 
 
-EXECUTORS = ("sync", "threads", "processes", "dask")
-
-
-CACHE_BEHAVIORS = ("default", "recompute", "disable", "ignore")
 # Free-form maps: a dotted --set key below them names one key, dots included.
 _FREE_FORM = ("config", "inputs", "overrides", "rules")
 
@@ -107,7 +103,9 @@ class Checker:
     def known_keys(self, value: dict, path: KeyPath, known: Sequence[str]) -> None:
         for key in value:
             if key not in known:
-                raise self.fail((*path, key), f"unknown key (expected one of: {', '.join(known)})")
+                near = did_you_mean(str(key), known)
+                listed = f" (expected one of: {', '.join(known)})"
+                raise self.fail((*path, key), f"unknown key{near or listed}")
 
     def typed(self, value: Any, path: KeyPath, kind: type | tuple, label: str) -> Any:
         if value is not None and (
@@ -118,8 +116,33 @@ class Checker:
 
     def choice(self, value: Any, path: KeyPath, choices: Sequence[str]) -> Any:
         if value is not None and value not in choices:
-            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}")
+            near = did_you_mean(value, choices) if isinstance(value, str) else ""
+            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}{near}")
         return value
+
+
+def check_rules(check: Checker, rules: dict[str, Any], known: Sequence[str]) -> dict[str, str]:
+    """``rules:``: rule id -> severity. YAML 1.1 reads an unquoted ``off`` (also ``no``,
+    ``false``) as a boolean: false is read as ``off``, the word the documentation uses."""
+    out: dict[str, str] = {}
+    for rule_id, severity in rules.items():
+        if rule_id not in known:
+            raise check.fail(
+                ("rules", rule_id),
+                f"unknown rule id{did_you_mean(rule_id, known)} (`semdag rules` lists them)",
+            )
+        if severity is False:
+            severity = "off"
+        elif severity is True:
+            raise check.fail(
+                ("rules", rule_id),
+                f"expected one of {', '.join(SEVERITY_WORDS)}, got a boolean "
+                "(YAML reads an unquoted on, yes or true as true)",
+            )
+        check.choice(severity, ("rules", rule_id), SEVERITY_WORDS)
+        if severity is not None:
+            out[rule_id] = severity
+    return out
 
 
 def kind_name(value: Any) -> str:
@@ -143,32 +166,3 @@ def check_dtypes(check: Checker, value: Any) -> dict[str, tuple[str, ...] | None
         types = check.strings(fits, (*path, name))
         out[name] = types or None
     return dict(sorted(out.items()))
-
-
-def check_execution(check: Checker, execution: dict[str, Any]) -> dict[str, Any]:
-    path = ("execution",)
-    check.known_keys(execution, path, ("dynamic", "executor", "max_tasks", "dask"))
-    check.typed(execution.get("dynamic"), (*path, "dynamic"), bool, "a bool")
-    check.choice(execution.get("executor"), (*path, "executor"), EXECUTORS)
-    max_tasks = check.typed(execution.get("max_tasks"), (*path, "max_tasks"), int, "an integer")
-    if max_tasks is not None and max_tasks < 1:
-        raise check.fail((*path, "max_tasks"), "must be at least 1")
-    dask = check.mapping(execution.get("dask"), (*path, "dask"))
-    check.known_keys(dask, (*path, "dask"), ("address", "n_workers", "timeout"))
-    check.typed(dask.get("address"), (*path, "dask", "address"), str, "a string")
-    return execution
-
-
-def check_cache(check: Checker, cache: dict[str, Any]) -> dict[str, Any]:
-    path = ("cache",)
-    known = ("enabled", "path", "default_behavior", "default", "recompute", "ignore", "disable")
-    check.known_keys(cache, path, (*known, "log_to_file"))
-    check.typed(cache.get("enabled"), (*path, "enabled"), bool, "a bool")
-    check.typed(cache.get("path"), (*path, "path"), str, "a string")
-    check.choice(cache.get("default_behavior"), (*path, "default_behavior"), CACHE_BEHAVIORS)
-    check.typed(cache.get("log_to_file"), (*path, "log_to_file"), bool, "a bool")
-    for key in ("default", "recompute", "ignore", "disable"):
-        value = cache.get(key)
-        if value is not True:
-            check.strings(value, (*path, key), allow_one=False)
-    return cache

@@ -10,17 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from semdag.config.keys import (
-    SEVERITY_WORDS,
     Checker,
     blame,
-    check_cache,
     check_dtypes,
-    check_execution,
+    check_rules,
     key_line,
-    kind_name,
     set_path,
 )
 from semdag.config.project import Project
+from semdag.config.sections import (
+    CacheConfig,
+    ExecutionConfig,
+    MaterializerConfig,
+    parse_cache,
+    parse_execution,
+    parse_materializers,
+)
 from semdag.config.yamlio import KeyPath, parse_scalar, read_yaml
 from semdag.core.errors import ConfigError, SemdagError, UsageError, did_you_mean, show_key
 
@@ -55,9 +60,9 @@ class Profile:
     # The project's own dtype names -> the scalar output types each fits (None: any).
     dtypes: Mapping[str, tuple[str, ...] | None]
     rules: Mapping[str, str]
-    execution: Mapping[str, Any]
-    cache: Mapping[str, Any]
-    materializers: tuple[Mapping[str, Any], ...]
+    execution: ExecutionConfig
+    cache: CacheConfig
+    materializers: tuple[MaterializerConfig, ...]
     env_used: Mapping[str, str | None] = field(default_factory=dict)
     sets: tuple[str, ...] = ()
     lines: Mapping[KeyPath, tuple[str, int]] = field(default_factory=dict, compare=False)
@@ -111,7 +116,14 @@ class _Loader:
             target = resolved.parent / base
             if not target.is_file():
                 line = doc.lines.get(("extends", str(index))) or doc.lines.get(("extends",))
-                raise ConfigError(f"extends: {base} does not exist", file=shown, line=line)
+                parent = target.parent
+                siblings = (
+                    [p.name for p in parent.glob("*.y*ml") if p.resolve() != resolved]
+                    if parent.is_dir()
+                    else []
+                )
+                near = did_you_mean(Path(base).name, siblings)
+                raise ConfigError(f"extends: {base} does not exist{near}", file=shown, line=line)
             base_data, base_lines = self.load(target, (*chain, resolved))
             merged = deep_merge(merged, base_data)
             merged_lines.update(base_lines)
@@ -265,6 +277,11 @@ _TOP = (
 )
 
 
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the keys set to null (null means "no value")."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _validate(
     name: str, loader: _Loader, data: dict[str, Any], lines: dict, sets: tuple[str, ...]
 ) -> Profile:
@@ -278,7 +295,11 @@ def _validate(
     policies = check.mapping(data.get("layers"), ("layers",))
     for layer_name, policy in policies.items():
         if layer_name not in stack:
-            raise check.fail(("layers", layer_name), "names a layer that the stack does not have")
+            raise check.fail(
+                ("layers", layer_name),
+                "names a layer that the stack does not have"
+                f"{did_you_mean(layer_name, stack)} (stack layers: {', '.join(stack)})",
+            )
         policy = check.mapping(policy, ("layers", layer_name))
         check.known_keys(policy, ("layers", layer_name), ("allow_overrides",))
         check.typed(
@@ -295,9 +316,10 @@ def _validate(
             Layer(layer_name, mods, layer_name == "overrides" if allow is None else bool(allow))
         )
 
-    config = check.mapping(data.get("config"), ("config",))
-    inputs = check.mapping(data.get("inputs"), ("inputs",))
-    overrides = check.mapping(data.get("overrides"), ("overrides",))
+    # null removes a key: a profile that extends another drops an inherited input this way.
+    config = _given(check.mapping(data.get("config"), ("config",)))
+    inputs = _given(check.mapping(data.get("inputs"), ("inputs",)))
+    overrides = _given(check.mapping(data.get("overrides"), ("overrides",)))
     outputs = check.strings(data.get("outputs"), ("outputs",), allow_one=False)
 
     registry = check.mapping(data.get("registry"), ("registry",))
@@ -314,22 +336,13 @@ def _validate(
     required_tags = check.strings(required, ("registry", "required_tags"), allow_one=False)
     dtypes = check_dtypes(check, registry.get("dtypes"))
 
-    rules = check.mapping(data.get("rules"), ("rules",))
-    for rule_id, severity in rules.items():
-        check.choice(severity, ("rules", rule_id), SEVERITY_WORDS)
+    from semdag.core.rules import RULES_BY_ID
 
-    execution = check_execution(check, check.mapping(data.get("execution"), ("execution",)))
-    cache = check_cache(check, check.mapping(data.get("cache"), ("cache",)))
+    rules = check_rules(check, check.mapping(data.get("rules"), ("rules",)), list(RULES_BY_ID))
 
-    raw_materializers = data.get("materializers") or []
-    if not isinstance(raw_materializers, list):
-        raise check.fail(("materializers",), f"expected a list, got {kind_name(raw_materializers)}")
-    materializers = tuple(
-        check.mapping(m, ("materializers", str(i))) for i, m in enumerate(raw_materializers)
-    )
-    for index, entry in enumerate(materializers):
-        if not isinstance(entry.get("id"), str) or not entry.get("id"):
-            raise check.fail(("materializers", str(index)), "each materializer needs an id")
+    execution = parse_execution(check, check.mapping(data.get("execution"), ("execution",)))
+    cache = parse_cache(check, check.mapping(data.get("cache"), ("cache",)))
+    materializers = parse_materializers(check, data.get("materializers"))
 
     return Profile(
         name=name,

@@ -32,13 +32,16 @@ def check_input_names(profile: Profile, graph: GraphModel, given: Mapping[str, A
     known = [n.name for n in graph.nodes.values() if n.is_input and not n.is_config]
     hint = f"the graph's inputs: {', '.join(known[:10])}{' …' if len(known) > 10 else ''}"
     hint = hint if known else "the graph takes no external input"
+    # Taken only by a function that the config leaves out: unused in this configuration.
+    variant = graph.variant_inputs
+    near = [*known, *variant]
     for name in profile.inputs:
-        if name not in given and name not in graph.nodes:
-            raise profile.error(_unknown_input(name, known), "inputs", name, hint=hint)
+        if name not in given and name not in graph.nodes and name not in variant:
+            raise profile.error(_unknown_input(name, near), "inputs", name, hint=hint)
     for name in given:
-        if name not in graph.nodes:
-            raise UsageError(f"--input {name}: {_unknown_input(name, known)}", hint=hint)
-    for name in [*profile.inputs, *given]:
+        if name not in graph.nodes and name not in variant:
+            raise UsageError(f"--input {name}: {_unknown_input(name, near)}", hint=hint)
+    for name in [n for n in (*profile.inputs, *given) if n in graph.nodes]:
         if not graph.nodes[name].is_input:
             message = (
                 f"{name!r} is computed by the graph, not an input: "

@@ -33,6 +33,7 @@ from semdag.core.elements import (
     scalar_element,
     type_label,
 )
+from semdag.core.pytypes import fits_type
 from semdag.core.rules import Finding, finding
 
 # --- contracts ---------------------------------------------------------------------------------
@@ -147,44 +148,9 @@ def check_value(contract: Contract, value: Any, *, sample: int | None = None) ->
     shape = describe(value, contract, sample)
     for rule, message, old, new in _dtype_problems(contract, shape):
         add(rule, message, old=old, new=new)
-    for rule, message in _key_problems(contract, shape):
-        add(rule, message)
+    for rule, message, new in _key_problems(contract, shape):
+        add(rule, message, new=new)
     return ValueReport(shape.kind, shape.rows, shape.rows_checked, tuple(found))
-
-
-# --- output type -------------------------------------------------------------------------------
-
-
-def fits_type(value: Any, declared: Any) -> bool:
-    """Whether ``value`` is of the declared Python type: the outer type only (``dict[str, int]``
-    is checked as ``dict``), a union as any of its members, and PEP 484's numeric tower (an
-    ``int`` is a ``float``). Types that cannot be checked at run time pass."""
-    import types
-    import typing
-
-    if declared is None or declared is typing.Any or declared is object:
-        return True
-    origin = typing.get_origin(declared)
-    if origin is typing.Annotated:
-        return fits_type(value, typing.get_args(declared)[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return any(fits_type(value, arg) for arg in typing.get_args(declared))
-    if origin is typing.Literal:
-        return value in typing.get_args(declared)
-    if origin is not None:
-        declared = origin
-    if declared is type(None):
-        return value is None
-    if not isinstance(declared, type):
-        return True  # a TypeVar, NewType or forward reference
-    if declared is float and isinstance(value, int):
-        return True
-    if declared is complex and isinstance(value, int | float):
-        return True
-    try:
-        return isinstance(value, declared)
-    except TypeError:  # a protocol that is not runtime-checkable, a parameterised generic
-        return True
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -210,6 +176,8 @@ class Shape:
     element: Element | None = None  # a single-typed value: scalar, series, array
     columns: Mapping[str, Element] | None = None  # a table's columns
     keys: KeyStats | None = None  # None: the value cannot carry keys
+    # A list or tuple as one value (dtype json, list, any fit it); ``element``: its items'.
+    whole: Element | None = None
 
 
 def _positions(rows: int, sample: int | None) -> Any:
@@ -242,6 +210,8 @@ def _kind(value: Any) -> str | None:
 def describe(value: Any, contract: Contract, sample: int | None = None) -> Shape:
     """Describe ``value`` for the checks, reading at most ``sample`` rows."""
     kind = _kind(value)
+    if kind is None and isinstance(value, list | tuple):
+        return _sequence_shape(value, sample)
     if kind is None:
         return Shape(type_label(value), element=scalar_element(value))
     library = kind.split(".", 1)[0]
@@ -363,6 +333,16 @@ def _arrow_shape(value: Any, kind: str, contract: Contract, sample: int | None) 
     return Shape(kind, rows, checked, columns=columns, keys=stats)
 
 
+def _sequence_shape(value: list | tuple, sample: int | None) -> Shape:
+    """A list or tuple: the dtype is its items' type (an empty one has no items to check)."""
+    rows = len(value)
+    positions = _positions(rows, sample)
+    read = list(value) if positions is None else [value[int(i)] for i in positions]
+    element = object_element(read) if read else None
+    checked = len(read)
+    return Shape(type_label(value), rows, checked, element=element, whole=scalar_element(value))
+
+
 def _numpy_shape(value: Any, sample: int | None) -> Shape:
     rows = len(value) if value.ndim else 1
     positions = _positions(rows, sample) if value.ndim else None
@@ -410,7 +390,10 @@ def _dtype_problems(contract: Contract, shape: Shape) -> list[tuple[str, str, An
             if not accepts(declared, element):
                 out.append(_column_mismatch(column, name or "", element))
     elif (
-        declared is not None and shape.element is not None and not accepts(declared, shape.element)
+        declared is not None
+        and shape.element is not None
+        and not accepts(declared, shape.element)
+        and not (shape.whole is not None and accepts(declared, shape.whole))
     ):
         label = shape.element.label
         what = label if shape.rows is None else f"a {shape.kind} of {label}"
@@ -462,22 +445,23 @@ def _column_mismatch(column: str, declared: str, element: Element) -> tuple[str,
     )
 
 
-def _key_problems(contract: Contract, shape: Shape) -> list[tuple[str, str]]:
+def _key_problems(contract: Contract, shape: Shape) -> list[tuple[str, str, Any]]:
     stats = shape.keys
     if stats is None or not contract.keys:
         return []
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, Any]] = []
     where = {"pandas.DataFrame": "column or index level", "pandas.Series": "index level"}.get(
         shape.kind, "column"
     )
     for key in stats.missing:
         tag = "entity_keys" if key in contract.entity_keys else "join_keys"
-        out.append(("keys-missing", f"returns no {where} {key} ({tag})"))
+        out.append(("keys-missing", f"returns no {where} {key} ({tag})", key))
     for key, count in stats.nulls.items():
         out.append(
             (
                 "keys-null",
                 f"returns nulls in key {key}: {count} of {shape.rows_checked} rows checked",
+                key,
             )
         )
     if stats.repeated:
@@ -488,6 +472,7 @@ def _key_problems(contract: Contract, shape: Shape) -> list[tuple[str, str]]:
                 "keys-not-unique",
                 f"returns {stats.repeated} of {shape.rows_checked} rows checked that repeat an "
                 f"entity_keys combination ({keys}), for example ({example})",
+                [_plain(v) for v in stats.example or ()],
             )
         )
     return out

@@ -162,7 +162,13 @@ def compare_entries(
         if _same(was, now):
             continue
         rule = _TAG_RULES.get(tag, "tags-changed")
-        yield make(rule, f"tag {tag} changed: {_show(was)} -> {_show(now)}", was, now)
+        if was is None:
+            message = f"tag {tag} added: {_show(now)}"
+        elif now is None:
+            message = f"tag {tag} removed (was {_show(was)})"
+        else:
+            message = f"tag {tag} changed: {_show(was)} -> {_show(now)}"
+        yield make(rule, message, was, now)
     if before.output_type != after.output_type:
         yield make(
             "output-type-changed",
@@ -219,4 +225,6 @@ def _normalise(value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
-    return "(none)" if value is None else str(value)
+    # Quoted where a bare word could read as "nothing": a pii tag whose value is "none".
+    text = str(value)
+    return repr(text) if text.lower() in ("none", "null", "") else text

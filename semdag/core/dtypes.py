@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from semdag.core.errors import did_you_mean
+
 _INTEGER = ("int", "integer", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32")
 _FLOAT = ("float", "floating", "float16", "float32", "float64", "double")
 _DATETIME = ("datetime", "Timestamp", "datetime64")
@@ -123,7 +125,7 @@ def dtype_problem(
     known, fits = _fits(dtype, extra or {})
     if not known:
         return (
-            f"dtype {dtype!r} is not in the vocabulary "
+            f"dtype {dtype!r} is not in the vocabulary{did_you_mean(dtype, vocabulary(extra))} "
             f"(add it under registry.dtypes, or use one of {', '.join(vocabulary(extra))})"
         )
     base = output_type.split("[")[0].rsplit(".", 1)[-1]

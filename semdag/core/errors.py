@@ -88,6 +88,10 @@ class ModuleLoadError(SemdagError):
     code = "module_error"
 
 
+class ModuleNotFound(ModuleLoadError):
+    """A stack module that is not there: the mistake is in the profile that names it."""
+
+
 class GraphBuildError(SemdagError):
     """Hamilton refused to build the graph."""
 

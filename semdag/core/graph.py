@@ -60,6 +60,9 @@ class GraphModel:
     profile: str
     nodes: Mapping[str, NodeInfo]
     dependents: Mapping[str, tuple[str, ...]] = field(repr=False)
+    # Inputs that no node of this build takes, only functions the config left out
+    # (``@config.when``): name -> those functions. A profile may give them for another config.
+    variant_inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> NodeInfo:
         """The node called ``name``, else the node whose semantic id is ``name`` (the public

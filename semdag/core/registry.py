@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from semdag.core.dtypes import dtype_problem
+from semdag.core.errors import did_you_mean
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, finding
 
@@ -139,17 +140,47 @@ def registry_findings(
     tag_filter: Mapping[str, Any],
     required_tags: tuple[str, ...],
     dtypes: Mapping[str, tuple[str, ...] | None] | None = None,
+    required_at: tuple[str | None, int | None] = (None, None),
 ) -> Iterator[Finding]:
     """Baseline-free registry rules: duplicate ids, missing and invalid tags (``dtypes``:
-    the project's own dtype names, see :mod:`semdag.core.dtypes`)."""
+    the project's own dtype names, see :mod:`semdag.core.dtypes`; ``required_at``: the file
+    and line of the profile's ``required_tags``)."""
     by_id: dict[str, list[NodeInfo]] = {}
-    for n in semantic_nodes(graph, tag_filter):
+    selected = list(semantic_nodes(graph, tag_filter))
+    # A required tag that no semantic node has is one mistake in the profile (a typo, or a
+    # tag not rolled out yet), reported once there rather than once per node.
+    nowhere = [
+        tag
+        for tag in required_tags
+        if len(selected) > 1 and not any(tag in n.tags for n in selected)
+    ]
+    if nowhere:
+        carried = sorted({t for n in selected for t in n.user_tags()})
+        file, line = required_at
+        for tag in nowhere:
+            yield finding(
+                "missing-required-tag",
+                tag,
+                f"registry.required_tags: no semantic node has a {tag!r} tag"
+                f"{did_you_mean(tag, carried)} ({len(selected)} nodes lack it)",
+                file=file,
+                line=line,
+                new=[n.name for n in selected],
+            )
+    for n in selected:
         where = {"node": n.name, "file": n.file, "line": n.line}
         sid = n.tags["semantic_id"]
         by_id.setdefault(sid, []).append(n)
-        for tag in required_tags:
-            if tag not in n.tags:
-                yield finding("missing-required-tag", sid, f"{n.name} has no {tag!r} tag", **where)
+        missing = [tag for tag in required_tags if tag not in n.tags and tag not in nowhere]
+        if missing:
+            shown = ", ".join(repr(tag) for tag in missing)
+            yield finding(
+                "missing-required-tag",
+                sid,
+                f"{n.name} has no {shown} tag{'s' if len(missing) > 1 else ''}",
+                new=missing,
+                **where,
+            )
         yield from _invalid_tags(n, sid, where, dtypes or {})
     yield from _unlisted(graph, tag_filter)
     for sid, nodes in sorted(by_id.items()):

@@ -178,7 +178,8 @@ def next_steps(
                     "reason": REASON_PLACEHOLDER,
                     "expires": expires,
                 }
-    if update_all and len(update) > 1 and len(update) == len(comparisons):
+    # One command for all: updating a profile with no change rewrites the same bytes.
+    if update_all and len(update) > 1:
         update = [update_all]
     return NextSteps(tuple(update), tuple(entries[k] for k in sorted(entries)), ack_file, expires)
 
@@ -198,8 +199,8 @@ def _steps_text(steps: NextSteps) -> list[str]:
     if steps.acknowledge:
         lead = "or, to" if steps.update else "to"
         lines.append(
-            f"{lead} let them pass until {steps.expires}, add to the list in "
-            f"{steps.ack_file} and say why:"
+            f"{lead} let them pass until {steps.expires}, add these under `acknowledged:` in "
+            f"{steps.ack_file} (an empty `acknowledged: []` becomes `acknowledged:`) and say why:"
         )
         lines += [f"  {line}" for line in steps.yaml()]
     return lines
@@ -330,8 +331,9 @@ def _markdown(
         if steps.acknowledge:
             lead = "Or let" if steps.update else "Let"
             lines += [
-                f"- {lead} them pass until {steps.expires}: add to the list in "
-                f"`{steps.ack_file}` and say why:",
+                f"- {lead} them pass until {steps.expires}: add these under `acknowledged:` in "
+                f"`{steps.ack_file}` (an empty `acknowledged: []` becomes `acknowledged:`) "
+                "and say why:",
                 "",
                 "```yaml",
                 *steps.yaml(),

@@ -67,6 +67,13 @@ RULES: tuple[Rule, ...] = (
         "validate",
         "a node is defined again in a layer that may not override",
     ),
+    # semdag runs graphs on Hamilton's synchronous driver, where a coroutine is no value.
+    Rule(
+        "async-node",
+        Severity.ERROR,
+        "validate",
+        "an async def node, which only Hamilton's async driver runs",
+    ),
     # Opt-in caching that misses upstream nodes or inputs caches nothing useful.
     Rule(
         "cache-incomplete",
@@ -141,6 +148,13 @@ RULES: tuple[Rule, ...] = (
         Severity.ERROR,
         "verify",
         "the value is not of the node's declared output type",
+    ),
+    # The author chose to be warned, not stopped: shown on every run, failing only on request.
+    Rule(
+        "data-quality",
+        Severity.WARNING,
+        "verify",
+        "a warn-level @check_output validator failed on the value a node returned",
     ),
     # A project's own dtype names are its business: worth saying, never a failure.
     Rule("dtype-unchecked", Severity.INFO, "verify", "the dtype is not one verify can check"),

@@ -110,6 +110,21 @@ def check_tag_keys(graph: GraphModel, tag_filter: Mapping[str, Any]) -> None:
             raise UsageError(f"--tag {key}: no node has a tag {key!r}{did_you_mean(key, known)}")
 
 
+def tag_values_hint(graph: GraphModel, tag_filter: Mapping[str, Any]) -> str | None:
+    """The values the graph's nodes have for each ``--tag K=V`` key, near matches first."""
+    parts = []
+    for key, wanted in tag_filter.items():
+        if wanted is None:
+            continue
+        found = [n.tags[key] for n in graph.nodes.values() if key in n.tags]
+        values = sorted({str(v) for f in found for v in (f if isinstance(f, list) else [f])})
+        shown = ", ".join(values[:10]) + (" …" if len(values) > 10 else "")
+        asked = wanted if isinstance(wanted, list) else [wanted]
+        near = "".join(did_you_mean(str(v), values) for v in asked)
+        parts.append(f"tag {key} has the values {shown}{near}")
+    return "; ".join(parts) or None
+
+
 def _path_nodes(graph: GraphModel, source: str, target: str) -> set[str]:
     between = graph.downstream([source]) & graph.upstream([target])
     if between:

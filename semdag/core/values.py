@@ -109,6 +109,11 @@ def frame_of(value: Any, name: str) -> Any:
 
     value = to_pandas(value)
     if isinstance(value, pd.Series):
+        # The values are the column named after the node: an index level of that name is
+        # written as `index` (else the values would be renamed `k.1`).
+        levels = list(value.index.names)
+        if name in levels:
+            value = value.rename_axis(["index" if level == name else level for level in levels])
         frame = value.to_frame(name=name)
     elif isinstance(value, pd.DataFrame):
         frame = value

@@ -100,7 +100,7 @@ def _build(project: Project, profile: Profile, configure: Any) -> Build:
         try:
             definitions = resolve_definitions(project, modules, config, resolved)
         except Exception as exc:
-            raise _build_error(exc) from None
+            raise _build_error(exc, project, modules) from None
         ledger, conflicts = compute_ledger(definitions, allow)
         shadowed = tuple(sorted(name for name in definitions if name in config))
         from hamilton import driver as h_driver
@@ -116,26 +116,48 @@ def _build(project: Project, profile: Profile, configure: Any) -> Build:
             with reusing_resolved_nodes(resolved, config):
                 dr = builder.build()
         except Exception as exc:
-            raise _build_error(exc) from None
+            raise _build_error(exc, project, modules) from None
     return Build(project, profile, dr, modules, definitions, ledger, conflicts, shadowed)
 
 
 _MISMATCH = re.compile(r"Error: (\S+) is expecting (\S+?):(.+?), but found \S+?:(.+?)\.\s")
 
 
-def _build_error(exc: Exception) -> SemdagError:
+def _build_error(exc: Exception, project: Project, modules: Any) -> SemdagError:
+    from semdag.hamilton.failures import build_failure_place, from_annotations
+
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     mismatch = _MISMATCH.search(str(exc))
+    place = build_failure_place(exc, modules, project, mismatch.group(1) if mismatch else None)
+    file, line = (place[1], place[2]) if place else (None, None)
     if mismatch:
-        fn, param, wanted, found = mismatch.groups()
+        fn, param, wanted, found = (
+            re.sub(r"<class '([^']+)'>", r"\1", g) for g in mismatch.groups()
+        )
         error = CheckFailed(
-            f"type-mismatch: {fn} expects {param}: {wanted}, but node {param} is {found}"
+            f"type-mismatch: {fn} expects {param}: {wanted}, but node {param} is {found}",
+            file=file,
+            line=line,
         )
         error.code = "type-mismatch"
         return error
+    if place and from_annotations(exc):
+        return GraphBuildError(
+            f"the type annotations of {place[0]} do not evaluate: {type(exc).__name__}: {text}",
+            file=file,
+            line=line,
+        )
     if isinstance(exc, KeyError) and "hamilton.enable_power_user_mode" in str(exc):
         text = (
             "this stack uses resolve/resolve_from_config: "
             "set config hamilton.enable_power_user_mode: true"
         )
-    return GraphBuildError(f"Hamilton could not build the graph: {type(exc).__name__}: {text}")
+    from semdag.hamilton.extensions import broken_hint
+
+    where = f" (while building {place[0]})" if place else ""
+    return GraphBuildError(
+        f"Hamilton could not build the graph{where}: {type(exc).__name__}: {text}",
+        file=file,
+        line=line,
+        hint=broken_hint(),
+    )

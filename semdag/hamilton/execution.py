@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from semdag.core.graph import GraphModel
     from semdag.core.progress import ProgressSink
     from semdag.hamilton.build import Build
-    from semdag.hamilton.hooks import Timing
+    from semdag.hamilton.hooks import QualityWarning, Timing
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class RunResult:
     seconds: float
     timings: tuple[Timing, ...]
     cache: CacheReport | None
+    # Warn-level data-quality validators that failed (seen in this process).
+    quality: tuple[QualityWarning, ...] = ()
 
 
 class Runner:
@@ -88,11 +90,12 @@ class Runner:
 
     def configure(self, builder: Any) -> Any:
         """Add executors, the cache and semdag's hooks to a Hamilton Builder."""
-        from semdag.hamilton.hooks import FailureHook, ProgressHook, TimingHook
+        from semdag.hamilton.hooks import FailureHook, ProgressHook, QualityHook, TimingHook
 
         settings = self.settings
         self._hooks = {
             "failure": FailureHook(),
+            "quality": QualityHook(),
             "timing": TimingHook(),
             "progress": ProgressHook(self._progress_sink),
         }
@@ -219,6 +222,7 @@ class Runner:
         for name in (*final_vars, *overrides):
             graph.get(name)
         _refuse_cycles(graph, final_vars, overrides)
+        _refuse_async(build, graph, final_vars, overrides)
         self._dry_run(
             lambda: build.driver.validate_execution(
                 list(final_vars), inputs=dict(inputs), overrides=dict(overrides)
@@ -248,6 +252,7 @@ class Runner:
             seconds=seconds,
             timings=tuple(self.timings()),
             cache=self.cache_report(build),
+            quality=tuple(self._hooks["quality"].failed) if "quality" in self._hooks else (),
         )
 
     def check_materializers(
@@ -384,6 +389,31 @@ def _refuse_cycles(
         )
         error.code = "cycle"
         raise error
+
+
+def _refuse_async(
+    build: Build, graph: GraphModel, final_vars: Sequence[str], overrides: Mapping[str, Any]
+) -> None:
+    """An ``async def`` node would hand an un-awaited coroutine downstream: refuse the run
+    (``validate`` reports it as ``async-node``)."""
+    import inspect
+
+    from semdag.core.export import execution_closure
+
+    reached = execution_closure(graph, final_vars, inputs={}, overrides=overrides, config={})
+    for name in sorted(reached):
+        node = build.driver.graph.nodes.get(name)
+        functions = (node.originating_functions or ()) if node is not None else ()
+        if any(inspect.iscoroutinefunction(inspect.unwrap(fn)) for fn in functions):
+            info = graph.nodes[name]
+            error = CheckFailed(
+                f"cannot run: {name} is an async def, which Hamilton's synchronous driver does "
+                "not await (make it a plain def)",
+                file=info.file,
+                line=info.line,
+            )
+            error.code = "async-node"
+            raise error
 
 
 @contextlib.contextmanager

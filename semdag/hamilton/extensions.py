@@ -46,6 +46,8 @@ LIBRARIES = {
     "mlflow": "mlflow",
     "pydantic": "pydantic",
 }
+# Extensions whose library is there but which did not load: name -> the module missing.
+BROKEN: dict[str, str] = {}
 _IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -85,5 +87,27 @@ def load_for(libraries: set[str]) -> None:
             continue
         try:
             registry.load_extension(extension)
-        except (NotImplementedError, ImportError, Warning):
-            continue  # not installed: as Hamilton's autoload does
+        except ImportError as exc:
+            # The library itself missing is "not installed" (as Hamilton's autoload treats
+            # it); another module missing breaks the extension of a library the stack uses.
+            missing = (exc.name or "").split(".")[0]
+            if missing and missing != LIBRARIES.get(extension, extension):
+                BROKEN[extension] = missing
+        except (NotImplementedError, Warning):
+            continue
+
+
+def broken_hint() -> str | None:
+    """Why a stack may fail with "does not output a type we know about" or "No loader
+    named": the Hamilton extensions that did not load, and the module each lacks."""
+    if not BROKEN:
+        return None
+    parts = [
+        f"Hamilton's {name} extension did not load for want of {missing!r}"
+        for name, missing in sorted(BROKEN.items())
+    ]
+    wanted = " ".join(sorted(set(BROKEN.values())))
+    return (
+        f"{'; '.join(parts)}: its decorators (@extract_columns) and loaders and savers do not "
+        f"work without it (pip install {wanted})"
+    )

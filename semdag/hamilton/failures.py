@@ -4,10 +4,12 @@ Hamilton's input errors in one line."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from semdag.config.project import Project
     from semdag.core.graph import GraphModel
 
 # The attribute a failing node's exception carries; it survives pickling across processes.
@@ -62,3 +64,67 @@ def input_message(text: str) -> str:
             + " (pass --input NAME=VALUE or set inputs: in the profile)"
         )
     return "cannot run: " + (lines[0] if lines else "Hamilton rejected the inputs")
+
+
+_FUNCTION_LOCALS = ("obj", "fn", "func", "function", "f")
+
+
+def build_failure_place(
+    exc: BaseException, modules: Iterable[Any], project: Project, name: str | None = None
+) -> tuple[str, str, int] | None:
+    """The stack function a failed build was working on, as (function, file, line): the
+    function named ``name`` in a stack module (Hamilton's type-mismatch names the node), else
+    the innermost function of a stack module that the traceback's frames were handling."""
+    import inspect
+
+    by_module = {m.name: m.module for m in modules}
+    found: Any = None
+    if name is not None:
+        found = next(
+            (
+                fn
+                for module in by_module.values()
+                if inspect.isfunction(fn := getattr(module, name, None))
+            ),
+            None,
+        )
+    current: BaseException | None = exc
+    while found is None and current is not None:
+        tb = current.__traceback__
+        frames = []
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
+        # The parameter that holds the function at hand (typing's ``obj``, Hamilton's ``fn``)
+        # first, innermost frame first; then any stack function a frame holds.
+        for names in (_FUNCTION_LOCALS, None):
+            for frame in reversed(frames):
+                found = next(
+                    (
+                        value
+                        for key, value in frame.f_locals.items()
+                        if (names is None or key in names)
+                        and inspect.isfunction(value)
+                        and value.__module__ in by_module
+                    ),
+                    None,
+                )
+                if found is not None:
+                    break
+            if found is not None:
+                break
+        current = current.__cause__ or current.__context__
+    if found is None:
+        return None
+    code = inspect.unwrap(found).__code__
+    return code.co_name, project.relative(code.co_filename), code.co_firstlineno
+
+
+def from_annotations(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while evaluating a function's type annotations."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in ("get_type_hints", "_eval_type", "get_annotations"):
+            return True
+        tb = tb.tb_next
+    return False

@@ -58,6 +58,45 @@ class FailureHook(api.NodeExecutionHook):
             tag_failure(error, node_name)
 
 
+@dataclass(frozen=True)
+class QualityWarning:
+    """A ``@check_output`` validator that failed without failing the run (importance warn)."""
+
+    node: str  # the node whose output was checked
+    validator: str  # the validator's node
+    message: str
+    diagnostics: Any
+
+
+class QualityHook(api.NodeExecutionHook):
+    """Keeps the failed results of data-quality validators run in this process (Hamilton only
+    logs the warn-level ones)."""
+
+    def __init__(self) -> None:
+        self.failed: list[QualityWarning] = []
+
+    def run_before_node_execution(self, **kwargs: Any) -> None:
+        pass
+
+    def run_after_node_execution(
+        self,
+        *,
+        node_name: str,
+        node_tags: dict[str, Any],
+        result: Any = None,
+        success: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        from hamilton.data_quality.base import ValidationResult
+        from hamilton.function_modifiers.validation import DATA_VALIDATOR_ORIGINAL_OUTPUT_TAG
+
+        if success and isinstance(result, ValidationResult) and not result.passes:
+            source = str(node_tags.get(DATA_VALIDATOR_ORIGINAL_OUTPUT_TAG, node_name))
+            self.failed.append(
+                QualityWarning(source, node_name, str(result.message), result.diagnostics)
+            )
+
+
 class TimingHook(api.NodeExecutionHook, api.TaskSubmissionHook, api.TaskReturnHook):
     """Times nodes run in this process, and task groups run elsewhere."""
 

@@ -9,17 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.config.profile import MATERIALIZER_PATH_KEYS
 from semdag.config.project import Project
-from semdag.core.errors import SemdagError, UnknownNodeError, UsageError
+from semdag.core.errors import SemdagError, UnknownNodeError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
+    from semdag.config.sections import MaterializerConfig
     from semdag.core.graph import GraphModel
     from semdag.hamilton.build import Build
 
-COMBINE = ("dict", "dataframe")
 # Arguments that name a file: relative values are resolved against the project root.
 PATH_ARGUMENTS = MATERIALIZER_PATH_KEYS
-_RESERVED = ("id", "to", "from", "dependencies", "combine", "target")
 
 
 @dataclass(frozen=True)
@@ -92,76 +91,48 @@ def _error(profile: Profile, index: int, ident: str, key: str | None, message: s
 def parse_materializers(
     project: Project, profile: Profile, build: Build, graph: GraphModel
 ) -> list[MaterializerSpec]:
-    """Check every entry against Hamilton's savers/loaders and the graph."""
+    """Check every entry (parsed with the profile) against Hamilton's savers and loaders and
+    the graph."""
     from hamilton import registry
     from hamilton.function_modifiers.adapters import resolve_adapter_class
 
     hamilton_nodes = build.driver.graph.nodes
     specs: list[MaterializerSpec] = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(profile.materializers):
-        ident = str(entry.get("id"))
+    for entry in profile.materializers:
 
-        def fail(
-            key: str | None, message: str, index: int = index, ident: str = ident
-        ) -> SemdagError:
-            return _error(profile, index, ident, key, message)
+        def fail(key: str | None, message: str, entry: MaterializerConfig = entry) -> SemdagError:
+            return _error(profile, entry.index, entry.id, key, message)
 
-        if ident in seen:
-            raise fail("id", f"the id is also used by materializers[{seen[ident]}]")
-        seen[ident] = index
-        if ("to" in entry) == ("from" in entry):
-            raise fail(None, "needs exactly one of `to: <saver>` or `from: <loader>`")
-        kind = "saver" if "to" in entry else "loader"
-        key = "to" if kind == "saver" else "from"
-        name = entry[key]
+        kind, name = entry.kind, entry.adapter
         table = registry.SAVER_REGISTRY if kind == "saver" else registry.LOADER_REGISTRY
-        if not isinstance(name, str) or name not in table:
-            raise fail(key, f"unknown {kind} {name!r} (available: {', '.join(sorted(table))})")
-
-        combine = entry.get("combine")
+        if name not in table:
+            raise fail(
+                entry.key,
+                f"unknown {kind} {name!r}{did_you_mean(name, table)} "
+                f"(available: {', '.join(sorted(table))})",
+            )
         dependencies: tuple[str, ...] = ()
         target: str | None = None
         if kind == "saver":
-            raw_deps = entry.get("dependencies")
-            if isinstance(raw_deps, str):
-                raw_deps = [raw_deps]
-            if (
-                not isinstance(raw_deps, list)
-                or not raw_deps
-                or not all(isinstance(d, str) and d for d in raw_deps)
-            ):
-                raise fail("dependencies", "a saver needs `dependencies:`, a list of node names")
             # Node names or semantic ids; Hamilton takes node names.
             resolved: list[str] = []
-            for position, dep in enumerate(raw_deps):
+            for position, dep in enumerate(entry.dependencies):
                 try:
                     resolved.append(graph.get(dep).name)
                 except UnknownNodeError as exc:
                     raise fail("dependencies", f"dependencies[{position}]: {exc.message}") from None
             dependencies = tuple(resolved)
-            if combine is not None and combine not in COMBINE:
-                raise fail(
-                    "combine", f"combine must be one of {', '.join(COMBINE)}, got {combine!r}"
-                )
-            if combine is None and len(dependencies) > 1:
-                combine = "dict"
-            if "target" in entry:
-                raise fail(
-                    "target", "`target:` is for loaders (`from:`); savers take `dependencies:`"
-                )
             value_type = (
-                _combined_type(combine) if combine else hamilton_nodes[dependencies[0]].type
+                _combined_type(entry.combine)
+                if entry.combine
+                else hamilton_nodes[dependencies[0]].type
             )
-            subject = f"the combined {combine}" if combine else f"node {dependencies[0]}"
+            subject = (
+                f"the combined {entry.combine}" if entry.combine else f"node {dependencies[0]}"
+            )
         else:
-            if "dependencies" in entry or combine is not None:
-                raise fail(
-                    None, "a loader (`from:`) takes `target:`, not `dependencies:`/`combine:`"
-                )
-            target = entry.get("target", ident)
             try:
-                target = graph.get(str(target)).name
+                target = graph.get(str(entry.target)).name
             except UnknownNodeError as exc:
                 raise fail("target", f"target: {exc.message}") from None
             value_type = hamilton_nodes[target].type
@@ -171,11 +142,11 @@ def parse_materializers(
         if cls is None:
             accepted = sorted({_type_label(t) for c in table[name] for t in c.applicable_types()})
             raise fail(
-                key,
+                entry.key,
                 f"no {name} {kind} handles {_type_label(value_type)} ({subject}); "
                 f"{name} {kind}s handle: {', '.join(accepted)}",
             )
-        arguments = {k: v for k, v in entry.items() if k not in _RESERVED}
+        arguments = dict(entry.arguments)
         required = set(cls.get_required_arguments())
         optional = set(cls.get_optional_arguments())
         missing = sorted(required - set(arguments))
@@ -196,17 +167,17 @@ def parse_materializers(
             value = arguments.get(arg)
             if isinstance(value, str) and value and not Path(value).is_absolute():
                 arguments[arg] = str(project.root / value)
-        file, line = profile.where("materializers", str(index))
+        file, line = profile.where("materializers", str(entry.index))
         specs.append(
             MaterializerSpec(
-                index=index,
-                id=ident,
+                index=entry.index,
+                id=entry.id,
                 kind=kind,
                 adapter=name,
                 adapter_class=cls.__name__,
                 dependencies=dependencies,
                 target=target,
-                combine=combine,
+                combine=entry.combine,
                 arguments=arguments,
                 file=file,
                 line=line,

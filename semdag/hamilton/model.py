@@ -72,12 +72,84 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
             is_config=is_input and name in config,
             semantic_id=semantic_id,
         )
+    nodes = _fold_subdags(nodes, graph_nodes)
     ordered = {k: nodes[k] for k in sorted(nodes)}
     return GraphModel(
         profile=build.profile.name,
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+        variant_inputs=_check_variants(build, ordered, dependents),
     )
+
+
+def _fold_subdags(nodes: dict[str, NodeInfo], graph_nodes: Any) -> dict[str, NodeInfo]:
+    """A node made by ``@subdag`` answers for the functions inside it: its code hash covers
+    theirs, so that a change inside is a ``code-changed`` of the node, as a change to the
+    node's own function is (the inner nodes are not in the registry)."""
+    import dataclasses
+
+    from hamilton.function_modifiers.recursive import subdag
+
+    inside: dict[Any, list[str]] = {}
+    for name, n in graph_nodes.items():
+        fns: tuple[Any, ...] = tuple(n.originating_functions or ())
+        if len(fns) >= 2 and nodes[name].code_hash is not None:
+            inside.setdefault(fns[-1], []).append(str(nodes[name].code_hash))
+    for name, n in graph_nodes.items():
+        fns = tuple(n.originating_functions or ())
+        own = nodes[name].code_hash
+        if len(fns) != 1 or fns[0] not in inside or own is None or "." in name:
+            continue  # not a subdag's output node (its inputs are `name.x`)
+        decorators = getattr(fns[0], "generate", None) or []
+        if not any(isinstance(d, subdag) for d in decorators):
+            continue
+        folded = "\n".join([own, *sorted(inside[fns[0]])]).encode()
+        nodes[name] = dataclasses.replace(nodes[name], code_hash=_like(own, folded))
+    return nodes
+
+
+def _like(own: str, data: bytes) -> str:
+    """A digest of ``data`` written as ``own`` is (same prefix and length)."""
+    import hashlib
+
+    prefix, sep, digest = own.rpartition(":")
+    text = hashlib.sha256(data).hexdigest()[: len(digest)]
+    return f"{prefix}{sep}{text}"
+
+
+def _check_variants(
+    build: Build, nodes: dict[str, NodeInfo], dependents: dict[str, list[str]]
+) -> dict[str, tuple[str, ...]]:
+    """The inputs only the config's unselected variants take (see ``GraphModel``); a config
+    value that selects no variant of a node the graph needs is an error at that config key."""
+    from semdag.hamilton.variants import find_variants, inactive_inputs, unselected
+
+    profile = build.profile
+    variants = find_variants((m.module for m in build.modules), profile.config)
+    if not variants:
+        return {}
+    needed = [
+        name
+        for name, info in nodes.items()
+        if info.is_input
+        and not info.is_config
+        and name not in profile.inputs
+        and name not in profile.overrides
+        and dependents.get(name)
+    ]
+    for group in unselected(variants, needed):
+        keys = [k for k in group.config_keys if k in profile.config]
+        if not keys:
+            continue  # nothing chosen: validate reports the missing input
+        chosen = ", ".join(f"{k}={profile.config[k]!r}" for k in keys)
+        users = ", ".join(sorted(dependents[group.node]))
+        raise profile.error(
+            f"config {chosen} selects no variant of node {group.node} (needed by {users}); "
+            f"its variants: {group.describe()}",
+            "config",
+            keys[0],
+        )
+    return inactive_inputs(variants, nodes)
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")

@@ -17,7 +17,7 @@ from typing import Any
 
 from semdag.config.profile import Profile
 from semdag.config.project import Project
-from semdag.core.errors import ModuleLoadError
+from semdag.core.errors import ModuleLoadError, ModuleNotFound
 from semdag.core.progress import phase
 
 
@@ -103,7 +103,7 @@ def inside_project(root: Path) -> Iterator[None]:
 def _module_name_for_path(project: Project, spec: str) -> tuple[str, Path | None]:
     path = (project.root / spec).resolve()
     if not path.is_file():
-        raise ModuleLoadError(f"module file not found: {spec}", file=spec)
+        raise ModuleNotFound(f"module file not found: {spec}", file=spec)
     try:
         rel = path.relative_to(project.root)
     except ValueError:
@@ -132,7 +132,7 @@ def import_stack_module(project: Project, spec: str) -> ModuleType:
         ) from None
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            raise ModuleLoadError(
+            raise ModuleNotFound(
                 f"module {spec} not found "
                 f"(dotted names resolve from the project root {project.root.name}/)"
             ) from None
@@ -156,8 +156,13 @@ def _import_failure(project: Project, spec: str, exc: BaseException) -> ModuleLo
             continue
         file, line = project.relative(frame.filename), frame.lineno
         break
+    from semdag.hamilton.extensions import broken_hint
+
     return ModuleLoadError(
-        f"module {spec} does not import: {type(exc).__name__}: {exc}", file=file, line=line
+        f"module {spec} does not import: {type(exc).__name__}: {exc}",
+        file=file,
+        line=line,
+        hint=broken_hint(),
     )
 
 
@@ -250,7 +255,13 @@ def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
                 phase(f"importing {spec} (module {number} of {len(specs)})"),
                 attributing(spec, "importing"),
             ):
-                module = import_stack_module(project, spec)
+                try:
+                    module = import_stack_module(project, spec)
+                except ModuleNotFound as exc:  # blamed on the profile key that names it
+                    at = profile.error(
+                        exc.message, "stack", layer.name, str(layer.modules.index(spec))
+                    )
+                    raise ModuleNotFound(at.message, file=at.file, line=at.line) from None
             if module.__name__ in seen:
                 raise ModuleLoadError(
                     f"module {module.__name__} appears twice in the stack",

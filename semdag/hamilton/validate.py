@@ -71,9 +71,37 @@ def validate(
     found += _shadow_findings(build)
     found += _cycle_findings(graph)
     found += _execution_findings(build, graph, final_vars(build, graph), run_inputs, run_overrides)
-    found += registry_findings(graph, profile.tag_filter, profile.required_tags, profile.dtypes)
+    found += registry_findings(
+        graph,
+        profile.tag_filter,
+        profile.required_tags,
+        profile.dtypes,
+        required_at=profile.where("registry", "required_tags"),
+    )
     found += _cache_findings(build, graph)
+    found += _async_findings(build, graph)
     return apply_severities(found, profile.rules)
+
+
+def _async_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
+    """``async def`` nodes: the synchronous driver would hand their coroutines downstream."""
+    import inspect
+
+    for name, n in sorted(build.driver.graph.nodes.items()):
+        functions = n.originating_functions or ()
+        if not any(inspect.iscoroutinefunction(inspect.unwrap(fn)) for fn in functions):
+            continue
+        info = graph.nodes.get(name)
+        yield finding(
+            "async-node",
+            (info.semantic_id if info else None) or name,
+            f"{name} is an async def: semdag runs graphs on Hamilton's synchronous driver, "
+            "which does not await it (make it a plain def, or run it with "
+            "hamilton.async_driver)",
+            node=name,
+            file=info.file if info else None,
+            line=info.line if info else None,
+        )
 
 
 def _override_findings(build: Build) -> Iterator[Finding]:
@@ -137,7 +165,10 @@ def _execution_findings(
     nodes, user_nodes = build.driver.graph.get_upstream_nodes(
         outputs, dict(inputs), dict(overrides)
     )
+    from semdag.hamilton.variants import find_variants, unselected
+
     config = build.profile.config
+    variants = find_variants((m.module for m in build.modules), config)
     for user in sorted(user_nodes, key=lambda n: n.name):
         name = user.name
         if name in overrides or name in config:
@@ -146,6 +177,12 @@ def _execution_findings(
             value = inputs[name]
             problem = _type_problem(name, user, value)
             if problem is not None:
+                # Where the value was given: the profile's line (an --input has none).
+                file, line = (
+                    build.profile.where("inputs", name)
+                    if name in build.profile.inputs
+                    else (None, None)
+                )
                 yield finding(
                     "type-mismatch",
                     name,
@@ -153,6 +190,8 @@ def _execution_findings(
                     node=name,
                     old=htypes.get_type_as_string(user.type),
                     new=type(value).__name__,
+                    file=file,
+                    line=line,
                 )
             continue
         needing = sorted(
@@ -163,6 +202,7 @@ def _execution_findings(
         )
         if needing:
             first = graph.nodes.get(needing[0])
+            file, line = (first.file, first.line) if first else (None, None)
             where = (
                 "set it under inputs: or pass --input"
                 if _from_yaml(user.type)
@@ -170,14 +210,22 @@ def _execution_findings(
                 "compute it in a node, or, when it is given at run time, set "
                 "rules: {missing-input: warning} in the profile"
             )
+            group = next((g for g in unselected(variants, [name])), None)
+            if group is not None:
+                # A node that only @config.when variants define, none of them selected.
+                keys = ", ".join(group.config_keys)
+                where = (
+                    f"no variant is selected: set config {keys}; its variants: {group.describe()}"
+                )
+                file, line = build.profile.where("config")
             yield finding(
                 "missing-input",
                 name,
                 f"input {name!r} is required by {', '.join(needing)} and has no value ({where})",
                 node=name,
                 new=needing,
-                file=first.file if first else None,
-                line=first.line if first else None,
+                file=file,
+                line=line,
             )
 
 
@@ -199,20 +247,23 @@ def _from_yaml(annotation: Any) -> bool:
 
 def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
     cache = build.profile.cache
-    if not cache or cache.get("enabled") is False:
+    if not cache.on:
         return
-    ignored = cache.get("ignore") or []
-    for name in ignored if isinstance(ignored, list) else []:
+    profile = build.profile
+    for index, name in enumerate(cache.names("ignore")):
+        file, line = profile.where("cache", "ignore", str(index))
         yield finding(
             "cache-ignore-stale",
             name,
             f"cache.ignore lists {name!r}: its dependents may reuse results computed "
             "from an older value",
             node=name,
+            file=file,
+            line=line,
         )
-    if cache.get("default_behavior") != "disable":
+    if cache.default_behavior != "disable":
         return
-    listed = set(cache.get("default") or [])
+    listed = set(cache.names("default"))
     for name in sorted(listed):
         if name not in graph.nodes:
             continue
@@ -227,4 +278,6 @@ def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
                 "it recomputes on every run",
                 node=name,
                 new=missing,
+                file=graph.nodes[name].file,
+                line=graph.nodes[name].line,
             )

@@ -224,6 +224,7 @@ def _facts_chunks(digest: str, facts: BuildFacts) -> Iterator[str]:
         "modules": [list(m) for m in facts.modules],
         "ledger": [dict(e) for e in facts.ledger],
         "findings": [finding_to_dict(f) for f in facts.findings],
+        "variant_inputs": {k: list(v) for k, v in facts.graph.variant_inputs.items()},
     }
     yield encode(head)[:-1] + ',"nodes":['
     nodes = list(facts.graph.nodes.values())
@@ -252,6 +253,7 @@ def _facts_from(raw: Mapping[str, Any]) -> BuildFacts:
         profile=raw["profile"],
         nodes={k: nodes[k] for k in sorted(nodes)},
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
+        variant_inputs={k: tuple(v) for k, v in raw["variant_inputs"].items()},
     )
     findings = [finding_from_dict(item) for item in raw["findings"]]
     return BuildFacts(

@@ -289,6 +289,15 @@ def test_unique_labels_number_repeats_without_colliding():
     ]
 
 
+def test_a_series_indexed_by_its_own_name_keeps_its_values_under_that_name(tmp_path):
+    series = pd.Series([1.5, 2.5], index=pd.Index(["a", "b"], name="k"), name="k")
+    assert values.describe(series, 5, "k")["records"][0] == {"index": "a", "k": 1.5}
+    results.write_outputs(tmp_path, {"k": series}, "csv", profile="dev")
+    assert (tmp_path / "k.csv").read_text().splitlines()[:2] == ["index,k", "a,1.5"]
+    results.write_outputs(tmp_path, {"k": series}, "parquet", profile="dev")
+    assert list(pd.read_parquet(tmp_path / "k.parquet").columns) == ["index", "k"]
+
+
 def test_a_series_is_named_after_its_node_in_every_form(tmp_path):
     series = pd.Series([1.5, 2.5], name="pandas_name")
     assert values.describe(series, 5, "revenue")["records"][0] == {"revenue": 1.5}
@@ -399,3 +408,19 @@ def test_rerunning_into_the_same_folder_leaves_no_stale_files(frames_project, tm
     assert sorted(p.name for p in out.iterdir()) == ["count.json", "manifest.json", "notes.txt"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert [e["file"] for e in manifest["outputs"]] == ["count.json"]
+
+
+@pytest.mark.parametrize("text", ['{"name": "My PWA", "start_url": "/"}', "not json", "[]"])
+def test_out_refuses_to_replace_a_manifest_it_did_not_write(frames_project, tmp_path, text):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "manifest.json").write_text(text)
+    done = run_cli(
+        ["execute", "--output", "count", "--out", str(out), "--project-dir", str(frames_project)]
+    )
+    assert done.exit_code == 2
+    assert done.stdout == ""
+    assert "manifest.json was not written by semdag; refusing to replace it" in done.stderr
+    assert "hint: choose another directory for --out" in done.stderr
+    assert (out / "manifest.json").read_text() == text
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]

@@ -68,8 +68,12 @@ def test_a_tag_key_no_node_has_is_a_usage_error(shop, command):
     done = cli(shop, *command, "--tag", "ownr=shop")
     assert done.exit_code == 2
     assert "--tag ownr: no node has a tag 'ownr' (did you mean: owner?)" in done.stderr
-    # A known key with a value nobody has is still just an empty list.
-    assert cli(shop, "ls", "--tag", "owner=nobody").exit_code == 0
+    # A known key with a value nobody has is an empty list, said so with the values it has.
+    done = cli(shop, "ls", "--tag", "owner=nobody")
+    assert (done.exit_code, done.stdout) == (0, "")
+    assert done.stderr == (
+        "no node matches --tag owner=nobody (tag owner has the values finance, shop)\n"
+    )
 
 
 def test_a_misspelt_profile_suggests_the_near_one(shop):
@@ -84,7 +88,7 @@ def test_a_misspelt_profile_suggests_the_near_one(shop):
 def test_a_set_key_is_blamed_on_the_command_line_not_the_profile(shop):
     done = cli(shop, "validate", "--set", "input.x=1")
     assert done.exit_code == 2
-    assert "error: --set input.x=1: unknown key (expected one of:" in done.stderr
+    assert "error: --set input.x=1: unknown key (did you mean: inputs?)" in done.stderr
     assert "configs/dev.yaml" not in done.stderr
 
 

@@ -42,7 +42,7 @@ def test_interpolation_with_default_and_type(project_factory, monkeypatch):
     )
     assert profile.config["mode"] == "strict"
     assert profile.config["label"] == "run-strict"
-    assert profile.execution["max_tasks"] == 4
+    assert profile.execution.max_tasks == 4
     assert profile.env_used == {"SEMDAG_T_MODE": "strict", "SEMDAG_T_TASKS": None}
 
 
@@ -67,7 +67,7 @@ def test_set_parses_yaml_and_keeps_dotted_config_keys(project_factory):
     )
     assert profile.outputs == ("a", "b")
     assert profile.config == {"hamilton.enable_power_user_mode": True}
-    assert profile.execution["max_tasks"] == 3
+    assert profile.execution.max_tasks == 3
 
 
 def test_set_type_errors_are_blamed_on_the_command_line(project_factory):

@@ -205,12 +205,12 @@ def test_paths_inside_the_project_and_loader_paths_are_accepted(root: Path) -> N
         "  - {id: a, from: json, path: ../../shared/input.json}\n"
     )
     profile = load_profile(find_project(explicit=root), "dev")
-    assert profile.cache["path"] == ".semdag/cache"
+    assert profile.cache.path == ".semdag/cache"
 
 
 def test_cache_path_given_with_set_is_the_users_choice(root: Path) -> None:
     profile = load_profile(find_project(explicit=root), "dev", sets=["cache.path=../shared"])
-    assert profile.cache["path"] == "../shared"
+    assert profile.cache.path == "../shared"
 
 
 def test_project_contained(root: Path, tmp_path: Path) -> None:

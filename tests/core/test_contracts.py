@@ -13,8 +13,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from semdag.core.contracts import Contract, check_value, contract_from_tags, fits_type, tag_list
+from semdag.core.contracts import Contract, check_value, contract_from_tags, tag_list
 from semdag.core.elements import parse_dtype
+from semdag.core.pytypes import fits_type
 from semdag.core.rules import RULES_BY_ID
 
 
@@ -331,6 +332,7 @@ def test_output_type_mismatch_names_the_declared_type():
 def test_every_verify_rule_is_in_the_catalogue():
     kinds = {r: RULES_BY_ID[r].kind for r in RULES_BY_ID if RULES_BY_ID[r].kind == "verify"}
     assert set(kinds) == {
+        "data-quality",
         "dtype-mismatch",
         "dtype-unchecked",
         "keys-missing",

@@ -128,3 +128,58 @@ def test_stack_sources_lists_each_package_once(tmp_path: Path) -> None:
         "pkg/lib/util.py",
     ]
     assert len(names) == len(set(names))
+
+
+# `semdag build` in a process where `packaging` cannot be imported (as in a clean install of
+# apache-hamilton and pandas, which do not require it).
+WITHOUT_PACKAGING = """
+import sys
+sys.modules["packaging"] = None
+from semdag.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_hamilton_extension_that_cannot_load_is_named_as_the_cause(tmp_path):
+    root = write_files(
+        tmp_path,
+        {
+            "configs/dev.yaml": "stack:\n  core: [p.m]\n",
+            "p/__init__.py": "",
+            "p/m.py": """
+                import pandas as pd
+                from hamilton.function_modifiers import extract_columns
+
+
+                @extract_columns("a", "b")
+                def frame() -> pd.DataFrame:
+                    return pd.DataFrame({"a": [1], "b": [2]})
+                """,
+        },
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "HAMILTON_AUTOLOAD_EXTENSIONS"}
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PACKAGING, "build", "--no-build-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**clean, "HOME": str(root)},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    first, hint = done.stderr.splitlines()
+    assert first.startswith("semdag build: error: p/m.py:5: module p.m does not import: ")
+    assert hint == (
+        "hint: Hamilton's pandas extension did not load for want of 'packaging': its "
+        "decorators (@extract_columns) and loaders and savers do not work without it "
+        "(pip install packaging)"
+    )
+
+
+def test_semdag_requires_what_hamiltons_pandas_and_polars_extensions_import():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    required = {d.split(">")[0].split("[")[0] for d in project["project"]["dependencies"]}
+    assert {"packaging", "pandas", "apache-hamilton"} <= required

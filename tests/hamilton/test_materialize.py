@@ -126,11 +126,11 @@ ENTRY_ERRORS = [
     # (entry, phrase in the message)
     (
         "{id: a, to: cvs, dependencies: [values], path: x.csv}",
-        "unknown saver 'cvs' (available: avro, csv,",
+        "unknown saver 'cvs' (did you mean: csv?) (available: ",
     ),
     (
         "{id: a, from: jsn, target: values, path: x.json}",
-        "unknown loader 'jsn' (available:",
+        "unknown loader 'jsn' (did you mean: json",
     ),
     (
         "{id: a, to: csv, dependencies: [valuez], path: x.csv}",
