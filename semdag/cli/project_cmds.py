@@ -34,6 +34,10 @@ a git repository it names the baselines' merge driver in the clone's git config.
 overwrites the files it would leave and replaces the [tool.semdag] table; the other files'
 contents are always kept. An existing [tool.semdag] table's configs_dir and snapshots_dir are
 used. Running it again changes nothing.
+
+Example: semdag init my-project
+
+Example: semdag init .
 """
 
 
@@ -197,6 +201,8 @@ rewritten with the merge. Two branches that accept different changes merge witho
 conflict, and the result is what `snapshot update` writes for the merged code. Where both
 changed the same entry differently, OURS gets git's conflict markers and the exit code is 1;
 `semdag snapshot update` then writes the baseline from the merged code.
+
+Example: semdag merge-baselines base.json ours.json theirs.json snapshots/dev/registry.json
 """
 
 

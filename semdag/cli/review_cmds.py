@@ -28,6 +28,10 @@ finds its earlier comment to update.
 `--out DIR` also writes review.md, review.json, review.svg and review.html (the full
 picture and the HTML viewer, which need Graphviz's `dot`). The exit code follows `--fail-on`
 as `snapshot check`'s does: changes accepted in the branch's baselines do not fail.
+
+Example: semdag review --base git:origin/main -o semdag-review > review.md
+
+Example: semdag review -f json --fail-on warning
 """
 REVIEW_FORMATS = Formats(("markdown", "json"))
 

@@ -21,6 +21,9 @@ COMMANDS = [
     ["diff"],
     ["rules"],
     ["verify"],
+    ["init"],
+    ["review"],
+    ["merge-baselines"],
 ]
 
 
