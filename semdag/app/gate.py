@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -26,7 +21,6 @@ from semdag.core.errors import (
     CheckFailed,
     NoProjectError,
     SemdagError,
-    UsageError,
 )
 from semdag.core.graph import GraphModel
 from semdag.core.registry import Registry, compile_registry
@@ -429,23 +423,12 @@ def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
 
 def diff_against_git(session: Session, ref: str) -> Comparison:
     """Compare the registry built at a git revision with the working tree's."""
-    project = session.project
+    from semdag.app.revision import checkout, semdag_json
+
     prof = session.load_profile()
-    top = _git(project.root, "rev-parse", "--show-toplevel").strip()
-    sub = Path(project.root).resolve().relative_to(Path(top).resolve())
-    commit = _git(project.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ref=ref)
-    with tempfile.TemporaryDirectory(prefix="semdag-worktree-") as tmp:
-        worktree = Path(tmp) / "tree"
-        _git(project.root, "worktree", "add", "--detach", "--quiet", str(worktree), commit.strip())
-        try:
-            before = _registry_in(worktree / sub, prof.name, session.sets, ref)
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(worktree)],
-                cwd=project.root,
-                capture_output=True,
-                check=False,
-            )
+    shown = f"git:{ref}"
+    with checkout(session, ref) as (_, root):
+        before = registry_from_document(semdag_json(root, ["registry"], session, shown), shown)
     after, graph = current_registry(session, None)
     findings = find_changes(
         before,
@@ -454,37 +437,4 @@ def diff_against_git(session: Session, ref: str) -> Comparison:
         new_lineage=lineage_from_graph(graph.dependents, after),
     )
     findings = _acknowledge(session, findings)
-    return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), f"git:{ref}")
-
-
-def _git(cwd: Path, *args: str, ref: str | None = None) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise UsageError("git is not installed") from None
-    if done.returncode != 0:
-        if ref is not None:
-            raise UsageError(f"unknown git revision {ref!r}")
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
-        raise UsageError(f"git {args[0]}: {detail}")
-    return done.stdout
-
-
-def _registry_in(root: Path, profile: str, sets: tuple[str, ...], ref: str) -> Registry:
-    # A separate process: the stack's modules are already imported here from the working tree.
-    command = [sys.executable, "-m", "semdag", "registry", "-p", profile, "-f", "json"]
-    command += ["--project-dir", str(root)]
-    for assignment in sets:
-        command += ["--set", assignment]
-    env = dict(os.environ, SEMDAG_NO_BUILD_CACHE="1")
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    try:
-        envelope = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        envelope = None
-    if not isinstance(envelope, dict) or not envelope.get("ok"):
-        errors = (envelope or {}).get("errors") or [{"message": done.stderr.strip() or "failed"}]
-        raise BaselineError(
-            f"cannot build profile {profile} at git:{ref}: {errors[0].get('message')}"
-        )
-    return registry_from_document(envelope["data"], f"git:{ref}")
+    return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)

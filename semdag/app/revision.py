@@ -7,11 +7,13 @@ back its whole graph export. ``render --changed-since git:REF`` and ``review`` r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,14 +77,11 @@ def _try_git(root: Path, *args: str) -> str | None:
         return None
 
 
-def graph_at(session: Session, ref: str) -> Revision:
-    """The selected profile's whole graph as built at the git revision ``ref``."""
-    from semdag.config.profile import load_profile
-    from semdag.config.project import find_project
-    from semdag.core.graphdoc import graph_from_document
-
+@contextlib.contextmanager
+def checkout(session: Session, ref: str) -> Iterator[tuple[str, Path]]:
+    """The project as it was at ``ref``, checked out in a temporary git worktree: the
+    commit and the project root inside that worktree. The worktree is removed afterwards."""
     project = session.project
-    name = session.profile.name
     top = git(project.root, "rev-parse", "--show-toplevel")
     sub = Path(project.root).resolve().relative_to(Path(top).resolve())
     commit = git(project.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ref=ref)
@@ -90,12 +89,7 @@ def graph_at(session: Session, ref: str) -> Revision:
         tree = Path(tmp) / "tree"
         git(project.root, "worktree", "add", "--detach", "--quiet", str(tree), commit)
         try:
-            root = tree / sub
-            document = _export_in(root, name, session.sets, ref)
-            try:
-                old_profile = load_profile(find_project(explicit=root), name, sets=session.sets)
-            except SemdagError as exc:
-                raise BaselineError(f"cannot read profile {name} at {ref}: {exc.message}") from None
+            yield commit, tree / sub
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(tree)],
@@ -103,15 +97,16 @@ def graph_at(session: Session, ref: str) -> Revision:
                 capture_output=True,
                 check=False,
             )
-    tag_filter = dict(old_profile.tag_filter)
-    graph = graph_from_document(document, tag_filter, f"the export at {ref}")
-    return Revision(ref, commit, graph, document, tag_filter)
 
 
-def _export_in(root: Path, profile: str, sets: tuple[str, ...], ref: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "semdag", "export", "--all", "-p", profile, "-f", "json"]
+def semdag_json(root: Path, args: list[str], session: Session, ref: str) -> Any:
+    """What ``semdag ARGS -f json`` reports as its data for the project at ``root`` (a
+    checkout of ``ref``), run by another process with the session's profile and ``--set``
+    values and no build cache; a BaselineError naming the revision when it fails."""
+    name = session.profile.name
+    command = [sys.executable, "-m", "semdag", *args, "-p", name, "-f", "json"]
     command += ["--project-dir", str(root)]
-    for assignment in sets:
+    for assignment in session.sets:
         command += ["--set", assignment]
     env = dict(os.environ, SEMDAG_NO_BUILD_CACHE="1")
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -121,8 +116,25 @@ def _export_in(root: Path, profile: str, sets: tuple[str, ...], ref: str) -> dic
         envelope = None
     if not isinstance(envelope, dict) or not envelope.get("ok"):
         errors = (envelope or {}).get("errors") or [{"message": done.stderr.strip() or "failed"}]
-        raise BaselineError(f"cannot build profile {profile} at {ref}: {errors[0].get('message')}")
-    data = envelope.get("data")
-    if not isinstance(data, dict):
-        raise BaselineError(f"cannot build profile {profile} at {ref}: no graph")
-    return data
+        raise BaselineError(f"cannot build profile {name} at {ref}: {errors[0].get('message')}")
+    return envelope.get("data")
+
+
+def graph_at(session: Session, ref: str) -> Revision:
+    """The selected profile's whole graph as built at the git revision ``ref``."""
+    from semdag.config.profile import load_profile
+    from semdag.config.project import find_project
+    from semdag.core.graphdoc import graph_from_document
+
+    name = session.profile.name
+    with checkout(session, ref) as (commit, root):
+        document = semdag_json(root, ["export", "--all"], session, ref)
+        if not isinstance(document, dict):
+            raise BaselineError(f"cannot build profile {name} at {ref}: no graph")
+        try:
+            old_profile = load_profile(find_project(explicit=root), name, sets=session.sets)
+        except SemdagError as exc:
+            raise BaselineError(f"cannot read profile {name} at {ref}: {exc.message}") from None
+    tag_filter = dict(old_profile.tag_filter)
+    graph = graph_from_document(document, tag_filter, f"the export at {ref}")
+    return Revision(ref, commit, graph, document, tag_filter)
