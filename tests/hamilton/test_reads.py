@@ -126,12 +126,29 @@ def test_a_module_found_elsewhere_is_a_change(tmp_path, monkeypatch):
     sys.modules.pop("semdag_t_where", None)
 
 
-def test_a_library_walking_the_environment_records_names_not_every_value(tmp_path):
+def test_project_code_walking_the_environment_keys_on_names_and_values(tmp_path, monkeypatch):
     root = project(tmp_path)
-    reads = record(root, lambda: dict(os.environ))
-    # Called from this test (project code, not an installed library): values are noted.
+    monkeypatch.setenv("SEMDAG_T_WALKED", "1")
+    reads = record(root, lambda: dict(os.environ))  # this file is project code here
     assert reads.env_names is not None
-    assert len(reads.env) == len(os.environ)
+    assert dict(reads.env)["SEMDAG_T_WALKED"] == "1"
+    monkeypatch.setenv("SEMDAG_T_WALKED", "2")
+    assert reads.changed(root) == "environment variable SEMDAG_T_WALKED"
+    monkeypatch.setenv("SEMDAG_T_WALKED_NEW", "x")
+    monkeypatch.setenv("SEMDAG_T_WALKED", "1")
+    assert reads.changed(root) == "the set of environment variables"
+
+
+def test_a_library_walking_the_environment_keys_on_nothing_of_it(tmp_path, monkeypatch):
+    root = project(tmp_path)
+    monkeypatch.setenv("SEMDAG_T_LIB_WALKED", "1")
+    # Code whose file is inside the interpreter's prefix counts as an installed library's.
+    library = compile("copied = dict(os.environ)", os.path.join(sys.prefix, "lib", "x.py"), "exec")
+    reads = record(root, lambda: exec(library, {"os": os}))
+    assert reads.env_names is None
+    assert "SEMDAG_T_LIB_WALKED" not in dict(reads.env)
+    monkeypatch.setenv("SEMDAG_T_LIB_WALKED", "2")
+    assert reads.changed(root) is None
 
 
 def test_a_variable_the_build_sets_itself_is_not_part_of_the_key(tmp_path, monkeypatch):

@@ -75,6 +75,24 @@ def test_every_key_invalidates(project, monkeypatch, change):
     assert cached(project, *args) is False
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda reads: reads.pop("files"),  # a record without one of its parts
+        lambda reads: reads.update(env=["not", "a", "mapping"]),
+        lambda reads: reads["modules"].update({"pkg/core.py": "0" * 64}),  # another sha
+    ],
+)
+def test_a_damaged_record_of_what_the_build_read_is_a_miss(project, damage):
+    assert cached(project) is False
+    for entry in (project / ".semdag" / "build-cache").glob("*.index.json"):
+        document = json.loads(entry.read_text())
+        damage(document["reads"])
+        entry.write_text(json.dumps(document))
+    assert cached(project) is False
+    assert cached(project) is True  # rewritten by the build that missed
+
+
 def test_stale_cache_never_answers(project):
     assert cached(project) is False
     (project / "pkg/core.py").write_text(
