@@ -16,18 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from semdag.cli import app
+from tests.mermaid_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
 PREFIX = "rview"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 PROFILE = f"""\
 stack:
