@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,6 @@ from semdag.core.graph import GraphModel
 from semdag.core.registry import Registry, compile_registry
 from semdag.core.rules import Finding, Severity, apply_severities, finding
 from semdag.store.acknowledge import ACK_FILE, acknowledge
-from semdag.store.artifacts import file_sha
 from semdag.store.snapshot import (
     ENTRY_ENCODER,
     GRAPH_FILE,
@@ -115,10 +114,10 @@ def pending_changes(session: Session, profile: str | None) -> tuple[Finding, ...
     except BaselineError:
         return None
     registry, graph = current_registry(session, profile)
-    findings = find_changes(baseline, hashed_like(baseline, registry, graph, project))
+    findings = registry_changes(baseline, hashed_like(baseline, registry, graph, project), graph)
     if (folder / GRAPH_FILE).is_file():
-        shown = project.relative(folder / GRAPH_FILE)
-        findings += _compare_graph(session, profile, shown, graph)
+        recorded = read_recorded_graph(folder / GRAPH_FILE)
+        findings += graph_drift(recorded, graph, project.relative(folder / GRAPH_FILE))
     return tuple(apply_severities(findings, prof.rules))
 
 
@@ -136,57 +135,78 @@ def check(session: Session, profile: str | None) -> Comparison:
         project,
         "check",
         _check_stamp(project, folder) if use_cache else None,
-        partial(compare, session, profile),
+        partial(_check_now, session, profile),
         cached_build=partial(buildcache.lookup_digest, project, prof),
         current_build=lambda: session.facts(profile).digest,
     )
     return Comparison(prof.name, tuple(findings), project.relative(folder / REGISTRY_FILE))
 
 
-def compare(session: Session, profile: str | None) -> list[Finding]:
-    """Every finding between a profile's committed baselines and its current build, with
-    every error validate reports for the build: the gate never passes a graph that cannot
-    run, whatever the registry says."""
+def _check_now(session: Session, profile: str | None) -> list[Finding]:
+    """Read what a check compares (the baselines, read while the stack builds where the
+    session's tuning allows) and compare it: every change (see :func:`compare`), the
+    acknowledgements applied, and every error validate reports for the build, since the gate
+    never passes a graph that cannot run, whatever the registry says."""
     project = session.project
     prof = session.load_profile(profile)
     folder = snapshot_dir(project, prof.name)
-    # A missing baseline is reported at once, without a build.
-    if not (folder / REGISTRY_FILE).is_file():
-        read_registry(folder / REGISTRY_FILE, project.relative(folder / REGISTRY_FILE))
-    # The baselines are read while the stack imports, and the graph is compared with
-    # graph.json as soon as it is read, where the session's tuning allows.
-    session.prefetch(*_recorded_graph_job(session, profile))
-    session.prefetch(*_baseline_registry_job(session, prof.name))
-    graph_shown = project.relative(folder / GRAPH_FILE)
-    session.after_graph(_DRIFT, partial(_compare_graph, session, profile, graph_shown))
+    registry_path, graph_path = folder / REGISTRY_FILE, folder / GRAPH_FILE
+    registry_shown, graph_shown = project.relative(registry_path), project.relative(graph_path)
+    if not registry_path.is_file():
+        read_registry(registry_path, registry_shown)  # a missing baseline, said without a build
+    reads: dict[str, Callable[[], Any]] = {
+        "baseline": partial(read_registry, registry_path, registry_shown),
+        "recorded": partial(read_recorded_graph, graph_path),
+    }
     try:
-        registry, graph = current_registry(session, profile, release=True)
+        facts, read = session.facts_reading(profile, reads, release=True)
+    except BaselineError:
+        raise  # a baseline that does not read says so itself
     except SemdagError as exc:
         # A build that fails is never "no changes": keep the error's exit code and say so.
         exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
-    findings = _registry_changes(session, prof.name, registry, graph)
-    findings += _graph_drift(session, profile, file_sha(folder / GRAPH_FILE), graph_shown)
-    findings = _acknowledge(session, findings)
+    baseline: Registry = read["baseline"]
+    graph = facts.graph
+    registry = hashed_like(baseline, compile_registry(graph, prof.tag_filter), graph, project)
+    findings = compare(baseline, registry, graph, read["recorded"], graph_shown, graph_path)
+    findings = acknowledge(project, findings)
     # Added after the acknowledgements: a graph that cannot run is not a change to accept.
-    findings += _graph_errors(session, profile)
+    findings += [f for f in facts.findings if f.severity is Severity.ERROR]
     return apply_severities(findings, prof.rules)
 
 
-def _registry_changes(
-    session: Session, profile: str, registry: Registry, graph: GraphModel
+def compare(
+    baseline: Registry,
+    registry: Registry,
+    graph: GraphModel,
+    recorded: RecordedGraph | None,
+    graph_shown: str,
+    graph_path: Path | None = None,
 ) -> list[Finding]:
-    """What changed between the profile's committed registry and ``registry``."""
-    baseline: Registry = session.prefetched(*_baseline_registry_job(session, profile))
-    registry = hashed_like(baseline, registry, graph, session.project)
+    """Every change between a profile's committed baselines (its registry, and its graph.json
+    as ``recorded``) and its current build (``registry`` and ``graph``)."""
+    old_graph = partial(_graph_document, graph_path) if graph_path is not None else None
+    findings = registry_changes(baseline, registry, graph, old_graph)
+    return findings + graph_drift(recorded, graph, graph_shown)
+
+
+def registry_changes(
+    baseline: Registry,
+    registry: Registry,
+    graph: GraphModel,
+    old_graph: Callable[[], dict[str, Any] | None] | None = None,
+) -> list[Finding]:
+    """What changed between a committed registry and ``registry`` (hashed alike: see
+    :func:`hashed_like`); ``old_graph`` gives the baseline's graph.json document, read only
+    when an entry was removed, whose blast radius is in the baseline's edges."""
     new_lineage = lineage_from_graph(graph.dependents, registry)
     findings = find_changes(baseline, registry, new_lineage=new_lineage)
     if any(f.rule == "semantic-removed" for f in findings):
-        # Only a removal needs the old graph: its blast radius is in the baseline's edges.
-        old_graph = _baseline_graph(session, profile)
+        document = old_graph() if old_graph is not None else None
         old_lineage = (
-            lineage_from_graph_document(old_graph, baseline)
-            if old_graph
+            lineage_from_graph_document(document, baseline)
+            if document
             else lineage_from_registry(baseline)
         )
         findings = find_changes(
@@ -236,61 +256,23 @@ def _check_stamp(project: Project, folder: Path) -> Mapping[str, str | None] | N
     )
 
 
-def _baseline_graph(session: Session, profile: str) -> dict[str, Any] | None:
+def _graph_document(path: Path) -> dict[str, Any] | None:
     from semdag.store.artifacts import read_json
 
-    document = read_json(snapshot_dir(session.project, profile) / GRAPH_FILE)
+    document = read_json(path)
     return document if isinstance(document, dict) else None
 
 
-def _graph_drift(
-    session: Session, profile: str | None, graph_sha: str | None, shown: str
-) -> list[Finding]:
-    """Whether the current graph differs from graph.json, remembered per exact build and
-    graph.json bytes: an unchanged project answers without reading the baseline graph. The
-    comparison itself was started as soon as the graph was read (see :func:`compare`) when
-    the profile was built now."""
-    from semdag.store import buildcache
-    from semdag.store.verdicts import remembered
-
-    facts = session.facts(profile)
-    started = session.after_graph_job(_DRIFT)
-
-    def compared() -> list[Finding]:
-        if started is not None:
-            return started.result()  # type: ignore[no-any-return]
-        return _compare_graph(session, profile, shown, facts.graph)
-
-    use_cache = session.build_cache and buildcache.enabled()
-    found = remembered(
-        session.project,
-        "drift",
-        {"graph_sha": graph_sha} if graph_sha and use_cache else None,
-        compared,
-        cached_build=lambda: facts.digest,
-        current_build=lambda: facts.digest,
-    )
-    if started is not None:
-        started.cancel()  # not needed when remembered; a no-op once collected
-    return found
-
-
-# The graph comparison a check starts once the graph is read (see Session.after_graph).
-_DRIFT = "graph-drift"
-
-
-def _compare_graph(
-    session: Session, profile: str | None, shown: str, graph: GraphModel
-) -> list[Finding]:
-    """graph-changed when the current graph's nodes or edges differ from graph.json's, each
-    changed node named with what changed in it.
+def graph_drift(recorded: RecordedGraph | None, graph: GraphModel, shown: str) -> list[Finding]:
+    """graph-changed when the current graph's nodes or edges differ from graph.json's
+    (``recorded``; None: missing or unreadable), each changed node named with what changed in
+    it.
 
     A graph.json written by an older semdag (schema version 1) is compared on everything
     but the code hashes, which it made another way (the registry compares those)."""
     from semdag.core.changes import entry_changes
     from semdag.core.export import BASELINE_NODE_FIELDS, node_entry
 
-    recorded = _recorded_graph(session, profile)
     if recorded is None:
         return [
             finding(
@@ -344,24 +326,6 @@ def _compare_graph(
     ]
 
 
-def _recorded_graph_job(session: Session, profile: str | None) -> tuple[str, Any]:
-    """The name and job that read a profile's graph.json as a :class:`RecordedGraph`."""
-    path = snapshot_dir(session.project, session.load_profile(profile).name) / GRAPH_FILE
-    return f"graph.json:{path}", partial(read_recorded_graph, path)
-
-
-def _baseline_registry_job(session: Session, profile: str) -> tuple[str, Any]:
-    """The name and job that read a profile's committed registry."""
-    path = snapshot_dir(session.project, profile) / REGISTRY_FILE
-    return f"registry.json:{path}", partial(read_registry, path, session.project.relative(path))
-
-
-def _recorded_graph(session: Session, profile: str | None) -> RecordedGraph | None:
-    """The profile's graph.json as a :class:`RecordedGraph`: read while the stack imported
-    when :func:`compare` prefetched it, else now."""
-    return session.prefetched(*_recorded_graph_job(session, profile))  # type: ignore[no-any-return]
-
-
 def _drift_summary(
     added: list[str], removed: list[str], changed: list[str], reasons: dict[str, list[str]]
 ) -> str:
@@ -388,10 +352,6 @@ def _drift_summary(
     return "; ".join(parts) or "the same nodes, other edges"
 
 
-def _acknowledge(session: Session, findings: list[Finding]) -> list[Finding]:
-    return acknowledge(session.project, findings)
-
-
 def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
     """Compare two registry snapshot files."""
 
@@ -415,7 +375,7 @@ def diff_files(session: Session | None, old: Path, new: Path) -> Comparison:
     )
     if session is not None:
         try:
-            findings = _acknowledge(session, findings)
+            findings = acknowledge(session.project, findings)
         except NoProjectError:
             pass  # two files compared outside a project: nothing is acknowledged
     return Comparison(after.profile, tuple(findings), shown(old))
@@ -436,5 +396,5 @@ def diff_against_git(session: Session, ref: str) -> Comparison:
         old_lineage=lineage_from_registry(before),
         new_lineage=lineage_from_graph(graph.dependents, after),
     )
-    findings = _acknowledge(session, findings)
+    findings = acknowledge(session.project, findings)
     return Comparison(prof.name, tuple(apply_severities(findings, prof.rules)), shown)

@@ -8,11 +8,11 @@ session is given (serial unless the command line installs another).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from semdag.core.progress import phase
 from semdag.core.tuning import SERIAL, Job, Tuning
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 # Adds executors, caches and hooks to a Hamilton Builder and returns it.
 Configure = Callable[[Any], Any]
+T = TypeVar("T")
 
 
 @dataclass
@@ -54,11 +55,6 @@ class Session:
         default_factory=dict, repr=False
     )
     _facts: dict[str | None, BuildFacts] = field(default_factory=dict, repr=False)
-    # Reads started before a build (see `prefetch`), by name.
-    _prefetched: dict[str, Job[Any]] = field(default_factory=dict, repr=False)
-    # Work to start once the next build's graph is read (see `after_graph`), and that work.
-    _graph_work: dict[str, Callable[[GraphModel], Any]] = field(default_factory=dict, repr=False)
-    _graph_jobs: dict[str, Job[Any]] = field(default_factory=dict, repr=False)
     # Cache writes that may still be under way (see `finish`).
     _writes: list[Job[None]] = field(default_factory=list, repr=False)
 
@@ -141,9 +137,6 @@ class Session:
                 indexing = None
             with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
                 graph = model_from_build(build, index)
-            for key, work_on in self._graph_work.items():
-                self._graph_jobs[key] = self.tuning.workers.start(partial(work_on, graph))
-            self._graph_work.clear()
         finally:
             if indexing is not None:
                 indexing.cancel()
@@ -161,37 +154,27 @@ class Session:
         return facts
 
     def finish(self) -> None:
-        """Wait for the cache writes still under way, and stop any work whose result was not
-        asked for (every command ends with this)."""
-        for jobs in (self._prefetched, self._graph_jobs):
-            while jobs:
-                jobs.popitem()[1].cancel()
+        """Wait for the cache writes still under way (every command ends with this)."""
         while self._writes:
             self._writes.pop().result()
 
-    def prefetch(self, name: str, work: Callable[[], Any]) -> None:
-        """Start ``work`` now (a read a command will need after the build): with a parallel
-        tuning it runs while the stack imports. :meth:`prefetched` gives its result."""
-        if name not in self._prefetched:
-            self._prefetched[name] = self.tuning.workers.start(work)
-
-    def prefetched(self, name: str, work: Callable[[], Any]) -> Any:
-        """What ``work`` returns: the result of the work :meth:`prefetch` started as
-        ``name``, else ``work()`` done now."""
-        job = self._prefetched.pop(name, None)
-        return job.result() if job is not None else work()
-
-    def after_graph(self, name: str, work: Callable[[GraphModel], Any]) -> None:
-        """Start ``work(graph)`` as soon as the next build's graph model is read, while that
-        build is validated (with a parallel tuning, in another process; its result must
-        pickle). :meth:`after_graph_job` gives the job."""
-        self._graph_work[name] = work
-
-    def after_graph_job(self, name: str) -> Job[Any] | None:
-        """The job :meth:`after_graph` registered as ``name``; None when no build started
-        it (the profile's facts came from the cache)."""
-        self._graph_work.pop(name, None)
-        return self._graph_jobs.pop(name, None)
+    def facts_reading(
+        self,
+        name: str | None,
+        reads: Mapping[str, Callable[[], T]],
+        *,
+        release: bool = False,
+    ) -> tuple[BuildFacts, dict[str, T]]:
+        """The facts of a profile (see :meth:`facts`) and what each of ``reads`` returned:
+        with a parallel tuning, the reads run in another process while the stack imports.
+        A read's error is raised here, as it would be if it ran now."""
+        jobs = {key: self.tuning.workers.start(work) for key, work in reads.items()}
+        try:
+            facts = self.facts(name, release=release)
+            return facts, {key: job.result() for key, job in jobs.items()}
+        finally:
+            for job in jobs.values():
+                job.cancel()
 
     def source_index(
         self, profile: str, *, with_source: bool = False, hamilton: bool = False

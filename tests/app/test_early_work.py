@@ -9,8 +9,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 from semdag.app.session import Session
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
@@ -19,7 +17,7 @@ from semdag.hamilton import sourceinfo
 from semdag.hamilton.stack import load_stack, stack_files
 from semdag.perf.processes import ParallelWorkers
 from semdag.store.snapshot import read_recorded_graph
-from tests.conftest import run_cli, run_process, write_files
+from tests.conftest import run_cli, write_files
 
 STACK = {
     "pyproject.toml": "[tool.semdag]\n",
@@ -161,38 +159,13 @@ def test_a_session_starts_early_work_with_its_tuning_before_the_build(
     session = Session(
         command="test", profile_name="dev", project_dir=example, tuning=Tuning(CountingWorkers(log))
     )
-    session.prefetch("pid", os.getpid)
-    session.graph()
+    facts, read = session.facts_reading(None, {"pid": os.getpid})
     session.finish()
-    # The prefetched read and the source index start before the build; the cache is written
-    # after it.
+    # The read and the source index start before the build; the cache is written after it.
     assert log[:3] == ["started", "started", "build"] and log[3:] == ["started"]
     assert (example / ".semdag/hash-memo/dev.json").is_file()
-    assert session.prefetched("pid", os.getpid) == os.getpid()
-
-
-def semdag_both_ways(args: list[str], cwd: Path) -> tuple[object, object]:
-    """``semdag ARGS`` in fresh processes with workers allowed and with SEMDAG_WORKERS=0
-    (the local caches removed before each): (exit code, stdout) of each."""
-    results = []
-    for workers in ("", "0"):
-        shutil.rmtree(cwd / ".semdag", ignore_errors=True)
-        done = run_process(args, cwd=cwd, env={"SEMDAG_WORKERS": workers})
-        results.append((done.exit_code, done.stdout))
-    return results[0], results[1]
-
-
-def test_the_cold_check_answers_the_same_with_and_without_workers(
-    example: Path, monkeypatch
-) -> None:
-    core = example / "modules/core/metrics.py"
-    core.write_text(core.read_text() + "\n\ndef extra_node_for_drift() -> int:\n    return 1\n")
-    args = ["snapshot", "check", "-p", "dev", "-f", "json"]
-    with_workers, without = semdag_both_ways(args, example)
-    assert with_workers == without
-    document = json.loads(without[1])
-    rules = {f["rule"] for f in document["data"]["comparisons"][0]["findings"]}
-    assert "graph-changed" in rules
+    assert read == {"pid": os.getpid()}
+    assert facts.graph.profile == "dev" and "repo_summary" in facts.graph.nodes
 
 
 def test_a_reformatted_graph_json_compares_equal(example: Path) -> None:
@@ -245,30 +218,3 @@ def test_indexing_takes_unchanged_files_from_the_local_memo(example: Path, monke
     assert hashes == {"f" * 64}
     others = {n.code_hash for n in graph.nodes.values() if n.module == "modules.core.risk"}
     assert others and "f" * 64 not in others
-
-
-BROKEN = {
-    "a module that does not parse": ("modules/core/metrics.py", "def broken(:\n"),
-    "an unreadable registry.json": ("snapshots/dev/registry.json", "{not json"),
-    "an unreadable graph.json": ("snapshots/dev/graph.json", "{not json"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BROKEN))
-def test_what_goes_wrong_in_a_worker_is_reported_as_without_workers(
-    example: Path, monkeypatch, case: str
-) -> None:
-    # A job that fails in the worker is left out, and done again here, where its error
-    # surfaces as it would without workers.
-    monkeypatch.setattr(sourceinfo, "AHEAD_MIN_CHARS", 0)
-    name, text = BROKEN[case]
-    path = example / name
-    path.write_text(path.read_text() + "\n" + text if name.endswith(".py") else text)
-    with_workers, without = semdag_both_ways(
-        ["snapshot", "check", "-p", "dev", "-f", "json"], example
-    )
-    assert with_workers == without
-    document = json.loads(without[1])
-    # Each breakage is reported: an error, or (graph.json) a finding that names the file.
-    reported = document["errors"] or document["data"]["comparisons"][0]["findings"]
-    assert reported, document

@@ -248,12 +248,12 @@ def test_bytes_are_identical_across_processes_and_hash_seeds(decorated: Path) ->
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
 
-    runs = {(form, seed): start(form, seed) for form in ("semdag", "hamilton") for seed in "123"}
+    runs = {(form, seed): start(form, seed) for form in ("semdag", "hamilton") for seed in "12"}
     outputs = {}
     for key, process in runs.items():
         stdout, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr.decode()
         outputs[key] = stdout
     for form in ("semdag", "hamilton"):
-        assert len({outputs[(form, seed)] for seed in "123"}) == 1, form
+        assert len({outputs[(form, seed)] for seed in "12"}) == 1, form
     assert json.loads(outputs[("semdag", "1")])["kind"] == "semdag.graph"

@@ -31,8 +31,8 @@ from tests.conftest import FIXTURES, run_cli
 
 FIXTURE = FIXTURES / "layered"
 SEED = 20240611
-KILLS = 12
-EXECUTE_KILLS = 6
+KILLS = 8
+EXECUTE_KILLS = 4
 SNAPSHOT = Path("snapshots/dev")
 TEMPORARY = re.compile(r"^\.(registry|graph)\.json\.[^/]+\.tmp$")
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -127,9 +129,20 @@ class Repo:
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    root = tmp_path / "shop"
+@dataclass(frozen=True)
+class Scaffold:
+    """A repository made by ``semdag init`` with the hooks installed and its first commit made
+    through them (the hooks' output kept), copied by each test that commits on top of it."""
+
+    root: Path
+    home: Path
+    first_commit: tuple[int, str]
+
+
+@pytest.fixture(scope="module")
+def scaffold(tmp_path_factory: pytest.TempPathFactory) -> Scaffold:
+    base = tmp_path_factory.mktemp("scaffold")
+    root, home = base / "shop", base / "home"
     done = run_cli(["init", str(root)])
     assert done.exit_code == 0, done.stderr
     # The scaffold's hooks, run with this interpreter's semdag instead of the one on PATH.
@@ -137,7 +150,6 @@ def repo(tmp_path: Path) -> Repo:
     text = config.read_text(encoding="utf-8")
     assert "entry: semdag " in text
     config.write_text(text.replace("entry: semdag ", f"entry: {SEMDAG} "), encoding="utf-8")
-    home = tmp_path / "home"
     home.mkdir()
     repo = Repo(root, home)
     repo.git("init", "-q", "-b", "main")
@@ -153,7 +165,17 @@ def repo(tmp_path: Path) -> Repo:
         timeout=60,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    return repo
+    return Scaffold(root, home, repo.commit("scaffold"))
+
+
+@pytest.fixture
+def repo(scaffold: Scaffold, tmp_path: Path) -> Repo:
+    """The scaffold's repository after its first commit, the test's own to commit in."""
+    code, output = scaffold.first_commit
+    assert code == 0, output
+    shutil.copytree(scaffold.root, tmp_path / "shop", symlinks=True)
+    shutil.copytree(scaffold.home, tmp_path / "home", symlinks=True)
+    return Repo(tmp_path / "shop", tmp_path / "home")
 
 
 def refused_as_in_the_terminal(repo: Repo, output: str, *args: str) -> None:
@@ -163,8 +185,8 @@ def refused_as_in_the_terminal(repo: Repo, output: str, *args: str) -> None:
     assert terminal.stdout in output
 
 
-def test_commits_are_gated_like_the_terminal(repo: Repo):
-    code, output = repo.commit("scaffold")
+def test_commits_are_gated_like_the_terminal(scaffold: Scaffold, repo: Repo):
+    code, output = scaffold.first_commit
     assert code == 0, output
     assert "semdag validate" in output and "semdag snapshot check" in output
     assert "Passed" in output and "Failed" not in output
@@ -245,8 +267,6 @@ def test_commits_are_gated_like_the_terminal(repo: Repo):
 
 
 def test_every_commit_that_can_change_the_verdict_is_gated(repo: Repo):
-    code, output = repo.commit("scaffold")
-    assert code == 0, output
 
     # A hand edit of a baseline alone: refused, as the terminal's check fails.
     repo.edit("snapshots/dev/registry.json", '"dtype": "int64"', '"dtype": "json"')
@@ -268,8 +288,6 @@ def test_every_commit_that_can_change_the_verdict_is_gated(repo: Repo):
 
 def test_merge_commits_are_gated(repo: Repo):
     assert (repo.root / ".git/hooks/pre-merge-commit").is_file()
-    code, output = repo.commit("scaffold")
-    assert code == 0, output
     # A branch committed without the hooks (a colleague's clone without pre-commit).
     repo.git("checkout", "-q", "-b", "widen")
     repo.edit(METRICS, 'dtype="int64",', 'dtype="json",')

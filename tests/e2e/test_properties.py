@@ -34,7 +34,7 @@ from semdag.store.snapshot import read_registry, registry_from_document
 pytestmark = pytest.mark.slow
 
 EXAMPLES = settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     # The explain phase traces every line, which makes timings meaningless.

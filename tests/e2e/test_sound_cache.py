@@ -1,7 +1,10 @@
 """The build cache answers only what an uncached run would: whatever module code read while
 it was imported (a data file, a folder, a path it tested, an environment variable, a helper
 found on PYTHONPATH) is part of its key, and an import that does what no record covers is
-not cached at all. Each case runs the real command line in fresh processes, warm."""
+not cached at all. Each case runs the real command line, warm: in this process (as the
+pytest plugin and library use do, every build recording again what the stack's import
+read), and in fresh processes where the case is about the process itself (its
+``PYTHONPATH``, a subprocess started while importing)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, write_files
+from tests.conftest import Result, run_cli, write_files
 
 pytestmark = pytest.mark.slow
 
@@ -133,15 +136,27 @@ def make(root: Path, module: str, profile: str = "", **extra: str) -> Path:
     )
 
 
-def semdag(root: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """``semdag ARGS`` in a fresh process with the build cache on and ``env`` set."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SEMDAG_NO_BUILD_CACHE", "WITH_EXTRA", "PYTHONPATH")
-    }
+_SCRUBBED = ("SEMDAG_NO_BUILD_CACHE", "WITH_EXTRA", "PYTHONPATH")
+
+
+def semdag(
+    root: Path, *args: str, env: dict[str, str] | None = None, fresh: bool = False
+) -> Result:
+    """``semdag ARGS`` with the build cache on and ``env`` set: in this process, or in a
+    fresh one (``fresh``)."""
+    argv = [*args, "--project-dir", str(root)]
+    if not fresh:
+        saved = {k: os.environ.pop(k) for k in (*_SCRUBBED, *(env or {})) if k in os.environ}
+        os.environ.update(env or {})
+        try:
+            return run_cli(argv, cwd=root)
+        finally:
+            for key in (*_SCRUBBED, *(env or {})):
+                os.environ.pop(key, None)
+            os.environ.update(saved)
+    clean = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     done = subprocess.run(
-        [sys.executable, "-m", "semdag", *args, "--project-dir", str(root)],
+        [sys.executable, "-m", "semdag", *argv],
         cwd=root,
         capture_output=True,
         text=True,
@@ -161,8 +176,8 @@ def baseline_then_check(root: Path, change, env: dict[str, str] | None = None) -
     return semdag(root, "snapshot", "check", "-f", "json", "--fail-on", "any", env=env)
 
 
-def cached(root: Path, env: dict[str, str] | None = None) -> bool:
-    done = semdag(root, "build", "-f", "json", env=env)
+def cached(root: Path, env: dict[str, str] | None = None, fresh: bool = False) -> bool:
+    done = semdag(root, "build", "-f", "json", env=env, fresh=fresh)
     assert done.exit_code == 0, done.stdout + done.stderr
     return bool(done.json()["data"]["cached"])
 
@@ -214,24 +229,28 @@ def test_a_helper_found_on_another_pythonpath_is_a_miss(tmp_path):
     root = make(tmp_path / "p", USES_HELPER)
     v1 = write_files(tmp_path / "v1", {"helper_tags.py": 'ENTITY = "account"\n'})
     v2 = write_files(tmp_path / "v2", {"helper_tags.py": 'ENTITY = "customer"\n'})
-    assert semdag(root, "snapshot", "update", env={"PYTHONPATH": str(v1)}).exit_code == 0
-    assert cached(root, env={"PYTHONPATH": str(v1)})
-    checked = semdag(root, "snapshot", "check", "-f", "json", env={"PYTHONPATH": str(v2)})
+    assert (
+        semdag(root, "snapshot", "update", env={"PYTHONPATH": str(v1)}, fresh=True).exit_code == 0
+    )
+    assert cached(root, env={"PYTHONPATH": str(v1)}, fresh=True)
+    checked = semdag(
+        root, "snapshot", "check", "-f", "json", env={"PYTHONPATH": str(v2)}, fresh=True
+    )
     assert checked.exit_code == 1, checked.stdout
     assert "entity-changed" in rules(checked)
     # Asked again under v2, the answer is still v2's, never the v1 entry's.
-    again = semdag(root, "snapshot", "check", "-f", "json", env={"PYTHONPATH": str(v2)})
+    again = semdag(root, "snapshot", "check", "-f", "json", env={"PYTHONPATH": str(v2)}, fresh=True)
     assert "entity-changed" in rules(again)
 
 
 def test_an_import_that_starts_a_subprocess_is_not_cached_and_build_says_why(tmp_path):
     root = make(tmp_path / "p", SUBPROCESS)
-    first = semdag(root, "build")
+    first = semdag(root, "build", fresh=True)
     assert first.exit_code == 0, first.stderr
     assert "build cache off for dev: pkg.core started a subprocess while importing" in (
         first.stderr
     )
-    assert not cached(root)
+    assert not cached(root, fresh=True)
     assert not (root / ".semdag" / "build-cache").exists() or not any(
         (root / ".semdag" / "build-cache").glob("dev-*.index.json")
     )

@@ -87,7 +87,7 @@ CHANGES = {
 }
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(change=st.sampled_from(sorted(CHANGES)), content=st.binary(min_size=1, max_size=20))
 def test_a_change_to_any_recorded_input_is_a_change(tmp_path_factory, change, content):
     import pytest
