@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,10 +87,13 @@ class Series:
 def run_once(
     command: Sequence[str],
     cwd: Path,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     stdout: Path | None = None,
 ) -> Sample:
-    """Run a whole process; its own peak RSS comes from wait4, not from all children."""
+    """Run a whole process in this one's environment with ``env``'s changes (None: removed);
+    its own peak RSS comes from wait4, not from all children."""
+    changed = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    environment = {k: v for k, v in changed.items() if v is not None}
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     try:
         start = time.perf_counter()
@@ -99,7 +102,7 @@ def run_once(
             cwd=cwd,
             stdout=out,
             stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            env=environment,
         )
         assert process.stderr is not None
         err = process.stderr.read().decode(errors="replace")

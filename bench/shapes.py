@@ -42,9 +42,10 @@ class Shape:
         """Whether the stack has pipe_input / pipe_output functions."""
         return self.thresholds[4] > self.thresholds[3]
 
-    def env(self) -> dict[str, str]:
-        """What the environment of every measured process (ours and the peer's) adds."""
-        return {} if self.bytecode else {"PYTHONDONTWRITEBYTECODE": "1"}
+    def env(self) -> dict[str, str | None]:
+        """What the environment of every measured process (ours and the peer's) sets, or
+        removes (None): the bytecode cache is the shape's, whatever this shell's is."""
+        return {"PYTHONDONTWRITEBYTECODE": None if self.bytecode else "1"}
 
 
 # The stack generate() writes without a shape: what earlier benchmarks measured.

@@ -36,3 +36,22 @@ def test_each_shape_generates_a_stack_semdag_validates(tmp_path, name):
             assert decorator in source, (name, decorator)
     done = run_cli(["validate", "--project-dir", str(root), "--no-cache"])
     assert done.exit_code == 0, done.stdout + done.stderr
+
+
+def test_each_measured_process_has_its_shapes_bytecode_cache_whatever_the_shells(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    from bench.run import run_once
+    from bench.shapes import SHAPES
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as a shell may set it
+    probe = "import os, sys; sys.exit(0 if os.environ.get('PYTHONDONTWRITEBYTECODE') {} else 2)"
+    kinds = {shape.bytecode for shape in SHAPES.values()}
+    assert kinds == {True, False}  # both kinds of shape are measured
+    for bytecode in kinds:
+        shape = next(s for s in SHAPES.values() if s.bytecode is bytecode)
+        wanted = "is None" if bytecode else "== '1'"
+        # run_once raises when the process exits 2: the variable was not as the shape says.
+        run_once([sys.executable, "-c", probe.format(wanted)], tmp_path, shape.env())
