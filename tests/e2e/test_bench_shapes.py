@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import ast
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +43,6 @@ def test_each_shape_generates_a_stack_semdag_validates(tmp_path, name):
 def test_each_measured_process_has_its_shapes_bytecode_cache_whatever_the_shells(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import sys
 
     from bench.run import run_once
     from bench.shapes import SHAPES
