@@ -208,15 +208,16 @@ def test_openlineage_job_has_one_dataset_per_semantic_id_with_schema_and_tags(
     ]
 
 
-def test_openlineage_event_time_follows_source_date_epoch(ledger: Path) -> None:
-    done = run_process(
-        ["registry", "-f", "openlineage"], cwd=ledger, env={"SOURCE_DATE_EPOCH": "1767225600"}
-    )
+def test_openlineage_event_time_follows_source_date_epoch(
+    ledger: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["registry", "-f", "openlineage", "--project-dir", str(ledger)]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    done = run_cli(args)
     assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["eventTime"] == "2026-01-01T00:00:00.000Z"
-    bad = run_process(
-        ["registry", "-f", "openlineage"], cwd=ledger, env={"SOURCE_DATE_EPOCH": "soon"}
-    )
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    bad = run_cli(args)
     assert (bad.exit_code, bad.stdout) == (2, "")
     assert "SOURCE_DATE_EPOCH 'soon' is not a number of seconds" in bad.stderr
 
