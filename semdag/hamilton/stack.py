@@ -9,7 +9,7 @@ import itertools
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -237,9 +237,12 @@ def stack_sources(project: Project, profile: Profile) -> list[Path]:
     return list(found)
 
 
-def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
-    """Import every module of every layer, in stack order (Hamilton first, with the
-    extensions the stack's libraries need: see :mod:`semdag.hamilton.extensions`)."""
+def load_stack(
+    project: Project, profile: Profile, only: Collection[str] | None = None
+) -> tuple[LoadedModule, ...]:
+    """Import every module of every layer (or those ``only`` names), in stack order
+    (Hamilton first, with the extensions the stack's libraries need: see
+    :mod:`semdag.hamilton.extensions`)."""
     from semdag.hamilton import extensions
     from semdag.hamilton.reads import attributing, forget_user_modules
 
@@ -248,7 +251,12 @@ def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
     extensions.load_for(extensions.imported_names(stack_sources(project, profile)))
     forget_user_modules()
     _forget_stack_packages(profile)
-    specs = [(layer, spec) for layer in profile.layers for spec in layer.modules]
+    specs = [
+        (layer, spec)
+        for layer in profile.layers
+        for spec in layer.modules
+        if only is None or spec in only
+    ]
     with inside_project(project.root):
         for number, (layer, spec) in enumerate(specs, 1):
             with (
