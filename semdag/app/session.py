@@ -126,8 +126,8 @@ class Session:
             from semdag.store.rebuild import rebuild_changed
 
             # Only some stack modules changed: those alone are imported, when that is sound.
-            index = self.source_index(profile.name)
-            rebuilt = rebuild_changed(self.project, profile, index, self.tuning)
+            indexer = partial(self.source_index, profile.name)
+            rebuilt = rebuild_changed(self.project, profile, indexer, self.tuning)
             if rebuilt is not None:
                 self._writes.append(self.tuning.workers.start(rebuilt[1]))
                 return rebuilt[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +103,8 @@ class StackFacts:
     modules: tuple[ModuleFacts, ...]
     # Project module -> the project modules its globals refer to (modules, functions, types).
     references: Mapping[str, tuple[str, ...]]
-    libraries: tuple[str, ...]  # those whose Hamilton extensions the stack needs
+    # Each stack source file -> the libraries with a Hamilton extension it imports.
+    libraries: Mapping[str, tuple[str, ...]]
     # (parameter type key, node type key) pairs Hamilton accepted on an edge.
     matched: frozenset[tuple[str, str]]
     # Profile input -> (key of its node's type, why the value cannot be it, or None).
@@ -121,13 +123,31 @@ class StackFacts:
         return sorted(k for k, v in self.references.items() if module in v and k != module)
 
 
-def stack_libraries(project: Project, profile: Profile) -> tuple[str, ...]:
-    """The libraries the stack's source imports that have a Hamilton extension."""
-    from semdag.hamilton.extensions import LIBRARIES, imported_names
+def stack_libraries(project: Project, profile: Profile) -> dict[str, tuple[str, ...]]:
+    """Each file of the stack's source -> the libraries with a Hamilton extension it imports
+    (see :func:`semdag.hamilton.stack.load_stack`)."""
     from semdag.hamilton.stack import stack_sources
 
-    names = imported_names(stack_sources(project, profile))
-    return tuple(sorted(names & set(LIBRARIES.values())))
+    return library_imports(project, stack_sources(project, profile))
+
+
+def library_imports(project: Project, files: Iterable[Path]) -> dict[str, tuple[str, ...]]:
+    """Each of ``files`` (by its name in the record of what a build read) -> the libraries
+    with a Hamilton extension it imports; a file that imports none is left out."""
+    from semdag.hamilton.extensions import LIBRARIES, imported_names
+
+    wanted = set(LIBRARIES.values())
+    out: dict[str, tuple[str, ...]] = {}
+    for path in files:
+        found = imported_names([path]) & wanted
+        if found:
+            out[read_name(project, str(path))] = tuple(sorted(found))
+    return out
+
+
+def needed_libraries(files: Mapping[str, Iterable[str]]) -> set[str]:
+    """The libraries whose Hamilton extensions a stack of these files needs."""
+    return {library for names in files.values() for library in names}
 
 
 def record_stack(build: Build, index: SourceIndex) -> StackFacts:
@@ -138,7 +158,13 @@ def record_stack(build: Build, index: SourceIndex) -> StackFacts:
     key = recorder.type_key
     config = dict(build.profile.config)
     modules = tuple(
-        recorder.module(loaded, build.resolved, config, root_read_name(build.project, loaded))
+        recorder.module(
+            loaded,
+            build.resolved,
+            config,
+            root_read_name(build.project, loaded),
+            build.functions.get(loaded.name),
+        )
         for loaded in build.modules
     )
     graph_nodes = build.driver.graph.nodes
@@ -177,9 +203,13 @@ def record_modules(
 
 
 def root_read_name(project: Project, loaded: LoadedModule) -> str:
-    """The name the record of what a build read gives a module's file (project-relative
-    inside the project, absolute and resolved outside)."""
-    file = getattr(loaded.module, "__file__", None) or loaded.file
+    """The name the record of what a build read gives a module's file."""
+    return read_name(project, getattr(loaded.module, "__file__", None) or loaded.file)
+
+
+def read_name(project: Project, file: str) -> str:
+    """The name the record of what a build read gives a file (project-relative inside the
+    project, absolute and resolved outside)."""
     real = os.path.realpath(file)
     root = os.path.realpath(project.root)
     return project.relative(real) if real.startswith(root + os.sep) else real
@@ -204,6 +234,7 @@ class _Recorder:
         resolved: Mapping[int, list[Any]] | None,
         config: dict[str, Any],
         read_name: str,
+        functions: list[tuple[str, Any]] | None = None,
     ) -> ModuleFacts:
         from hamilton.function_modifiers import base as fm_base
         from hamilton.graph_utils import find_functions
@@ -212,7 +243,7 @@ class _Recorder:
 
         definitions: list[FunctionNodes] = []
         used: dict[str, FunctionFacts] = {}
-        found = find_functions(loaded.module)
+        found = functions if functions is not None else find_functions(loaded.module)
         for fn_name, fn in found:
             code = getattr(fn, "__code__", None)
             file = self.project.relative(code.co_filename) if code else loaded.file
@@ -295,11 +326,21 @@ class _Recorder:
             src.line if src else None,
             src.end_line if src else None,
             src.code_hash if src else None,
-            inspect.iscoroutinefunction(unwrapped),
+            _is_async(unwrapped, code),
             any(isinstance(d, subdag) for d in decorators),
         )
         self.functions[key] = (fn, facts)
         return facts
+
+
+def _is_async(fn: Any, code: Any) -> bool:
+    """``inspect.iscoroutinefunction(fn)``, from the code's flags where that is the same."""
+    import inspect
+    import types
+
+    if type(fn) is types.FunctionType and not hasattr(fn, "_is_coroutine_marker"):
+        return bool(code.co_flags & inspect.CO_COROUTINE)
+    return inspect.iscoroutinefunction(fn)
 
 
 def type_facts(annotation: Any) -> TypeFacts:
@@ -331,15 +372,17 @@ def project_references(project: Project) -> dict[str, tuple[str, ...]]:
     package's attribute for its own submodule (set by importing the submodule) is left out."""
     import sys
 
-    root = os.path.realpath(project.root) + os.sep
-    own = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
+    roots = tuple({str(project.root) + os.sep, os.path.realpath(project.root) + os.sep})
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    own = tuple({package + os.sep, os.path.realpath(package) + os.sep})
     inside: set[str] = set()
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if isinstance(file, str):
-            real = os.path.realpath(file)
-            if real.startswith(root) and not real.startswith(own):
-                inside.add(name)
+        if not isinstance(file, str) or "site-packages" in file:
+            continue  # installed libraries are no project module, wherever the project is
+        real = file if file.startswith(roots) else os.path.realpath(file)
+        if real.startswith(roots) and not real.startswith(own):
+            inside.add(name)
     out: dict[str, tuple[str, ...]] = {}
     for name in sorted(inside):
         found: set[str] = set()

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import sys
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,8 @@ def import_changed(
     project: Project,
     profile: Profile,
     changed: Mapping[str, str],
-    index: SourceIndex,
+    index: Callable[[], SourceIndex],
+    libraries: Collection[str],
 ) -> Imported:
     """Import and resolve the changed modules, recording what they read: their
     contributions, the record of their reads and the references of the project modules
@@ -83,9 +84,9 @@ def import_changed(
 
     try:
         with recording(project.root) as recorder:
-            loaded = load_stack(project, profile, only=set(changed))
+            loaded = load_stack(project, profile, only=set(changed), libraries=libraries)
             with inside_project(project.root), contextlib.redirect_stdout(sys.stderr):
-                fresh = record_modules(project, loaded, dict(profile.config), index)
+                fresh = record_modules(project, loaded, dict(profile.config), index())
     except NotRecordable as exc:
         return Imported(why_not=str(exc))
     except Exception as exc:  # the full build reports it as it reports every failure

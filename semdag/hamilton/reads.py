@@ -143,14 +143,21 @@ class Reads:
         """Each thing that differs now from what the build read, as (kind, name): ``("module
         file", "modules/x.py")``, ``("environment variable", "HOME")``; the set of variable
         names has no name (``""``). ``root`` is the project root (relative paths)."""
+        hashed: dict[str, str | None] = {}  # a module's file is often a file read too
+
+        def sha(name: str) -> str | None:
+            if name not in hashed:
+                hashed[name] = file_sha(_absolute(root, name))
+            return hashed[name]
+
         for name, digest in self.modules:
-            if file_sha(_absolute(root, name)) != digest:
+            if sha(name) != digest:
                 yield "module file", name
         for name, signature in self.installed:
             if _signature(name) != signature:
                 yield "installed file", name
         for name, digest in self.files:
-            if file_sha(_absolute(root, name)) != digest:
+            if sha(name) != digest:
                 yield "file", name
         for name, digest in self.listings:
             if listing_sha(_absolute(root, name)) != digest:

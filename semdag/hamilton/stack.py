@@ -238,17 +238,23 @@ def stack_sources(project: Project, profile: Profile) -> list[Path]:
 
 
 def load_stack(
-    project: Project, profile: Profile, only: Collection[str] | None = None
+    project: Project,
+    profile: Profile,
+    only: Collection[str] | None = None,
+    libraries: Collection[str] | None = None,
 ) -> tuple[LoadedModule, ...]:
     """Import every module of every layer (or those ``only`` names), in stack order
     (Hamilton first, with the extensions the stack's libraries need: see
-    :mod:`semdag.hamilton.extensions`)."""
+    :mod:`semdag.hamilton.extensions`; ``libraries``, when known, are those the stack's
+    source imports)."""
     from semdag.hamilton import extensions
     from semdag.hamilton.reads import attributing, forget_user_modules
 
     loaded: list[LoadedModule] = []
     seen: set[str] = set()
-    extensions.load_for(extensions.imported_names(stack_sources(project, profile)))
+    if libraries is None:
+        libraries = extensions.imported_names(stack_sources(project, profile))
+    extensions.load_for(set(libraries))
     forget_user_modules()
     _forget_stack_packages(profile)
     specs = [
@@ -286,18 +292,23 @@ def resolve_definitions(
     modules: tuple[LoadedModule, ...],
     config: Mapping[str, Any],
     resolved: dict[int, list[Any]] | None = None,
+    functions: dict[str, list[tuple[str, Any]]] | None = None,
 ) -> dict[str, list[Definition]]:
     """Every node each module defines under ``config``, in stack order.
 
     ``resolved``, when given, receives each function's Hamilton nodes keyed by ``id(fn)``
-    so that the driver build can reuse them (see :func:`reusing_resolved_nodes`).
+    so that the driver build can reuse them (see :func:`reusing_resolved_nodes`);
+    ``functions`` each module's functions (name, function) in Hamilton's order.
     """
     from hamilton.function_modifiers import base as fm_base
     from hamilton.graph_utils import find_functions
 
     definitions: dict[str, list[Definition]] = {}
     for loaded in modules:
-        for fn_name, fn in find_functions(loaded.module):
+        found = find_functions(loaded.module)
+        if functions is not None:
+            functions[loaded.name] = found
+        for fn_name, fn in found:
             code = getattr(fn, "__code__", None)
             file = project.relative(code.co_filename) if code else loaded.file
             line = code.co_firstlineno if code else 0

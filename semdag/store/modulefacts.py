@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from semdag.config.project import Project
 
 # The record's layout; raising it makes every record no record.
-FORMAT = 4
+FORMAT = 5
 
 
 def record_path(project: Project, profile: Profile) -> Path:
@@ -101,7 +101,7 @@ def _chunks(digest: str, stack: StackFacts) -> Iterator[str]:
         "format": FORMAT,
         "digest": digest,
         "references": {k: list(v) for k, v in stack.references.items()},
-        "libraries": list(stack.libraries),
+        "libraries": {k: list(v) for k, v in stack.libraries.items()},
         "matched": sorted([list(pair) for pair in stack.matched]),
         "input_problems": {k: list(v) for k, v in stack.input_problems.items()},
         "stack": [list(m) for m in stack.stack],
@@ -167,7 +167,7 @@ def _decode(document: dict[str, Any], modules: list[ModuleFacts]) -> StackFacts:
     return StackFacts(
         modules=tuple(modules),
         references={k: tuple(v) for k, v in document["references"].items()},
-        libraries=tuple(document["libraries"]),
+        libraries={k: tuple(v) for k, v in document["libraries"].items()},
         matched=frozenset((str(a), str(b)) for a, b in document["matched"]),
         input_problems={k: (str(v[0]), v[1]) for k, v in document["input_problems"].items()},
         stack=tuple((str(a), str(b), str(c)) for a, b, c in document["stack"]),

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from semdag.core.tuning import SERIAL, Tuning
 from semdag.hamilton.assembly import NotReproduced
-from semdag.hamilton.contributions import StackFacts, stack_libraries
+from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
 from semdag.hamilton.partial import assemble_facts, import_changed
 from semdag.store.buildcache import BuildFacts
 
@@ -50,11 +50,15 @@ class _FullBuild(Exception):
 
 
 def rebuild_changed(
-    project: Project, profile: Profile, index: SourceIndex, tuning: Tuning = SERIAL
+    project: Project,
+    profile: Profile,
+    index: Callable[[], SourceIndex],
+    tuning: Tuning = SERIAL,
 ) -> Rebuilt | None:
     """The facts of a build that imports only the changed stack modules, and the writing of
     its cache entry; None when the profile must be built in full (the reason is logged).
-    With a parallel ``tuning`` the changed modules import in another process."""
+    With a parallel ``tuning`` the changed modules import in another process, which makes
+    the source ``index`` that hashes their functions (with ``index()``)."""
     try:
         return _rebuild(project, profile, index, tuning)
     except _FullBuild as exc:
@@ -88,7 +92,9 @@ def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[],
     return run
 
 
-def _rebuild(project: Project, profile: Profile, index: SourceIndex, tuning: Tuning) -> Rebuilt:
+def _rebuild(
+    project: Project, profile: Profile, index: Callable[[], SourceIndex], tuning: Tuning
+) -> Rebuilt:
     from semdag.hamilton.reads import Reads
     from semdag.store import buildcache
     from semdag.store.modulefacts import load_record
@@ -102,12 +108,19 @@ def _rebuild(project: Project, profile: Profile, index: SourceIndex, tuning: Tun
         raise _FullBuild("no record of what each module contributed")
     reads = Reads.from_dict(recorded)
     changed = _changed_modules(project, profile, head, reads)
-    libraries = stack_libraries(project, profile)
-    if libraries != head.libraries:
+    # A source file that is not a changed module is as it was (else anything else changed).
+    files = dict(head.libraries)
+    for file in changed.values():
+        files.pop(file, None)
+    files.update(library_imports(project, [project.root / file for file in changed.values()]))
+    libraries = needed_libraries(files)
+    if libraries != needed_libraries(head.libraries):
         raise _FullBuild("the libraries the stack imports changed")
     # The changed modules import (Hamilton and their libraries with them) in another process
     # where there is one, while this one reads every other module's record.
-    importing = tuning.workers.start(partial(import_changed, project, profile, changed, index))
+    importing = tuning.workers.start(
+        partial(import_changed, project, profile, changed, index, libraries)
+    )
     stack = load_record(project, profile, digest)
     imported = importing.result()
     if imported.why_not is not None:
@@ -144,7 +157,7 @@ def _rebuild(project: Project, profile: Profile, index: SourceIndex, tuning: Tun
     new_stack = StackFacts(
         modules=modules,
         references={**stack.references, **imported.references},
-        libraries=libraries,
+        libraries=files,
         matched=stack.matched,
         input_problems=stack.input_problems,
     )
