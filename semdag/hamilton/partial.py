@@ -82,11 +82,12 @@ def import_changed(
     from semdag.hamilton.reads import reads_of, recording
     from semdag.hamilton.stack import inside_project, load_stack
 
+    source = index()  # its memo in .semdag/ is no input of the build: read before recording
     try:
         with recording(project.root) as recorder:
             loaded = load_stack(project, profile, only=set(changed), libraries=libraries)
             with inside_project(project.root), contextlib.redirect_stdout(sys.stderr):
-                fresh = record_modules(project, loaded, dict(profile.config), index())
+                fresh = record_modules(project, loaded, dict(profile.config), source)
     except NotRecordable as exc:
         return Imported(why_not=str(exc))
     except Exception as exc:  # the full build reports it as it reports every failure

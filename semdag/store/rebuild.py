@@ -63,7 +63,9 @@ def rebuild_changed(
         return _rebuild(project, profile, index, tuning)
     except _FullBuild as exc:
         log.debug("full build of %s: %s", profile.name, exc)
-        return None
+    except Exception as exc:  # the full build gives the answer, or reports the error itself
+        log.debug("full build of %s: the partial rebuild stopped: %r", profile.name, exc)
+    return None
 
 
 def store_build(
