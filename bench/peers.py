@@ -14,10 +14,25 @@ from pathlib import Path
 from typing import Any
 
 
-def _stack(root: Path, profile: str) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+def _profile(path: Path) -> dict[str, Any]:
+    """A profile with the profiles it ``extends`` merged under it (one level of keys)."""
     import yaml
 
-    data = yaml.safe_load((root / "configs" / f"{profile}.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    merged: dict[str, Any] = {}
+    for base in [data.get("extends")] if isinstance(data.get("extends"), str) else []:
+        merged.update(_profile(path.parent / base))
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _stack(root: Path, profile: str) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+
+    data = _profile(root / "configs" / f"{profile}.yaml")
     sys.path.insert(0, str(root))
     modules = [importlib.import_module(name) for layer in data["stack"].values() for name in layer]
     return modules, data.get("config") or {}, data.get("inputs") or {}

@@ -145,7 +145,7 @@ class Editor:
     value each time, and puts the file back afterwards."""
 
     def __init__(self, root: Path, package: str) -> None:
-        modules = sorted((root / package / "core").glob("m*.py"))
+        modules = sorted((root / package / "core").rglob("m*.py"))
         self.path = modules[len(modules) // 2]
         self.original = self.path.read_text(encoding="utf-8")
         self.count = 0

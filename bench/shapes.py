@@ -36,6 +36,14 @@ class Shape:
     docs: str = "mixed"  # mixed | on (every function) | off (none, no comments either)
     thresholds: tuple[float, float, float, float, float] = LIGHT
     bytecode: bool = True  # False: PYTHONDONTWRITEBYTECODE=1, every module compiled each run
+    # Levels of packages a layer's modules sit in (1: genstack/core/m0000.py; 3: two more).
+    depth: int = 1
+    # Computed nodes typed pd.Series (inputs stay floats) instead of float.
+    series: bool = False
+    # Share of the nodes the overrides layer replaces (0: one in 500).
+    override_share: float = 0.0
+    # The profile extends a base profile that holds the stack.
+    extends: bool = False
 
     @property
     def pipes(self) -> bool:
@@ -87,6 +95,18 @@ SHAPES: dict[str, Shape] = {
             docs="on",
             thresholds=HEAVY,
             bytecode=False,
+        ),
+        Shape(
+            "series-packages",
+            "20 fn/module in three levels of packages, pandas Series nodes, 5% overridden, "
+            "a profile that extends a base",
+            per_module=20,
+            docs="off",
+            thresholds=(0.0, 0.0, 0.0, 0.0, 0.0),
+            depth=3,
+            series=True,
+            override_share=0.05,
+            extends=True,
         ),
         Shape(
             "bare-nopyc",

@@ -119,6 +119,14 @@ class Session:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
                 return hit
+            from semdag.store.rebuild import rebuild_changed
+
+            # Only some stack modules changed: those alone are imported, when that is sound.
+            indexer = partial(self.source_index, profile.name)
+            rebuilt = rebuild_changed(self.project, profile, indexer, self.tuning)
+            if rebuilt is not None:
+                self._writes.append(self.tuning.workers.start(rebuilt[1]))
+                return rebuilt[0]
         indexing: Job[Any] | None = None
         fresh = self.tuning.workers.count() > 1 and name not in self._built()
         files = stack_files(self.project, profile) if fresh else []
@@ -142,14 +150,18 @@ class Session:
                 indexing.cancel()
         with phase("checking the graph"):
             facts = buildcache.facts_from_build(build, graph, validate(build, graph))
+        from semdag.hamilton.partial import record_build
+        from semdag.store.rebuild import store_build
+
         reads = build.reads
+        stack = record_build(build, index) if use_cache else None
         if release:
             # What comes next (storing, comparing) reuses the driver's memory.
             del build
             self.release_build(name)
         if use_cache:
             memo = prepare_memo(self.project, profile.name, index)
-            facts, write = buildcache.prepare_store(self.project, profile, facts, reads)
+            facts, write = store_build(self.project, profile, facts, reads, stack)
             self._writes.append(self.tuning.workers.start(partial(_run_all, [memo, write])))
         return facts
 

@@ -44,6 +44,11 @@ class Build:
     shadowed: tuple[str, ...]
     # What importing and building read (the build cache's record of its inputs).
     reads: Reads = field(default_factory=Reads, repr=False)
+    # Each stack function's Hamilton nodes under the profile's config, keyed by ``id(fn)``
+    # (those a later layer overrode included).
+    resolved: dict[int, list[Any]] = field(default_factory=dict, repr=False)
+    # Each stack module's functions (name, function) in Hamilton's order, by module name.
+    functions: dict[str, list[tuple[str, Any]]] = field(default_factory=dict, repr=False)
 
     def layer_of_module(self) -> dict[str, str]:
         return {m.name: m.layer for m in self.modules}
@@ -97,8 +102,9 @@ def _build(project: Project, profile: Profile, configure: Any) -> Build:
         phase(f"building the graph of profile {profile.name} ({len(modules)} modules)"),
     ):
         resolved: dict[int, list[Any]] = {}
+        functions: dict[str, list[tuple[str, Any]]] = {}
         try:
-            definitions = resolve_definitions(project, modules, config, resolved)
+            definitions = resolve_definitions(project, modules, config, resolved, functions)
         except Exception as exc:
             raise _build_error(exc, project, modules) from None
         ledger, conflicts = compute_ledger(definitions, allow)
@@ -117,7 +123,18 @@ def _build(project: Project, profile: Profile, configure: Any) -> Build:
                 dr = builder.build()
         except Exception as exc:
             raise _build_error(exc, project, modules) from None
-    return Build(project, profile, dr, modules, definitions, ledger, conflicts, shadowed)
+    return Build(
+        project,
+        profile,
+        dr,
+        modules,
+        definitions,
+        ledger,
+        conflicts,
+        shadowed,
+        resolved=resolved,
+        functions=functions,
+    )
 
 
 _MISMATCH = re.compile(r"Error: (\S+) is expecting (\S+?):(.+?), but found \S+?:(.+?)\.\s")

@@ -1,4 +1,5 @@
-"""Libraries' own logging: silenced while a command runs, unless ``--debug``.
+"""Libraries' own logging: silenced while a command runs, unless ``--debug`` (which also
+shows semdag's own debug notes).
 
 Hamilton logs a failed build at length (a traceback and an invitation to its Slack) and Dask
 logs every worker failure; semdag reports each failure once, in one line.
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Iterator
 
 LIBRARY_LOGGERS = ("hamilton", "distributed")
+SEMDAG_LOGGER = "semdag"
 
 
 @contextlib.contextmanager
@@ -40,8 +42,17 @@ def _to_stderr() -> Iterator[None]:
     loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
     for lg in loggers:
         lg.addHandler(handler)
+    # semdag's own notes (which way a profile was built, and why) as `debug: ...` lines.
+    own = logging.getLogger(SEMDAG_LOGGER)
+    notes = logging.StreamHandler(sys.stderr)
+    notes.setFormatter(logging.Formatter("debug: %(message)s"))
+    level = own.level
+    own.setLevel(logging.DEBUG)
+    own.addHandler(notes)
     try:
         yield
     finally:
         for lg in loggers:
             lg.removeHandler(handler)
+        own.removeHandler(notes)
+        own.setLevel(level)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from semdag.core.graph import GraphModel, NodeInfo
 
 if TYPE_CHECKING:
+    from semdag.config.profile import Profile
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
+    from semdag.hamilton.variants import Variant
 
 
 def model_from_build(build: Build, index: SourceIndex | None = None) -> GraphModel:
@@ -78,7 +81,7 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
         profile=build.profile.name,
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
-        variant_inputs=_check_variants(build, ordered, dependents),
+        variant_inputs=check_variants(build.profile, _variants(build), ordered, dependents),
     )
 
 
@@ -117,15 +120,22 @@ def _like(own: str, data: bytes) -> str:
     return f"{prefix}{sep}{text}"
 
 
-def _check_variants(
-    build: Build, nodes: dict[str, NodeInfo], dependents: dict[str, list[str]]
+def _variants(build: Build) -> list[Variant]:
+    from semdag.hamilton.variants import find_variants
+
+    return find_variants((m.module for m in build.modules), build.profile.config)
+
+
+def check_variants(
+    profile: Profile,
+    variants: Sequence[Variant],
+    nodes: Mapping[str, NodeInfo],
+    dependents: Mapping[str, Sequence[str]],
 ) -> dict[str, tuple[str, ...]]:
     """The inputs only the config's unselected variants take (see ``GraphModel``); a config
     value that selects no variant of a node the graph needs is an error at that config key."""
-    from semdag.hamilton.variants import find_variants, inactive_inputs, unselected
+    from semdag.hamilton.variants import inactive_inputs, unselected
 
-    profile = build.profile
-    variants = find_variants((m.module for m in build.modules), profile.config)
     if not variants:
         return {}
     needed = [

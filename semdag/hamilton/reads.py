@@ -112,35 +112,69 @@ class Reads:
             env_names=raw["env_names"],
         )
 
+    def joined(self, later: Reads) -> Reads:
+        """What this build and a ``later`` one that redid part of it read together, each
+        thing as the later one found it (a file neither reads again stays in the record: a
+        record that holds too much only misses more often)."""
+
+        def join(mine: tuple[tuple[str, Any], ...], theirs: tuple[tuple[str, Any], ...]) -> Any:
+            return tuple(sorted({**dict(mine), **dict(theirs)}.items()))
+
+        return Reads(
+            modules=join(self.modules, later.modules),
+            installed=join(self.installed, later.installed),
+            resolution=join(self.resolution, later.resolution),
+            files=join(self.files, later.files),
+            listings=join(self.listings, later.listings),
+            probes=join(self.probes, later.probes),
+            env=join(self.env, later.env),
+            env_names=later.env_names or self.env_names,
+            uncacheable=later.uncacheable or self.uncacheable,
+        )
+
     def changed(self, root: Path) -> str | None:
         """What differs now from what the build read (``file modules/x.py``), or None when
         everything is as it was. ``root`` is the project root (relative paths)."""
+        for kind, name in self.changes(root):
+            return f"{kind} {name}" if name else kind
+        return None
+
+    def changes(self, root: Path) -> Iterator[tuple[str, str]]:
+        """Each thing that differs now from what the build read, as (kind, name): ``("module
+        file", "modules/x.py")``, ``("environment variable", "HOME")``; the set of variable
+        names has no name (``""``). ``root`` is the project root (relative paths)."""
+        hashed: dict[str, str | None] = {}  # a module's file is often a file read too
+
+        def sha(name: str) -> str | None:
+            if name not in hashed:
+                hashed[name] = file_sha(_absolute(root, name))
+            return hashed[name]
+
         for name, digest in self.modules:
-            if file_sha(_absolute(root, name)) != digest:
-                return f"module file {name}"
+            if sha(name) != digest:
+                yield "module file", name
         for name, signature in self.installed:
             if _signature(name) != signature:
-                return f"installed file {name}"
+                yield "installed file", name
         for name, digest in self.files:
-            if file_sha(_absolute(root, name)) != digest:
-                return f"file {name}"
+            if sha(name) != digest:
+                yield "file", name
         for name, digest in self.listings:
             if listing_sha(_absolute(root, name)) != digest:
-                return f"folder {name}"
+                yield "folder", name
         for name, kind in self.probes:
             if path_kind(_absolute(root, name)) != kind:
-                return f"path {name}"
+                yield "path", name
         for name, value in self.env:
             if os.environ.get(name) != value:
-                return f"environment variable {name}"
+                yield "environment variable", name
         if self.env_names is not None and _env_names_sha() != self.env_names:
-            return "the set of environment variables"
+            yield "the set of environment variables", ""
         if self.resolution:
             where = _resolver(root)
             for name, origin in self.resolution:
                 if where(name) != origin:
-                    return f"where module {name} is found"
-        return None
+                    yield "where module", f"{name} is found"
 
 
 def file_sha(path: Path | str) -> str | None:

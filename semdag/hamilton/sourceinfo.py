@@ -267,6 +267,9 @@ class SourceIndex:
         self._file_memo: FileMemo = file_memo or {}
         self._files: dict[str, _IndexedFile | None] = {}
         self._names: dict[str, str] = {}
+        # What lookup answered, by id of the function and whether with source (the graph
+        # model and the record of each module's contribution ask for the same functions).
+        self._answered: dict[tuple[int, bool], tuple[Any, FunctionSource | None]] = {}
 
     def _indexed(self, filename: str) -> _IndexedFile | None:
         """The indexed file (None when it cannot be read or parsed)."""
@@ -406,6 +409,14 @@ class SourceIndex:
         function wrapped with ``functools.wraps`` is looked up through ``__wrapped__``.
         """
         want_source = self._with_source if with_source is None else with_source
+        answered = self._answered.get((id(fn), want_source))
+        if answered is not None and answered[0] is fn:
+            return answered[1]
+        result = self._lookup(fn, want_source)
+        self._answered[(id(fn), want_source)] = (fn, result)
+        return result
+
+    def _lookup(self, fn: Callable[..., Any], want_source: bool) -> FunctionSource | None:
         found = self._find(fn)
         if found is None:
             return None

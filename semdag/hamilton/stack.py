@@ -9,7 +9,7 @@ import itertools
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -237,18 +237,32 @@ def stack_sources(project: Project, profile: Profile) -> list[Path]:
     return list(found)
 
 
-def load_stack(project: Project, profile: Profile) -> tuple[LoadedModule, ...]:
-    """Import every module of every layer, in stack order (Hamilton first, with the
-    extensions the stack's libraries need: see :mod:`semdag.hamilton.extensions`)."""
+def load_stack(
+    project: Project,
+    profile: Profile,
+    only: Collection[str] | None = None,
+    libraries: Collection[str] | None = None,
+) -> tuple[LoadedModule, ...]:
+    """Import every module of every layer (or those ``only`` names), in stack order
+    (Hamilton first, with the extensions the stack's libraries need: see
+    :mod:`semdag.hamilton.extensions`; ``libraries``, when known, are those the stack's
+    source imports)."""
     from semdag.hamilton import extensions
     from semdag.hamilton.reads import attributing, forget_user_modules
 
     loaded: list[LoadedModule] = []
     seen: set[str] = set()
-    extensions.load_for(extensions.imported_names(stack_sources(project, profile)))
+    if libraries is None:
+        libraries = extensions.imported_names(stack_sources(project, profile))
+    extensions.load_for(set(libraries))
     forget_user_modules()
     _forget_stack_packages(profile)
-    specs = [(layer, spec) for layer in profile.layers for spec in layer.modules]
+    specs = [
+        (layer, spec)
+        for layer in profile.layers
+        for spec in layer.modules
+        if only is None or spec in only
+    ]
     with inside_project(project.root):
         for number, (layer, spec) in enumerate(specs, 1):
             with (
@@ -278,18 +292,23 @@ def resolve_definitions(
     modules: tuple[LoadedModule, ...],
     config: Mapping[str, Any],
     resolved: dict[int, list[Any]] | None = None,
+    functions: dict[str, list[tuple[str, Any]]] | None = None,
 ) -> dict[str, list[Definition]]:
     """Every node each module defines under ``config``, in stack order.
 
     ``resolved``, when given, receives each function's Hamilton nodes keyed by ``id(fn)``
-    so that the driver build can reuse them (see :func:`reusing_resolved_nodes`).
+    so that the driver build can reuse them (see :func:`reusing_resolved_nodes`);
+    ``functions`` each module's functions (name, function) in Hamilton's order.
     """
     from hamilton.function_modifiers import base as fm_base
     from hamilton.graph_utils import find_functions
 
     definitions: dict[str, list[Definition]] = {}
     for loaded in modules:
-        for fn_name, fn in find_functions(loaded.module):
+        found = find_functions(loaded.module)
+        if functions is not None:
+            functions[loaded.name] = found
+        for fn_name, fn in found:
             code = getattr(fn, "__code__", None)
             file = project.relative(code.co_filename) if code else loaded.file
             line = code.co_firstlineno if code else 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from semdag.core.checks import check_input_names, find_cycles, profile_outputs
 from semdag.core.errors import UsageError
@@ -11,6 +12,11 @@ from semdag.core.graph import GraphModel
 from semdag.core.registry import registry_findings
 from semdag.core.rules import Finding, apply_severities, finding
 from semdag.hamilton.build import Build
+from semdag.hamilton.stack import Conflict, Definition
+
+if TYPE_CHECKING:
+    from semdag.config.profile import Profile
+    from semdag.hamilton.variants import Variant
 
 
 def final_vars(build: Build, graph: GraphModel) -> list[str]:
@@ -32,7 +38,7 @@ def checked_inputs(build: Build, graph: GraphModel, given: Mapping[str, Any]) ->
         node = driver_nodes.get(name)
         if node is None or name in profile.config:
             continue  # a config value: Hamilton takes it from the config
-        problem = _type_problem(name, node, value)
+        problem = type_problem(name, node, value)
         if problem is None:
             continue
         if name in given:
@@ -41,7 +47,7 @@ def checked_inputs(build: Build, graph: GraphModel, given: Mapping[str, Any]) ->
     return inputs
 
 
-def _type_problem(name: str, node: Any, value: Any) -> str | None:
+def type_problem(name: str, node: Any, value: Any) -> str | None:
     """Why ``value`` cannot be the input ``node`` (a Hamilton node), or None when it can."""
     from hamilton import htypes
 
@@ -55,6 +61,33 @@ def _type_problem(name: str, node: Any, value: Any) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class InputUse:
+    """An external input that a run of the outputs reaches (and no override or config
+    value gives)."""
+
+    name: str
+    type_text: str  # Hamilton's spelling of its type
+    from_yaml: bool  # a value of its type can be written under inputs:
+    given: bool  # the run has a value for it
+    problem: str | None  # why that value cannot be it, or None
+    value_type: str | None  # the name of that value's type
+    needing: tuple[str, ...]  # the reached nodes that require it
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What validate reads of a build besides the graph model."""
+
+    profile: Profile
+    conflicts: tuple[Conflict, ...]
+    shadowed: tuple[str, ...]
+    final_definition: Callable[[str], Definition | None]
+    uses: tuple[InputUse, ...]
+    variants: tuple[Variant, ...]
+    async_nodes: tuple[str, ...]  # sorted
+
+
 def validate(
     build: Build,
     graph: GraphModel,
@@ -63,14 +96,40 @@ def validate(
     overrides: Mapping[str, Any] | None = None,
 ) -> list[Finding]:
     """Run every baseline-free rule; findings sorted, profile severities applied."""
+    import inspect
+
+    from semdag.hamilton.variants import find_variants
+
     profile = build.profile
     run_inputs = dict(profile.inputs) | dict(inputs or {})
     run_overrides = dict(profile.overrides) | dict(overrides or {})
+    async_nodes = tuple(
+        name
+        for name, n in sorted(build.driver.graph.nodes.items())
+        if any(
+            inspect.iscoroutinefunction(inspect.unwrap(fn)) for fn in n.originating_functions or ()
+        )
+    )
+    checked = Checked(
+        profile=profile,
+        conflicts=build.conflicts,
+        shadowed=build.shadowed,
+        final_definition=build.final_definition,
+        uses=tuple(_input_uses(build, graph, run_inputs, run_overrides)),
+        variants=tuple(find_variants((m.module for m in build.modules), profile.config)),
+        async_nodes=async_nodes,
+    )
+    return findings_of(checked, graph)
+
+
+def findings_of(checked: Checked, graph: GraphModel) -> list[Finding]:
+    """Every baseline-free finding of a build (see :func:`validate`)."""
+    profile = checked.profile
     found: list[Finding] = []
-    found += _override_findings(build)
-    found += _shadow_findings(build)
+    found += _override_findings(checked.conflicts)
+    found += _shadow_findings(checked)
     found += _cycle_findings(graph)
-    found += _execution_findings(build, graph, final_vars(build, graph), run_inputs, run_overrides)
+    found += _execution_findings(checked, graph)
     found += registry_findings(
         graph,
         profile.tag_filter,
@@ -78,19 +137,14 @@ def validate(
         profile.dtypes,
         required_at=profile.where("registry", "required_tags"),
     )
-    found += _cache_findings(build, graph)
-    found += _async_findings(build, graph)
+    found += _cache_findings(profile, graph)
+    found += _async_findings(checked.async_nodes, graph)
     return apply_severities(found, profile.rules)
 
 
-def _async_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
+def _async_findings(names: Iterable[str], graph: GraphModel) -> Iterator[Finding]:
     """``async def`` nodes: the synchronous driver would hand their coroutines downstream."""
-    import inspect
-
-    for name, n in sorted(build.driver.graph.nodes.items()):
-        functions = n.originating_functions or ()
-        if not any(inspect.iscoroutinefunction(inspect.unwrap(fn)) for fn in functions):
-            continue
+    for name in names:
         info = graph.nodes.get(name)
         yield finding(
             "async-node",
@@ -104,8 +158,8 @@ def _async_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
         )
 
 
-def _override_findings(build: Build) -> Iterator[Finding]:
-    for conflict in build.conflicts:
+def _override_findings(conflicts: Iterable[Conflict]) -> Iterator[Finding]:
+    for conflict in conflicts:
         first, second = conflict.first, conflict.second
         yield finding(
             "override-not-allowed",
@@ -137,10 +191,10 @@ def _cycle_findings(graph: GraphModel) -> Iterator[Finding]:
         )
 
 
-def _shadow_findings(build: Build) -> Iterator[Finding]:
-    for name in build.shadowed:
-        definition = build.final_definition(name)
-        file, line = build.profile.where("config", name)
+def _shadow_findings(checked: Checked) -> Iterator[Finding]:
+    for name in checked.shadowed:
+        definition = checked.final_definition(name)
+        file, line = checked.profile.where("config", name)
         yield finding(
             "config-shadows-node",
             name,
@@ -152,47 +206,23 @@ def _shadow_findings(build: Build) -> Iterator[Finding]:
         )
 
 
-def _execution_findings(
+def _input_uses(
     build: Build,
     graph: GraphModel,
-    outputs: list[str],
     inputs: Mapping[str, Any],
     overrides: Mapping[str, Any],
-) -> Iterator[Finding]:
+) -> Iterator[InputUse]:
+    """The external inputs Hamilton reaches from the outputs, by name."""
     from hamilton import htypes
     from hamilton import node as h_node
 
     nodes, user_nodes = build.driver.graph.get_upstream_nodes(
-        outputs, dict(inputs), dict(overrides)
+        final_vars(build, graph), dict(inputs), dict(overrides)
     )
-    from semdag.hamilton.variants import find_variants, unselected
-
     config = build.profile.config
-    variants = find_variants((m.module for m in build.modules), config)
     for user in sorted(user_nodes, key=lambda n: n.name):
         name = user.name
         if name in overrides or name in config:
-            continue
-        if name in inputs:
-            value = inputs[name]
-            problem = _type_problem(name, user, value)
-            if problem is not None:
-                # Where the value was given: the profile's line (an --input has none).
-                file, line = (
-                    build.profile.where("inputs", name)
-                    if name in build.profile.inputs
-                    else (None, None)
-                )
-                yield finding(
-                    "type-mismatch",
-                    name,
-                    problem,
-                    node=name,
-                    old=htypes.get_type_as_string(user.type),
-                    new=type(value).__name__,
-                    file=file,
-                    line=line,
-                )
             continue
         needing = sorted(
             n.name
@@ -200,30 +230,66 @@ def _execution_findings(
             if n in nodes
             and n.input_types.get(name, (None, None))[1] == h_node.DependencyType.REQUIRED
         )
-        if needing:
-            first = graph.nodes.get(needing[0])
+        given = name in inputs
+        yield InputUse(
+            name=name,
+            type_text=str(htypes.get_type_as_string(user.type)),
+            from_yaml=from_yaml(user.type),
+            given=given,
+            problem=type_problem(name, user, inputs[name]) if given else None,
+            value_type=type(inputs[name]).__name__ if given else None,
+            needing=tuple(needing),
+        )
+
+
+def _execution_findings(checked: Checked, graph: GraphModel) -> Iterator[Finding]:
+    from semdag.hamilton.variants import unselected
+
+    profile = checked.profile
+    for use in checked.uses:
+        name = use.name
+        if use.given:
+            if use.problem is not None:
+                # Where the value was given: the profile's line (an --input has none).
+                file, line = (
+                    profile.where("inputs", name) if name in profile.inputs else (None, None)
+                )
+                yield finding(
+                    "type-mismatch",
+                    name,
+                    use.problem,
+                    node=name,
+                    old=use.type_text,
+                    new=use.value_type,
+                    file=file,
+                    line=line,
+                )
+            continue
+        if use.needing:
+            first = graph.nodes.get(use.needing[0])
             file, line = (first.file, first.line) if first else (None, None)
             where = (
                 "set it under inputs: or pass --input"
-                if _from_yaml(user.type)
-                else f"a {htypes.get_type_as_string(user.type)} cannot be written in YAML: "
+                if use.from_yaml
+                else f"a {use.type_text} cannot be written in YAML: "
                 "compute it in a node, or, when it is given at run time, set "
                 "rules: {missing-input: warning} in the profile"
             )
-            group = next((g for g in unselected(variants, [name])), None)
+            group = next((g for g in unselected(checked.variants, [name])), None)
             if group is not None:
                 # A node that only @config.when variants define, none of them selected.
                 keys = ", ".join(group.config_keys)
                 where = (
                     f"no variant is selected: set config {keys}; its variants: {group.describe()}"
                 )
-                file, line = build.profile.where("config")
+                file, line = profile.where("config")
             yield finding(
                 "missing-input",
                 name,
-                f"input {name!r} is required by {', '.join(needing)} and has no value ({where})",
+                f"input {name!r} is required by {', '.join(use.needing)} and has no value "
+                f"({where})",
                 node=name,
-                new=needing,
+                new=list(use.needing),
                 file=file,
                 line=line,
             )
@@ -233,7 +299,7 @@ def _execution_findings(
 _YAML_TYPES = (str, int, float, bool, list, dict, tuple, type(None))
 
 
-def _from_yaml(annotation: Any) -> bool:
+def from_yaml(annotation: Any) -> bool:
     """Whether a value of ``annotation`` can be given under ``inputs:`` (an unknown or
     generic type is given the benefit of the doubt)."""
     import types
@@ -245,11 +311,10 @@ def _from_yaml(annotation: Any) -> bool:
     return issubclass(origin, _YAML_TYPES)
 
 
-def _cache_findings(build: Build, graph: GraphModel) -> Iterator[Finding]:
-    cache = build.profile.cache
+def _cache_findings(profile: Profile, graph: GraphModel) -> Iterator[Finding]:
+    cache = profile.cache
     if not cache.on:
         return
-    profile = build.profile
     for index, name in enumerate(cache.names("ignore")):
         file, line = profile.where("cache", "ignore", str(index))
         yield finding(

@@ -4,7 +4,7 @@ the inputs that only the variants left out take, and the values each variant acc
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -26,32 +26,42 @@ class Variant:
 def find_variants(modules: Iterable[ModuleType], config: Mapping[str, Any]) -> list[Variant]:
     """Every config-selected function of ``modules``, and whether ``config`` selects it."""
     from hamilton import graph_utils
+
+    return [
+        variant
+        for module in modules
+        for variant in variants_of(graph_utils.find_functions(module), config)
+    ]
+
+
+def variants_of(
+    functions: Iterable[tuple[str, Callable[..., Any]]], config: Mapping[str, Any]
+) -> list[Variant]:
+    """The config-selected functions among ``functions`` (name, function), and whether
+    ``config`` selects each."""
     from hamilton.function_modifiers import base
     from hamilton.function_modifiers.configuration import config as config_decorator
 
     found: list[Variant] = []
-    for module in modules:
-        for name, fn in graph_utils.find_functions(module):
-            resolvers = [
-                r for r in getattr(fn, "resolve", []) or [] if isinstance(r, config_decorator)
-            ]
-            if not resolvers:
-                continue
-            try:
-                active = all(r.does_resolve(dict(config)) for r in resolvers)
-            except Exception:  # a custom condition that fails on this config: not selected
-                active = False
-            target = resolvers[-1].target_name or base.sanitize_function_name(name)
-            try:
-                parameters = tuple(inspect.signature(fn).parameters)
-            except (TypeError, ValueError):
-                parameters = ()
-            accepts: list[str] = []
-            keys: list[str] = []
-            for resolver in resolvers:
-                accepts.append(_condition(resolver.does_resolve))
-                keys += list(resolver._config_used or [])
-            found.append(Variant(name, target, active, parameters, tuple(accepts), tuple(keys)))
+    for name, fn in functions:
+        resolvers = [r for r in getattr(fn, "resolve", []) or [] if isinstance(r, config_decorator)]
+        if not resolvers:
+            continue
+        try:
+            active = all(r.does_resolve(dict(config)) for r in resolvers)
+        except Exception:  # a custom condition that fails on this config: not selected
+            active = False
+        target = resolvers[-1].target_name or base.sanitize_function_name(name)
+        try:
+            parameters = tuple(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            parameters = ()
+        accepts: list[str] = []
+        keys: list[str] = []
+        for resolver in resolvers:
+            accepts.append(_condition(resolver.does_resolve))
+            keys += list(resolver._config_used or [])
+        found.append(Variant(name, target, active, parameters, tuple(accepts), tuple(keys)))
     return found
 
 

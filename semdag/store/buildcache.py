@@ -64,6 +64,27 @@ def _entry_path(project: Project, key: Mapping[str, Any]) -> Path:
     return project.state_path / CACHE_DIR / f"{key['profile']}-{digest[:32]}.json"
 
 
+def entry_path(project: Project, profile: Profile) -> Path:
+    """Where the cached facts of the profile's build under its current key are kept."""
+    return _entry_path(project, base_key(project, profile))
+
+
+def last_build(project: Project, profile: Profile) -> tuple[dict[str, Any], str] | None:
+    """What the cached build of the profile under its current key read, and its digest,
+    whether or not those reads are as they were; None when there is none or it is damaged."""
+    key = base_key(project, profile)
+    try:
+        index = json.loads(_index_path(_entry_path(project, key)).read_text(encoding="utf-8"))
+        if index.get("key") != key:
+            return None
+        reads, digest = index["reads"], index["digest"]
+        if not isinstance(reads, dict) or digest != _digest(key, reads):
+            return None
+        return reads, digest
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def enabled() -> bool:
     return os.environ.get(DISABLE_ENV, "") in ("", "0")
 

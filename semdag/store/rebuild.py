@@ -1,0 +1,194 @@
+"""The build cache's answer after an edit to a few stack modules: a partial rebuild.
+
+When the build cache misses only because some stack modules' source changed, the other
+modules' contributions are taken from the record of the cached build
+(:mod:`semdag.store.modulefacts`), the changed modules are imported (recording what they
+read) and resolved, and the graph is assembled from both as Hamilton would
+(:mod:`semdag.hamilton.partial`). The answer is the full build's, byte for byte; wherever
+that cannot be shown, the build is done in full:
+
+- anything else changed (a helper module, a data file, an environment variable, where a
+  module is found, an installed package), or the record is missing or damaged;
+- another project module refers to a changed module (imports it, or a function or type of
+  it), before or after the edit;
+- the stack's libraries with Hamilton extensions changed;
+- a changed module does not import or resolve (the full build reports it);
+- Hamilton would compare two types on an edge that are neither the same nor ``Any`` and the
+  cached build did not show that pair to match (or a changed module defines one of them);
+- a profile input's value was checked against another type than its node has now;
+- the changed modules' import did what no record covers.
+
+``--debug`` says on stderr which way each profile was built and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from semdag.core.tuning import SERIAL, Tuning
+from semdag.hamilton.assembly import NotReproduced
+from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
+from semdag.hamilton.partial import assemble_facts, import_changed
+from semdag.store.buildcache import BuildFacts
+
+if TYPE_CHECKING:
+    from semdag.config.profile import Profile
+    from semdag.config.project import Project
+    from semdag.hamilton.reads import Reads
+    from semdag.hamilton.sourceinfo import SourceIndex
+
+log = logging.getLogger("semdag.build")
+
+Rebuilt = tuple[BuildFacts, Callable[[], None]]
+
+
+class _FullBuild(Exception):
+    """Why this profile is built in full."""
+
+
+def rebuild_changed(
+    project: Project,
+    profile: Profile,
+    index: Callable[[], SourceIndex],
+    tuning: Tuning = SERIAL,
+) -> Rebuilt | None:
+    """The facts of a build that imports only the changed stack modules, and the writing of
+    its cache entry; None when the profile must be built in full (the reason is logged).
+    With a parallel ``tuning`` the changed modules import in another process, which makes
+    the source ``index`` that hashes their functions (with ``index()``)."""
+    try:
+        return _rebuild(project, profile, index, tuning)
+    except _FullBuild as exc:
+        log.debug("full build of %s: %s", profile.name, exc)
+    except Exception as exc:  # the full build gives the answer, or reports the error itself
+        log.debug("full build of %s: the partial rebuild stopped: %r", profile.name, exc)
+    return None
+
+
+def store_build(
+    project: Project,
+    profile: Profile,
+    facts: BuildFacts,
+    reads: Reads,
+    stack: StackFacts | None,
+) -> Rebuilt:
+    """The facts of a build with their digest, and the writing of its cache entry with the
+    record of each module's contribution (see :func:`rebuild_changed`)."""
+    from semdag.store import buildcache
+    from semdag.store.modulefacts import prepare_record
+
+    facts, write = buildcache.prepare_store(project, profile, facts, reads)
+    if stack is None:
+        return facts, write
+    return facts, _both(write, prepare_record(project, profile, facts.digest, stack))
+
+
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        second()
+        first()
+
+    return run
+
+
+def _rebuild(
+    project: Project, profile: Profile, index: Callable[[], SourceIndex], tuning: Tuning
+) -> Rebuilt:
+    from semdag.hamilton.reads import Reads
+    from semdag.store import buildcache
+    from semdag.store.modulefacts import load_record
+
+    last = buildcache.last_build(project, profile)
+    if last is None:
+        raise _FullBuild("no cached build under this profile's key")
+    recorded, digest = last
+    head = load_record(project, profile, digest, head_only=True)
+    if head is None:
+        raise _FullBuild("no record of what each module contributed")
+    reads = Reads.from_dict(recorded)
+    changed = _changed_modules(project, profile, head, reads)
+    # A source file that is not a changed module is as it was (else anything else changed).
+    files = dict(head.libraries)
+    for file in changed.values():
+        files.pop(file, None)
+    files.update(library_imports(project, [project.root / file for file in changed.values()]))
+    libraries = needed_libraries(files)
+    if libraries != needed_libraries(head.libraries):
+        raise _FullBuild("the libraries the stack imports changed")
+    # The changed modules import (Hamilton and their libraries with them) in another process
+    # where there is one, while this one reads every other module's record.
+    importing = tuning.workers.start(
+        partial(import_changed, project, profile, changed, index, libraries)
+    )
+    stack = load_record(project, profile, digest)
+    imported = importing.result()
+    if imported.why_not is not None:
+        raise _FullBuild(imported.why_not)
+    if stack is None or stack.stack != head.stack:
+        raise _FullBuild("the record of what each module contributed is damaged")
+    fresh = imported.modules
+    if set(fresh) != set(changed) or imported.reads is None or imported.any_type is None:
+        raise _FullBuild("the changed modules imported as other modules")
+    for name in sorted(fresh):
+        users = [k for k, v in sorted(imported.references.items()) if name in v and k != name]
+        if users:
+            raise _FullBuild(f"{changed[name]} is now imported by {', '.join(users)}")
+    modules = tuple(fresh.get(m.name, m) for m in stack.modules)
+    try:
+        graph, ledger, findings = assemble_facts(
+            profile, modules, stack, set(fresh), imported.any_type
+        )
+    except NotReproduced as exc:
+        raise _FullBuild(str(exc)) from None
+    facts = BuildFacts(
+        graph=graph,
+        modules=tuple((m.layer, m.name, m.file) for m in modules),
+        ledger=ledger,
+        findings=tuple(findings),
+    )
+    log.debug(
+        "partial rebuild of %s: %d of %d modules changed (%s)",
+        profile.name,
+        len(fresh),
+        len(modules),
+        ", ".join(changed[name] for name in sorted(fresh)),
+    )
+    new_stack = StackFacts(
+        modules=modules,
+        references={**stack.references, **imported.references},
+        libraries=files,
+        matched=stack.matched,
+        input_problems=stack.input_problems,
+    )
+    return store_build(project, profile, facts, reads.joined(imported.reads), new_stack)
+
+
+def _changed_modules(
+    project: Project, profile: Profile, head: StackFacts, reads: Reads
+) -> dict[str, str]:
+    """The stack modules whose source changed: name -> file; :class:`_FullBuild` when
+    anything else changed or the record does not match the profile's stack."""
+    specs = [(layer.name, spec) for layer in profile.layers for spec in layer.modules]
+    if specs != [(layer, name) for layer, name, _file in head.stack]:
+        raise _FullBuild("the record names other stack modules than the profile")
+    by_file = {file: name for _layer, name, file in head.stack}
+    changed: dict[str, str] = {}
+    for kind, name in reads.changes(project.root):
+        module = by_file.get(name) if kind in ("module file", "file") else None
+        if module is None:
+            raise _FullBuild(f"{kind} {name} changed" if name else f"{kind} changed")
+        changed[module] = name
+    if not changed:
+        raise _FullBuild("nothing changed, but the cached facts could not be read")
+    for module, file in sorted(changed.items()):
+        users = head.referrers(module)
+        if users:
+            raise _FullBuild(
+                f"{file} changed, imported by {len(users)} "
+                f"module{'s' if len(users) > 1 else ''} ({', '.join(users[:3])}"
+                f"{', …' if len(users) > 3 else ''})"
+            )
+    return changed
