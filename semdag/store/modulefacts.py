@@ -60,7 +60,7 @@ def prepare_record(
     return write
 
 
-# The text each module loaded from a record was read from, by id: a module that did not
+# The text each module of the last record read was read from, by id: a module that did not
 # change is written back as it was read instead of encoded again.
 _read_as: dict[int, tuple[ModuleFacts, str]] = {}
 
@@ -80,6 +80,7 @@ def load_record(
             lines = handle.read().splitlines()
         if len(lines) != head["count"]:
             return None
+        _read_as.clear()  # only the last record read is written back
         stack = [tuple(m) for m in head["stack"]]
         modules = []
         for line in lines:
