@@ -13,7 +13,8 @@ from semdag.config.project import Project
 from semdag.core.errors import CheckFailed, GraphBuildError, SemdagError
 from semdag.core.progress import phase
 from semdag.core.tuning import SERIAL, Tuning
-from semdag.hamilton.reads import Reads, reads_of, recording
+from semdag.hamilton.reads import reads_of, recording
+from semdag.hamilton.record import Reads
 from semdag.hamilton.stack import (
     Conflict,
     Definition,

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from semdag.core.graph import GraphModel
     from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
-    from semdag.hamilton.reads import Reads
+    from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
 
 log = logging.getLogger("semdag.build")

@@ -4,7 +4,7 @@ The key is what building read: before it starts, the bytes of every profile file
 ``extends`` chain, the environment variables the profile interpolated, ``--set`` values, the
 versions of Python, semdag (and the bytes of its source) and Hamilton
 (:class:`~semdag.store.cachekey.CacheKey`); while it runs, everything its modules' code read,
-recorded as it happened (:class:`~semdag.hamilton.reads.Reads`: module files wherever they
+recorded as it happened (:class:`~semdag.hamilton.record.Reads`: module files wherever they
 resolved from, data files, folder listings, environment variables). Any change is a miss; a
 build that did what no record covers (a subprocess, a socket) is not stored; an unreadable
 or inconsistent cache file is ignored and rewritten, never trusted.
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.hamilton.build import Build
-    from semdag.hamilton.reads import Reads
+    from semdag.hamilton.record import Reads
 
 CACHE_DIR = "build-cache"
 DISABLE_ENV = "SEMDAG_NO_BUILD_CACHE"
@@ -112,8 +112,8 @@ def lookup(project: Project, profile: Profile) -> BuildFacts | None:
 
 def _unchanged(project: Project, reads: Mapping[str, Any]) -> bool:
     """Whether everything the cached build read is as it was (see
-    :meth:`semdag.hamilton.reads.Reads.changed`)."""
-    from semdag.hamilton.reads import Reads
+    :meth:`semdag.hamilton.record.Reads.changed`)."""
+    from semdag.hamilton.record import Reads
 
     return Reads.from_dict(dict(reads)).changed(project.root) is None
 

@@ -6,7 +6,7 @@ and :class:`Versions` (Python, semdag and the bytes of its source, Hamilton, the
 scheme). From it come the build cache's key (:meth:`CacheKey.build_key`) and the hash memo's
 context (:meth:`Versions.memo_context`). What the build read while it ran (modules wherever
 they resolved from, files, folders, environment variables) is only known after it ran:
-:class:`semdag.hamilton.reads.Reads` records it, stored beside the key.
+:class:`semdag.hamilton.record.Reads` records it, stored beside the key.
 A remembered verdict is keyed by the digest of both and by :func:`check_stamp`, what a check
 reads besides the build.
 """

@@ -37,7 +37,7 @@ from semdag.store.buildcache import BuildFacts
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
-    from semdag.hamilton.reads import Reads
+    from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
 
 log = logging.getLogger("semdag.build")
@@ -97,7 +97,7 @@ def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[],
 def _rebuild(
     project: Project, profile: Profile, index: Callable[[], SourceIndex], tuning: Tuning
 ) -> Rebuilt:
-    from semdag.hamilton.reads import Reads
+    from semdag.hamilton.record import Reads
     from semdag.store import buildcache
     from semdag.store.modulefacts import load_record
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semdag.hamilton.reads import Reads, reads_of, recording
+from semdag.hamilton.reads import reads_of, recording
+from semdag.hamilton.record import Reads
 
 
 def relative_to(root: Path):
