@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,8 @@ from semdag.hamilton.stack import (
 if TYPE_CHECKING:
     from hamilton import driver as h_driver
 
+    from semdag.hamilton.variants import Variant
+
 
 @dataclass(frozen=True)
 class Build:
@@ -53,6 +56,14 @@ class Build:
 
     def layer_of_module(self) -> dict[str, str]:
         return {m.name: m.layer for m in self.modules}
+
+    @functools.cached_property
+    def variants(self) -> tuple[Variant, ...]:
+        """The stack's config-selected functions (see :func:`~semdag.hamilton.variants.
+        find_variants`), found once for the model and validate."""
+        from semdag.hamilton.variants import find_variants
+
+        return tuple(find_variants((m.module for m in self.modules), self.profile.config))
 
     def final_definition(self, node: str) -> Definition | None:
         """The definition that won for ``node`` (the last one in stack order)."""

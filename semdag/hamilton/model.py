@@ -121,9 +121,7 @@ def _like(own: str, data: bytes) -> str:
 
 
 def _variants(build: Build) -> list[Variant]:
-    from semdag.hamilton.variants import find_variants
-
-    return find_variants((m.module for m in build.modules), build.profile.config)
+    return list(build.variants)
 
 
 def check_variants(

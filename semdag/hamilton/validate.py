@@ -98,8 +98,6 @@ def validate(
     """Run every baseline-free rule; findings sorted, profile severities applied."""
     import inspect
 
-    from semdag.hamilton.variants import find_variants
-
     profile = build.profile
     run_inputs = dict(profile.inputs) | dict(inputs or {})
     run_overrides = dict(profile.overrides) | dict(overrides or {})
@@ -116,7 +114,7 @@ def validate(
         shadowed=build.shadowed,
         final_definition=build.final_definition,
         uses=tuple(_input_uses(build, graph, run_inputs, run_overrides)),
-        variants=tuple(find_variants((m.module for m in build.modules), profile.config)),
+        variants=build.variants,
         async_nodes=async_nodes,
     )
     return findings_of(checked, graph)
