@@ -12,11 +12,12 @@ only a few modules changed.
 
 from __future__ import annotations
 
+import inspect
 import os
+import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from semdag.hamilton.variants import Variant
@@ -220,8 +221,10 @@ class _Recorder:
 
     def __init__(self, project: Project, index: SourceIndex) -> None:
         from hamilton import node as h_node
+        from hamilton.function_modifiers.recursive import subdag
 
         self.required = h_node.DependencyType.REQUIRED
+        self.subdag = subdag
         self.project = project
         self.index = index
         self.types: dict[int, tuple[Any, TypeFacts]] = {}
@@ -302,10 +305,6 @@ class _Recorder:
         return facts
 
     def _function(self, fn: Any) -> FunctionFacts:
-        import inspect
-
-        from hamilton.function_modifiers.recursive import subdag
-
         unwrapped = inspect.unwrap(fn) if hasattr(fn, "__wrapped__") else fn
         code = getattr(unwrapped, "__code__", None)
         if code is None:
@@ -327,7 +326,7 @@ class _Recorder:
             src.end_line if src else None,
             src.code_hash if src else None,
             _is_async(unwrapped, code),
-            any(isinstance(d, subdag) for d in decorators),
+            any(isinstance(d, self.subdag) for d in decorators),
         )
         self.functions[key] = (fn, facts)
         return facts
@@ -335,9 +334,6 @@ class _Recorder:
 
 def _is_async(fn: Any, code: Any) -> bool:
     """``inspect.iscoroutinefunction(fn)``, from the code's flags where that is the same."""
-    import inspect
-    import types
-
     if type(fn) is types.FunctionType and not hasattr(fn, "_is_coroutine_marker"):
         return bool(code.co_flags & inspect.CO_COROUTINE)
     return inspect.iscoroutinefunction(fn)
@@ -388,7 +384,7 @@ def project_references(project: Project) -> dict[str, tuple[str, ...]]:
         found: set[str] = set()
         for attribute, value in list(vars(sys.modules[name]).items()):
             target: Any
-            if isinstance(value, ModuleType):
+            if isinstance(value, types.ModuleType):
                 target = value.__name__
                 if target == f"{name}.{attribute}":
                     continue
