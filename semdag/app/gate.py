@@ -158,18 +158,23 @@ def _check_now(session: Session, profile: str | None) -> list[Finding]:
         "baseline": partial(read_registry, registry_path, registry_shown),
         "recorded": partial(read_recorded_graph, graph_path),
     }
+    comparing: list[bool] = []
+
+    def compare_to(graph: GraphModel, read: dict[str, Any]) -> list[Finding]:
+        baseline: Registry = read["baseline"]
+        comparing.append(True)
+        registry = hashed_like(baseline, compile_registry(graph, prof.tag_filter), graph, project)
+        return compare(baseline, registry, graph, read["recorded"], graph_shown, graph_path)
+
     try:
-        facts, read = session.facts_reading(profile, reads, release=True)
+        facts, findings = session.compared(profile, reads, compare_to, release=True)
     except BaselineError:
         raise  # a baseline that does not read says so itself
     except SemdagError as exc:
-        # A build that fails is never "no changes": keep the error's exit code and say so.
-        exc.message = f"cannot compare {prof.name}: {exc.message}"
+        if not comparing:
+            # A build that fails is never "no changes": keep the error's exit code and say so.
+            exc.message = f"cannot compare {prof.name}: {exc.message}"
         raise
-    baseline: Registry = read["baseline"]
-    graph = facts.graph
-    registry = hashed_like(baseline, compile_registry(graph, prof.tag_filter), graph, project)
-    findings = compare(baseline, registry, graph, read["recorded"], graph_shown, graph_path)
     findings = acknowledge(project, findings)
     # Added after the acknowledgements: a graph that cannot run is not a change to accept.
     findings += [f for f in facts.findings if f.severity is Severity.ERROR]
@@ -283,6 +288,7 @@ def graph_drift(recorded: RecordedGraph | None, graph: GraphModel, shown: str) -
             )
         ]
     fields = [f for f in BASELINE_NODE_FIELDS if not (recorded.legacy and f == "code_hash")]
+    whole = len(fields) == len(BASELINE_NODE_FIELDS)  # node_entry gives just these fields
     encode = ENTRY_ENCODER.encode
     names = sorted(graph.nodes)
     same_names = names == list(recorded.nodes)
@@ -292,7 +298,7 @@ def graph_drift(recorded: RecordedGraph | None, graph: GraphModel, shown: str) -
         entries = []
         for name in run:
             entry = node_entry(graph.nodes[name])
-            entries.append({key: entry.get(key) for key in fields})
+            entries.append(entry if whole else {key: entry.get(key) for key in fields})
         if same_names and entry_digest(encode(entries)) == recorded.runs[number]:
             continue  # a run of unchanged nodes
         for name, new in zip(run, entries, strict=True):

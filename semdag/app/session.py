@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Adds executors, caches and hooks to a Hamilton Builder and returns it.
 Configure = Callable[[Any], Any]
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -105,7 +106,14 @@ class Session:
             self._facts[name] = self._make_facts(name, release)
         return self._facts[name]
 
-    def _make_facts(self, name: str | None, release: bool) -> BuildFacts:
+    def _make_facts(
+        self,
+        name: str | None,
+        release: bool,
+        meanwhile: Callable[[GraphModel], None] | None = None,
+    ) -> BuildFacts:
+        """The facts of a profile (see :meth:`facts`); ``meanwhile(graph)`` is called once
+        the graph is read, while validate may still be checking it in another process."""
         from semdag.hamilton.model import model_from_build
         from semdag.hamilton.sourceinfo import SourceIndex, index_files, worth_indexing_early
         from semdag.hamilton.stack import stack_files
@@ -143,26 +151,39 @@ class Session:
             if indexing is not None:
                 index.take_indexed(indexing.result())
                 indexing = None
-            with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
-                graph = model_from_build(build, index)
         finally:
             if indexing is not None:
                 indexing.cancel()
-        with phase("checking the graph"):
-            facts = buildcache.facts_from_build(build, graph, validate(build, graph))
-        from semdag.hamilton.partial import record_build
-        from semdag.store.rebuild import store_build
+        from semdag.store.rebuild import record_of_build, store_build
 
+        if use_cache:
+            # What each module contributed is recorded (for a partial rebuild after an edit)
+            # in another process where one may start, while this one reads the graph.
+            record = record_of_build(self.project, profile, build, index)
+            self._writes.append(self.tuning.workers.spare(record))
+            del record
+        with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
+            graph = model_from_build(build, index)
+        with phase("checking the graph"):
+            if meanwhile is None:
+                findings = validate(build, graph)
+            else:
+                checking = self.tuning.workers.start(partial(validate, build, graph))
+                try:
+                    meanwhile(graph)
+                    findings = checking.result()
+                finally:
+                    checking.cancel()
+            facts = buildcache.facts_from_build(build, graph, findings)
         reads = build.reads
-        stack = record_build(build, index) if use_cache else None
         if release:
             # What comes next (storing, comparing) reuses the driver's memory.
             del build
             self.release_build(name)
         if use_cache:
             memo = prepare_memo(self.project, profile.name, index)
-            facts, write = store_build(self.project, profile, facts, reads, stack)
-            self._writes.append(self.tuning.workers.start(partial(_run_all, [memo, write])))
+            facts, write = store_build(self.project, profile, facts, reads, None)
+            self._writes.append(self.tuning.workers.spare(partial(_run_all, [memo, write])))
         return facts
 
     def finish(self) -> None:
@@ -170,20 +191,31 @@ class Session:
         while self._writes:
             self._writes.pop().result()
 
-    def facts_reading(
+    def compared(
         self,
         name: str | None,
         reads: Mapping[str, Callable[[], T]],
+        compare: Callable[[GraphModel, dict[str, T]], R],
         *,
         release: bool = False,
-    ) -> tuple[BuildFacts, dict[str, T]]:
-        """The facts of a profile (see :meth:`facts`) and what each of ``reads`` returned:
-        with a parallel tuning, the reads run in another process while the stack imports.
-        A read's error is raised here, as it would be if it ran now."""
+    ) -> tuple[BuildFacts, R]:
+        """The facts of a profile (see :meth:`facts`) and ``compare(graph, what each of
+        reads returned)``. With a parallel tuning, the reads run in another process while the
+        stack imports, and a stack built now is checked by validate in another process while
+        this one compares. A read's error is raised here, as it would be if it ran now."""
         jobs = {key: self.tuning.workers.start(work) for key, work in reads.items()}
+        done: list[R] = []
+
+        def meanwhile(graph: GraphModel) -> None:
+            done.append(compare(graph, {key: job.result() for key, job in jobs.items()}))
+
         try:
-            facts = self.facts(name, release=release)
-            return facts, {key: job.result() for key, job in jobs.items()}
+            if name not in self._facts:
+                self._facts[name] = self._make_facts(name, release, meanwhile)
+            facts = self._facts[name]
+            if not done:  # answered without a build, or by a partial rebuild
+                meanwhile(facts.graph)
+            return facts, done[0]
         finally:
             for job in jobs.values():
                 job.cancel()

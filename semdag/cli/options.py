@@ -258,6 +258,8 @@ class _Command(typer.core.TyperCommand):
         if self.shape.runs_nodes:
             # The project's open files and finalizers need a normal interpreter exit.
             tuning_of(ctx).ran_project_code()
+        else:
+            tuning_of(ctx).imports_only()
         return super().invoke(ctx)
 
 

@@ -212,7 +212,7 @@ def compare_entries(
 
 
 def _same(a: Any, b: Any) -> bool:
-    return _normalise(a) == _normalise(b)
+    return a == b or _normalise(a) == _normalise(b)
 
 
 def _normalise(value: Any) -> Any:

@@ -220,6 +220,8 @@ def jsonable(value: Any) -> Any:
     tuples as lists, bytes as base64, non-finite floats and other objects as text."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
+    if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return dict(value)  # a node's tags, mostly: text only
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if isinstance(value, Mapping):

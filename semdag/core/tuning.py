@@ -50,6 +50,12 @@ class Workers(Protocol):
         """How many processes may share work now (1: only this one)."""
         ...
 
+    def spare(self, work: Callable[[], None]) -> Job[None]:
+        """``work()`` (a cache write, whose loss costs only time later) done in another
+        process where one may start now, else here at once. The work is not kept for a
+        retry here: what it holds may be freed as soon as this returns."""
+        ...
+
 
 class _Later(Generic[R]):
     """A job done when its result is asked for, here; never, when it is cancelled."""
@@ -76,6 +82,10 @@ class SerialWorkers:
     def count(self) -> int:
         return 1
 
+    def spare(self, work: Callable[[], None]) -> Job[None]:
+        work()
+        return _Later(_nothing)
+
 
 def _nothing() -> None:
     return None
@@ -93,6 +103,10 @@ class Tuning:
     # Called when the project's node functions ran: their open files and finalizers need the
     # interpreter's normal exit.
     ran_project_code: Callable[[], None] = _nothing
+    # Called before a command that imports the project's modules but runs none of their node
+    # functions: numeric libraries may leave their thread pools unstarted (they would compute
+    # nothing), which keeps the process able to start workers after the build.
+    imports_only: Callable[[], None] = _nothing
 
 
 SERIAL = Tuning()

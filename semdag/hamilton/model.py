@@ -40,6 +40,7 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
     nodes: dict[str, NodeInfo] = {}
     dependents: dict[str, list[str]] = {}
     graph_nodes = build.driver.graph.nodes
+    type_names: dict[int, tuple[Any, str]] = {}  # by id: each type object's name once
     index.prefetch(
         n.originating_functions[0] for n in graph_nodes.values() if n.originating_functions
     )
@@ -55,9 +56,13 @@ def _model(build: Build, index: SourceIndex) -> GraphModel:
         module = definition.module if definition else (n.tags.get("module") if fns else None)
         is_input = bool(n.user_defined)
         semantic_id = registry_id(n.tags, tag_filter, is_input=is_input)
+        named = type_names.get(id(n.type))
+        if named is None or named[0] is not n.type:
+            text = public_type_name(htypes.get_type_as_string(n.type) or str(n.type))
+            named = type_names[id(n.type)] = (n.type, text)
         nodes[name] = NodeInfo(
             name=name,
-            type=public_type_name(htypes.get_type_as_string(n.type) or str(n.type)),
+            type=named[1],
             tags=n.tags,  # shared, not copied: nothing changes a built node's tags
             layer=layer_of.get(module) if module else None,
             module=module,

@@ -17,12 +17,17 @@ from semdag.core.tuning import SerialWorkers, Tuning
 WORKERS_ENV = "SEMDAG_WORKERS"
 
 
+def _nothing() -> None:
+    return None
+
+
 def run_command_line(main: Callable[..., int]) -> NoReturn:
     """Run ``main(tuning=...)`` in a process tuned for one command, then leave it without
     tearing the heap down unless project code ran (see :func:`semdag.perf.fastexit.leave`)."""
     from semdag.perf import gctools
     from semdag.perf.fastexit import leave
     from semdag.perf.processes import ParallelWorkers
+    from semdag.perf.threads import unstarted
 
     ran_project_code: list[bool] = []
     serial = os.environ.get(WORKERS_ENV, "").strip() == "0"
@@ -31,6 +36,7 @@ def run_command_line(main: Callable[..., int]) -> NoReturn:
         quiet=gctools.paused,
         keep=gctools.freeze,
         ran_project_code=lambda: ran_project_code.append(True),
+        imports_only=_nothing if serial else unstarted,
     )
     with gctools.short_lived_process():
         code = main(tuning=tuning)

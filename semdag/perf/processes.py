@@ -69,11 +69,11 @@ def _cgroup_cpus() -> int | None:
 class _Forked(Generic[R]):
     """``work()`` in a forked process, its result read from a pipe when asked for."""
 
-    def __init__(self, work: Callable[[], R]) -> None:
+    def __init__(self, work: Callable[[], R], *, retry_here: bool = True) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        self._work = work
+        self._work: Callable[[], R] | None = work if retry_here else None
         self._receive, send = context.Pipe(duplex=False)
         self._process: Any = context.Process(target=_serve, args=(send, work), daemon=True)
         try:
@@ -88,7 +88,9 @@ class _Forked(Generic[R]):
             done, value = False, None
         finally:
             self._close(kill=False)
-        return value if done else self._work()  # type: ignore[no-any-return]
+        if done or self._work is None:
+            return value  # type: ignore[no-any-return]
+        return self._work()
 
     def cancel(self) -> None:
         self._close(kill=True)
@@ -148,3 +150,11 @@ class ParallelWorkers:
 
     def count(self) -> int:
         return cpus() if may_fork() else 1
+
+    def spare(self, work: Callable[[], None]) -> Job[None]:
+        if may_fork():
+            try:
+                return _Forked(work, retry_here=False)
+            except OSError:
+                pass
+        return SerialWorkers().spare(work)

@@ -122,6 +122,14 @@ def _digest(key: Mapping[str, Any], reads: Mapping[str, Any]) -> str:
     return _sha(canonical_json({"key": key, "reads": reads}).encode())
 
 
+def entry_digest(project: Project, profile: Profile, reads: Reads) -> str | None:
+    """The digest the cache entry of a build that read ``reads`` has (None: it is not
+    stored, see :func:`prepare_store`)."""
+    if reads.uncacheable is not None:
+        return None
+    return _digest(base_key(project, profile), reads.as_dict())
+
+
 def prepare_store(
     project: Project, profile: Profile, facts: BuildFacts, reads: Reads
 ) -> tuple[BuildFacts, Callable[[], None]]:

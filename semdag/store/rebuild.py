@@ -37,6 +37,7 @@ from semdag.store.buildcache import BuildFacts
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
+    from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
 
@@ -84,6 +85,33 @@ def store_build(
     if stack is None:
         return facts, write
     return facts, _both(write, prepare_record(project, profile, facts.digest, stack))
+
+
+def record_of_build(
+    project: Project, profile: Profile, build: Build, index: SourceIndex
+) -> Callable[[], None]:
+    """The recording of what each module of a full ``build`` contributed (``index``: its
+    functions' source), as the record of the cache entry its facts get: to do now, or
+    meanwhile in another process, which then reads the build in its own memory. A build that
+    is not stored, or cannot be recorded, leaves no record (the next edit builds in full)."""
+    from semdag.hamilton.partial import record_build
+    from semdag.store import buildcache
+    from semdag.store.modulefacts import prepare_record
+
+    digest = buildcache.entry_digest(project, profile, build.reads)
+    if digest is None:
+        return _nothing
+
+    def write() -> None:
+        stack = record_build(build, index)
+        if stack is not None:
+            prepare_record(project, profile, digest, stack)()
+
+    return write
+
+
+def _nothing() -> None:
+    return None
 
 
 def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:

@@ -140,6 +140,10 @@ class CountingWorkers(SerialWorkers):
         self.log.append("started")
         return super().start(work)
 
+    def spare(self, work):
+        self.log.append("spared")
+        return super().spare(work)
+
     def count(self) -> int:
         return 2  # as if another core were free: the session starts its early work
 
@@ -159,12 +163,15 @@ def test_a_session_starts_early_work_with_its_tuning_before_the_build(
     session = Session(
         command="test", profile_name="dev", project_dir=example, tuning=Tuning(CountingWorkers(log))
     )
-    facts, read = session.facts_reading(None, {"pid": os.getpid})
+    facts, (profile, read) = session.compared(
+        None, {"pid": os.getpid}, lambda graph, read: (graph.profile, read)
+    )
     session.finish()
-    # The read and the source index start before the build; the cache is written after it.
-    assert log[:3] == ["started", "started", "build"] and log[3:] == ["started"]
+    # The read and the source index start before the build; after it, the record of each
+    # module, then validate (compared meanwhile), then the writing of the cache.
+    assert log == ["started", "started", "build", "spared", "started", "spared"]
     assert (example / ".semdag/hash-memo/dev.json").is_file()
-    assert read == {"pid": os.getpid()}
+    assert read == {"pid": os.getpid()} and profile == "dev"
     assert facts.graph.profile == "dev" and "repo_summary" in facts.graph.nodes
 
 

@@ -35,6 +35,17 @@ SCRIPT = textwrap.dedent(
     mapped = workers.map(square_all, [[1, 2], [3], [4, 5, 6]])
     failing = workers.map(only_here, [[1], [2], [3]])
     unpicklable = workers.start(lambda: (lambda: os.getpid())).result()()
+    spared = []
+    def note_pid():
+        with open(sys.argv[1], "w") as handle:
+            handle.write(str(os.getpid()))
+    spare = workers.spare(note_pid)
+    spare.result()
+    with open(sys.argv[1]) as handle:
+        spared.append(int(handle.read()))
+    def fails():
+        raise RuntimeError("a write that fails is lost, not retried here")
+    workers.spare(fails).result()
     started = time.monotonic()
     slow = workers.start(lambda: time.sleep(60))
     slow.cancel()
@@ -47,15 +58,16 @@ SCRIPT = textwrap.dedent(
         "failing": failing,
         "unpicklable": unpicklable,
         "cancelled_in": cancelled_in,
+        "spared": spared,
     }))
     """
 )
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
-def test_work_in_forked_processes_gives_what_it_gives_here():
+def test_work_in_forked_processes_gives_what_it_gives_here(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-X", "dev", "-W", "error", "-c", SCRIPT],
+        [sys.executable, "-X", "dev", "-W", "error", "-c", SCRIPT, str(tmp_path / "pid")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -79,6 +91,64 @@ def test_work_in_forked_processes_gives_what_it_gives_here():
     # A result that does not pickle is worked out here.
     assert report["unpicklable"] == report["parent"]
     assert report["cancelled_in"] < 5
+    # Spare work (a cache write) ran in another process, whose failure is not retried here.
+    assert report["spared"] and report["spared"][0] != report["parent"]
+
+
+def test_spare_work_runs_at_once_where_no_process_may_start(tmp_path):
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        ran: list[int] = []
+        import os
+
+        job = processes.ParallelWorkers().spare(lambda: ran.append(os.getpid()))
+        assert ran == [os.getpid()]  # done before spare returned, here
+        job.result()
+        assert ran == [os.getpid()]
+    finally:
+        stop.set()
+        thread.join()
+
+
+# A command that only imports the stack leaves pandas's native thread pools unstarted, so that
+# its process may still fork after the build; a variable the user set is left as it is.
+UNSTARTED = textwrap.dedent(
+    """
+    import json, os
+    from semdag.perf.processes import os_threads
+    from semdag.perf.threads import unstarted
+
+    unstarted()
+    import pandas  # numpy's BLAS and pyarrow's allocator load here
+    print(json.dumps({"threads": os_threads(), "blas": os.environ["OPENBLAS_NUM_THREADS"]}))
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads are counted on Linux only")
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("3", "3")])
+def test_an_import_only_command_starts_no_library_threads(given, expected):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in processes_env()}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", UNSTARTED], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["blas"] == expected
+    if given is None:
+        assert report["threads"] == 1
+
+
+def processes_env() -> set[str]:
+    from semdag.perf.threads import SINGLE_THREADED
+
+    return set(SINGLE_THREADED)
 
 
 def test_no_process_is_forked_while_another_thread_runs(monkeypatch):

@@ -65,6 +65,10 @@ SCRIPT = textwrap.dedent(
             forks.append(os_threads() == 1)
             return super().start(work)
 
+        def spare(self, work):
+            forks.append(os_threads() == 1)
+            return super().spare(work)
+
     def run(root, args, workers):
         # Each way starts from the same state: no local caches, the committed baselines.
         shutil.rmtree(root / ".semdag", ignore_errors=True)
