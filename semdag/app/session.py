@@ -131,9 +131,9 @@ class Session:
 
             # Only some stack modules changed: those alone are imported, when that is sound.
             indexer = partial(self.source_index, profile.name)
-            rebuilt = rebuild_changed(self.project, profile, indexer, self.tuning)
+            rebuilt = rebuild_changed(self.project, profile, indexer, self.tuning, meanwhile)
             if rebuilt is not None:
-                self._writes.append(self.tuning.workers.start(rebuilt[1]))
+                self._writes.extend(rebuilt[1])
                 return rebuilt[0]
         indexing: Job[Any] | None = None
         fresh = self.tuning.workers.count() > 1 and name not in self._built()
@@ -154,7 +154,7 @@ class Session:
         finally:
             if indexing is not None:
                 indexing.cancel()
-        from semdag.store.rebuild import record_of_build, store_build
+        from semdag.store.rebuild import record_of_build
 
         if use_cache:
             # What each module contributed is recorded (for a partial rebuild after an edit)
@@ -182,7 +182,7 @@ class Session:
             self.release_build(name)
         if use_cache:
             memo = prepare_memo(self.project, profile.name, index)
-            facts, write = store_build(self.project, profile, facts, reads, None)
+            facts, write = buildcache.prepare_store(self.project, profile, facts, reads)
             self._writes.append(self.tuning.workers.spare(partial(_run_all, [memo, write])))
         return facts
 
@@ -213,9 +213,9 @@ class Session:
             if name not in self._facts:
                 self._facts[name] = self._make_facts(name, release, meanwhile)
             facts = self._facts[name]
-            if not done:  # answered without a build, or by a partial rebuild
+            if not done:  # answered without a build
                 meanwhile(facts.graph)
-            return facts, done[0]
+            return facts, done[-1]
         finally:
             for job in jobs.values():
                 job.cancel()

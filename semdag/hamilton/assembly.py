@@ -27,8 +27,7 @@ from semdag.hamilton.stack import Definition, compute_ledger
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
-    from semdag.core.rules import Finding
-    from semdag.hamilton.validate import InputUse
+    from semdag.hamilton.validate import Checked, InputUse
 
 
 class NotReproduced(Exception):
@@ -251,16 +250,17 @@ def input_uses(
     return uses
 
 
-def findings_of_assembled(
+def checked_of_assembled(
     assembled: Assembled,
     profile: Profile,
     graph: GraphModel,
     variants: Sequence[Any],
     problems: Mapping[str, tuple[str, str | None]],
-) -> tuple[list[Finding], tuple[Mapping[str, Any], ...]]:
-    """Validate's findings and the override ledger (as dicts) of the assembled graph."""
+) -> tuple[Checked, tuple[Mapping[str, Any], ...]]:
+    """What validate checks of the assembled graph (its findings are
+    ``findings_of(checked, graph)``), and the override ledger (as dicts)."""
     from semdag.core.checks import profile_outputs
-    from semdag.hamilton.validate import Checked, findings_of
+    from semdag.hamilton.validate import Checked
 
     allow = {layer.name: layer.allow_overrides for layer in profile.layers}
     ledger, conflicts = compute_ledger(assembled.definitions, allow)
@@ -284,4 +284,4 @@ def findings_of_assembled(
             if any(functions[key].is_async for key in n.functions)
         ),
     )
-    return findings_of(checked, graph), tuple(entry.as_dict() for entry in ledger)
+    return checked, tuple(entry.as_dict() for entry in ledger)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from semdag.hamilton.assembly import (
     assemble,
-    findings_of_assembled,
+    checked_of_assembled,
     graph_of,
     plainly_accepts,
 )
@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
-    from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
+    from semdag.hamilton.validate import Checked
 
 log = logging.getLogger("semdag.build")
 
@@ -110,10 +110,11 @@ def assemble_facts(
     stack: StackFacts,
     changed: set[str],
     any_type: TypeFacts,
-) -> tuple[GraphModel, tuple[Mapping[str, Any], ...], list[Finding]]:
-    """The graph model, the override ledger and validate's findings of ``modules`` (the
-    record's, with the ``changed`` ones imported anew); :class:`NotReproduced` where they
-    cannot be shown to be a full build's."""
+) -> tuple[GraphModel, tuple[Mapping[str, Any], ...], Checked]:
+    """The graph model, the override ledger and what validate checks (its findings are
+    ``findings_of(checked, graph)``) of ``modules`` (the record's, with the ``changed`` ones
+    imported anew); :class:`NotReproduced` where they cannot be shown to be a full
+    build's."""
 
     def accepts(param: TypeFacts, node: TypeFacts) -> bool:
         if plainly_accepts(param, node):
@@ -126,7 +127,7 @@ def assemble_facts(
     assembled = assemble(modules, config, accepts, any_type)
     variants = [v for m in modules for v in m.variants]
     graph = graph_of(assembled, profile, {m.name: m.layer for m in modules}, variants)
-    findings, ledger = findings_of_assembled(
+    checked, ledger = checked_of_assembled(
         assembled, profile, graph, variants, stack.input_problems
     )
-    return graph, ledger, findings
+    return graph, ledger, checked

@@ -28,26 +28,37 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from semdag.core.tuning import SERIAL, Tuning
+from semdag.core.tuning import SERIAL, Job, Tuning
 from semdag.hamilton.assembly import NotReproduced
 from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
 from semdag.hamilton.partial import assemble_facts, import_changed
+from semdag.hamilton.validate import findings_of
 from semdag.store.buildcache import BuildFacts
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
+    from semdag.core.graph import GraphModel
     from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
 
 log = logging.getLogger("semdag.build")
 
-Rebuilt = tuple[BuildFacts, Callable[[], None]]
+# The facts, and the writes of the cache entry and the record, started.
+Rebuilt = tuple[BuildFacts, list[Job[None]]]
 
 
 class _FullBuild(Exception):
     """Why this profile is built in full."""
+
+
+class _MeanwhileFailed(Exception):
+    """What the caller's own work raised: its error, not a reason to build in full."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def rebuild_changed(
@@ -55,36 +66,23 @@ def rebuild_changed(
     profile: Profile,
     index: Callable[[], SourceIndex],
     tuning: Tuning = SERIAL,
+    meanwhile: Callable[[GraphModel], None] | None = None,
 ) -> Rebuilt | None:
     """The facts of a build that imports only the changed stack modules, and the writing of
     its cache entry; None when the profile must be built in full (the reason is logged).
     With a parallel ``tuning`` the changed modules import in another process, which makes
-    the source ``index`` that hashes their functions (with ``index()``)."""
+    the source ``index`` that hashes their functions (with ``index()``), and the assembled
+    graph is checked in another process while ``meanwhile(graph)`` runs here (once the
+    graph is known to be a full build's)."""
     try:
-        return _rebuild(project, profile, index, tuning)
+        return _rebuild(project, profile, index, tuning, meanwhile)
+    except _MeanwhileFailed as exc:
+        raise exc.error from None
     except _FullBuild as exc:
         log.debug("full build of %s: %s", profile.name, exc)
     except Exception as exc:  # the full build gives the answer, or reports the error itself
         log.debug("full build of %s: the partial rebuild stopped: %r", profile.name, exc)
     return None
-
-
-def store_build(
-    project: Project,
-    profile: Profile,
-    facts: BuildFacts,
-    reads: Reads,
-    stack: StackFacts | None,
-) -> Rebuilt:
-    """The facts of a build with their digest, and the writing of its cache entry with the
-    record of each module's contribution (see :func:`rebuild_changed`)."""
-    from semdag.store import buildcache
-    from semdag.store.modulefacts import prepare_record
-
-    facts, write = buildcache.prepare_store(project, profile, facts, reads)
-    if stack is None:
-        return facts, write
-    return facts, _both(write, prepare_record(project, profile, facts.digest, stack))
 
 
 def record_of_build(
@@ -114,16 +112,12 @@ def _nothing() -> None:
     return None
 
 
-def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
-    def run() -> None:
-        second()
-        first()
-
-    return run
-
-
 def _rebuild(
-    project: Project, profile: Profile, index: Callable[[], SourceIndex], tuning: Tuning
+    project: Project,
+    profile: Profile,
+    index: Callable[[], SourceIndex],
+    tuning: Tuning,
+    meanwhile: Callable[[GraphModel], None] | None,
 ) -> Rebuilt:
     from semdag.hamilton.record import Reads
     from semdag.store import buildcache
@@ -166,11 +160,37 @@ def _rebuild(
             raise _FullBuild(f"{changed[name]} is now imported by {', '.join(users)}")
     modules = tuple(fresh.get(m.name, m) for m in stack.modules)
     try:
-        graph, ledger, findings = assemble_facts(
+        graph, ledger, checked = assemble_facts(
             profile, modules, stack, set(fresh), imported.any_type
         )
     except NotReproduced as exc:
         raise _FullBuild(str(exc)) from None
+    from semdag.store import buildcache
+    from semdag.store.modulefacts import prepare_record
+
+    # The record of each module is written from here on, while the graph is checked.
+    reads = reads.joined(imported.reads)
+    new_stack = StackFacts(
+        modules=modules,
+        references={**stack.references, **imported.references},
+        libraries=files,
+        matched=stack.matched,
+        input_problems=stack.input_problems,
+    )
+    stored_as = buildcache.entry_digest(project, profile, reads)
+    writes = [tuning.workers.spare(prepare_record(project, profile, stored_as, new_stack))]
+    if meanwhile is None:
+        findings = findings_of(checked, graph)
+    else:
+        checking = tuning.workers.start(partial(findings_of, checked, graph))
+        try:
+            try:
+                meanwhile(graph)
+            except Exception as exc:
+                raise _MeanwhileFailed(exc) from None
+            findings = checking.result()
+        finally:
+            checking.cancel()
     facts = BuildFacts(
         graph=graph,
         modules=tuple((m.layer, m.name, m.file) for m in modules),
@@ -184,14 +204,8 @@ def _rebuild(
         len(modules),
         ", ".join(changed[name] for name in sorted(fresh)),
     )
-    new_stack = StackFacts(
-        modules=modules,
-        references={**stack.references, **imported.references},
-        libraries=files,
-        matched=stack.matched,
-        input_problems=stack.input_problems,
-    )
-    return store_build(project, profile, facts, reads.joined(imported.reads), new_stack)
+    facts, write = buildcache.prepare_store(project, profile, facts, reads)
+    return facts, [*writes, tuning.workers.spare(write)]
 
 
 def _changed_modules(

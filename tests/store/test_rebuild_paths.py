@@ -132,3 +132,16 @@ def test_a_damaged_record_is_a_full_build(project):
     code, out, err = _check(project, "--debug")
     assert "debug: full build of dev: the record of what each module contributed is damaged" in err
     assert (code, out) == _check(project, "--no-cache")[:2]
+
+
+def test_a_baseline_that_does_not_read_after_an_edit_is_said_without_a_full_build(project):
+    assert run_cli(["snapshot", "update", "--project-dir", str(project)]).exit_code == 0
+    assert _check(project)[0] == 0
+    (project / "snapshots/dev/registry.json").write_text("{not json")
+    path = project / "pkg/plain.py"
+    path.write_text(path.read_text().replace("x + 1", "x + 4"))
+    code, out, err = _check(project, "--debug")
+    # The comparison's error is the answer: it is no reason to build again in full.
+    assert "debug: full build" not in err and "BaselineError" in err
+    assert "registry.json" in out and code != 0
+    assert (code, out) == _check(project, "--no-cache")[:2]
