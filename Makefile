@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEMDAG := $(BIN)/semdag
 
-.PHONY: demo test lint format bench docs clean graphviz browser npm-tools setup
+.PHONY: demo test lint format bench bench-large docs clean graphviz browser npm-tools setup
 
 setup: $(STAMP) graphviz
 
@@ -57,6 +57,9 @@ format: $(STAMP)
 # BENCH_SIZES, BENCH_SHAPES, BENCH_LARGEST_SHAPES and BENCH_RUNS (see bench/README.md).
 bench: setup
 	$(BIN)/python -m bench.run
+
+bench-large: setup
+	$(BIN)/python -m bench.run --sizes 5000,20000,60000,100000
 
 docs: $(STAMP)
 	$(BIN)/python -m semdag.cli.docgen > docs/cli.md

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
+    from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
     from semdag.store.buildcache import BuildFacts
@@ -164,26 +165,40 @@ class Session:
             del record
         with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
             graph = model_from_build(build, index)
+        project, reads = self.project, build.reads
+        memo = prepare_memo(project, profile.name, index) if use_cache else _nothing
+
+        def store(findings: list[Finding]) -> Callable[[], None]:
+            """The writing of the build's facts with ``findings`` (none without the cache)."""
+            if not use_cache:
+                return _nothing
+            facts = buildcache.facts_from_build(build, graph, findings)
+            write = buildcache.prepare_store(project, profile, facts, reads)[1]
+            return partial(_run_all, [memo, write])
+
         with phase("checking the graph"):
             if meanwhile is None:
                 findings = validate(build, graph)
+                stored = False
             else:
-                checking = self.tuning.workers.start(partial(validate, build, graph))
+                # Checked and stored in another process where one may start, while this one
+                # compares.
+                checking = self.tuning.workers.start(partial(_check, build, graph, store))
                 try:
                     meanwhile(graph)
                     findings = checking.result()
                 finally:
                     checking.cancel()
+                stored = True
             facts = buildcache.facts_from_build(build, graph, findings)
-        reads = build.reads
         if release:
             # What comes next (storing, comparing) reuses the driver's memory.
-            del build
+            del build, store
             self.release_build(name)
         if use_cache:
-            memo = prepare_memo(self.project, profile.name, index)
-            facts, write = buildcache.prepare_store(self.project, profile, facts, reads)
-            self._writes.append(self.tuning.workers.spare(partial(_run_all, [memo, write])))
+            facts, write = buildcache.prepare_store(project, profile, facts, reads)
+            if not stored:
+                self._writes.append(self.tuning.workers.spare(partial(_run_all, [memo, write])))
         return facts
 
     def finish(self) -> None:
@@ -259,3 +274,18 @@ class Session:
 def _run_all(jobs: list[Callable[[], None]]) -> None:
     for job in jobs:
         job()
+
+
+def _nothing() -> None:
+    return None
+
+
+def _check(
+    build: Build, graph: GraphModel, store: Callable[[list[Finding]], Callable[[], None]]
+) -> list[Finding]:
+    """Validate's findings of a build, its facts written to the local cache with them."""
+    from semdag.hamilton.validate import validate
+
+    findings = validate(build, graph)
+    store(findings)()
+    return findings

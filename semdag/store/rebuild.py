@@ -39,9 +39,11 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
+    from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
+    from semdag.hamilton.validate import Checked
 
 log = logging.getLogger("semdag.build")
 
@@ -179,10 +181,19 @@ def _rebuild(
     )
     stored_as = buildcache.entry_digest(project, profile, reads)
     writes = [tuning.workers.spare(prepare_record(project, profile, stored_as, new_stack))]
+    modules_of = tuple((m.layer, m.name, m.file) for m in modules)
+
+    def facts_of(findings: list[Finding]) -> BuildFacts:
+        return BuildFacts(graph=graph, modules=modules_of, ledger=ledger, findings=tuple(findings))
+
     if meanwhile is None:
         findings = findings_of(checked, graph)
     else:
-        checking = tuning.workers.start(partial(findings_of, checked, graph))
+        # Checked, and its facts stored, in another process where one may start, while this
+        # one compares.
+        checking = tuning.workers.start(
+            partial(_check_and_store, project, profile, checked, graph, facts_of, reads)
+        )
         try:
             try:
                 meanwhile(graph)
@@ -191,12 +202,6 @@ def _rebuild(
             findings = checking.result()
         finally:
             checking.cancel()
-    facts = BuildFacts(
-        graph=graph,
-        modules=tuple((m.layer, m.name, m.file) for m in modules),
-        ledger=ledger,
-        findings=tuple(findings),
-    )
     log.debug(
         "partial rebuild of %s: %d of %d modules changed (%s)",
         profile.name,
@@ -204,8 +209,26 @@ def _rebuild(
         len(modules),
         ", ".join(changed[name] for name in sorted(fresh)),
     )
-    facts, write = buildcache.prepare_store(project, profile, facts, reads)
-    return facts, [*writes, tuning.workers.spare(write)]
+    facts, write = buildcache.prepare_store(project, profile, facts_of(findings), reads)
+    if meanwhile is None:
+        writes.append(tuning.workers.spare(write))
+    return facts, writes
+
+
+def _check_and_store(
+    project: Project,
+    profile: Profile,
+    checked: Checked,
+    graph: GraphModel,
+    facts_of: Callable[[list[Finding]], BuildFacts],
+    reads: Reads,
+) -> list[Finding]:
+    """Validate's findings of an assembled graph, its facts written to the cache with them."""
+    from semdag.store import buildcache
+
+    findings = findings_of(checked, graph)
+    buildcache.prepare_store(project, profile, facts_of(findings), reads)[1]()
+    return findings
 
 
 def _changed_modules(
