@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
-    from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
     from semdag.store.buildcache import BuildFacts
@@ -155,7 +154,7 @@ class Session:
         finally:
             if indexing is not None:
                 indexing.cancel()
-        from semdag.store.rebuild import record_of_build
+        from semdag.store.rebuild import checked_and_stored, record_of_build
 
         if use_cache:
             # What each module contributed is recorded (for a partial rebuild after an edit)
@@ -165,40 +164,27 @@ class Session:
             del record
         with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
             graph = model_from_build(build, index)
-        project, reads = self.project, build.reads
-        memo = prepare_memo(project, profile.name, index) if use_cache else _nothing
-
-        def store(findings: list[Finding]) -> Callable[[], None]:
-            """The writing of the build's facts with ``findings`` (none without the cache)."""
-            if not use_cache:
-                return _nothing
-            facts = buildcache.facts_from_build(build, graph, findings)
-            write = buildcache.prepare_store(project, profile, facts, reads)[1]
-            return partial(_run_all, [memo, write])
-
+        project = self.project
         with phase("checking the graph"):
-            if meanwhile is None:
-                findings = validate(build, graph)
-                stored = False
-            else:
-                # Checked and stored in another process where one may start, while this one
-                # compares.
-                checking = self.tuning.workers.start(partial(_check, build, graph, store))
-                try:
-                    meanwhile(graph)
-                    findings = checking.result()
-                finally:
-                    checking.cancel()
-                stored = True
-            facts = buildcache.facts_from_build(build, graph, findings)
+            # With ``meanwhile``, checked and stored in another process where one may start,
+            # while this one compares.
+            facts, writing = checked_and_stored(
+                project,
+                profile,
+                build.reads,
+                self.tuning,
+                partial(validate, build, graph),
+                partial(buildcache.facts_from_build, build, graph),
+                partial(meanwhile, graph) if meanwhile is not None else None,
+                store=use_cache,
+                also=prepare_memo(project, profile.name, index) if use_cache else _nothing,
+            )
+        if writing is not None:
+            self._writes.append(writing)
         if release:
-            # What comes next (storing, comparing) reuses the driver's memory.
-            del build, store
+            # What comes next (comparing) reuses the driver's memory.
+            del build
             self.release_build(name)
-        if use_cache:
-            facts, write = buildcache.prepare_store(project, profile, facts, reads)
-            if not stored:
-                self._writes.append(self.tuning.workers.spare(partial(_run_all, [memo, write])))
         return facts
 
     def finish(self) -> None:
@@ -271,21 +257,5 @@ class Session:
         return self.facts(name, release=release).graph
 
 
-def _run_all(jobs: list[Callable[[], None]]) -> None:
-    for job in jobs:
-        job()
-
-
 def _nothing() -> None:
     return None
-
-
-def _check(
-    build: Build, graph: GraphModel, store: Callable[[list[Finding]], Callable[[], None]]
-) -> list[Finding]:
-    """Validate's findings of a build, its facts written to the local cache with them."""
-    from semdag.hamilton.validate import validate
-
-    findings = validate(build, graph)
-    store(findings)()
-    return findings

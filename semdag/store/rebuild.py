@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
-    from semdag.hamilton.validate import Checked
 
 log = logging.getLogger("semdag.build")
 
@@ -112,6 +111,56 @@ def record_of_build(
 
 def _nothing() -> None:
     return None
+
+
+def checked_and_stored(
+    project: Project,
+    profile: Profile,
+    reads: Reads,
+    tuning: Tuning,
+    find: Callable[[], list[Finding]],
+    facts_of: Callable[[list[Finding]], BuildFacts],
+    meanwhile: Callable[[], None] | None,
+    *,
+    store: bool = True,
+    also: Callable[[], None] = _nothing,
+) -> tuple[BuildFacts, Job[None] | None]:
+    """The facts of a build (``facts_of`` validate's findings, ``find()``), with their
+    digest, and their writing to the local cache with ``also()`` (unless not ``store``).
+
+    With ``meanwhile``, the findings are found and written in another process where one may
+    start while ``meanwhile()`` runs here; without, they are found here and written by a
+    spare worker (the job returned)."""
+    from semdag.store import buildcache
+
+    def write(findings: list[Finding]) -> None:
+        if store:
+            also()
+            buildcache.prepare_store(project, profile, facts_of(findings), reads)[1]()
+
+    writing: Job[None] | None = None
+    if meanwhile is None:
+        findings = find()
+        writing = tuning.workers.spare(partial(write, findings))
+    else:
+        checking = tuning.workers.start(partial(_found_and_written, find, write))
+        try:
+            meanwhile()
+            findings = checking.result()
+        finally:
+            checking.cancel()
+    facts = facts_of(findings)
+    if store:
+        facts = buildcache.prepare_store(project, profile, facts, reads)[0]
+    return facts, writing
+
+
+def _found_and_written(
+    find: Callable[[], list[Finding]], write: Callable[[list[Finding]], None]
+) -> list[Finding]:
+    findings = find()
+    write(findings)
+    return findings
 
 
 def _rebuild(
@@ -186,22 +235,22 @@ def _rebuild(
     def facts_of(findings: list[Finding]) -> BuildFacts:
         return BuildFacts(graph=graph, modules=modules_of, ledger=ledger, findings=tuple(findings))
 
-    if meanwhile is None:
-        findings = findings_of(checked, graph)
-    else:
-        # Checked, and its facts stored, in another process where one may start, while this
-        # one compares.
-        checking = tuning.workers.start(
-            partial(_check_and_store, project, profile, checked, graph, facts_of, reads)
-        )
+    def compare() -> None:
+        assert meanwhile is not None
         try:
-            try:
-                meanwhile(graph)
-            except Exception as exc:
-                raise _MeanwhileFailed(exc) from None
-            findings = checking.result()
-        finally:
-            checking.cancel()
+            meanwhile(graph)
+        except Exception as exc:
+            raise _MeanwhileFailed(exc) from None
+
+    facts, writing = checked_and_stored(
+        project,
+        profile,
+        reads,
+        tuning,
+        partial(findings_of, checked, graph),
+        facts_of,
+        compare if meanwhile is not None else None,
+    )
     log.debug(
         "partial rebuild of %s: %d of %d modules changed (%s)",
         profile.name,
@@ -209,26 +258,7 @@ def _rebuild(
         len(modules),
         ", ".join(changed[name] for name in sorted(fresh)),
     )
-    facts, write = buildcache.prepare_store(project, profile, facts_of(findings), reads)
-    if meanwhile is None:
-        writes.append(tuning.workers.spare(write))
-    return facts, writes
-
-
-def _check_and_store(
-    project: Project,
-    profile: Profile,
-    checked: Checked,
-    graph: GraphModel,
-    facts_of: Callable[[list[Finding]], BuildFacts],
-    reads: Reads,
-) -> list[Finding]:
-    """Validate's findings of an assembled graph, its facts written to the cache with them."""
-    from semdag.store import buildcache
-
-    findings = findings_of(checked, graph)
-    buildcache.prepare_store(project, profile, facts_of(findings), reads)[1]()
-    return findings
+    return facts, [*writes, *([writing] if writing else [])]
 
 
 def _changed_modules(
