@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from semdag.core.tuning import SERIAL, Job, Tuning
 from semdag.hamilton.assembly import NotReproduced
 from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
-from semdag.hamilton.partial import assemble_facts, import_changed
+from semdag.hamilton.partial import Imported, assemble_facts, import_changed
 from semdag.hamilton.validate import findings_of
 from semdag.store.buildcache import BuildFacts
 
@@ -182,22 +182,17 @@ def _rebuild(
     if head is None:
         raise _FullBuild("no record of what each module contributed")
     reads = Reads.from_dict(recorded)
-    changed = _changed_modules(project, profile, head, reads)
-    # A source file that is not a changed module is as it was (else anything else changed).
-    files = dict(head.libraries)
-    for file in changed.values():
-        files.pop(file, None)
-    files.update(library_imports(project, [project.root / file for file in changed.values()]))
-    libraries = needed_libraries(files)
-    if libraries != needed_libraries(head.libraries):
-        raise _FullBuild("the libraries the stack imports changed")
     # The changed modules import (Hamilton and their libraries with them) in another process
-    # where there is one, while this one reads every other module's record.
-    importing = tuning.workers.start(
-        partial(import_changed, project, profile, changed, index, libraries)
-    )
-    stack = load_record(project, profile, digest)
-    imported = importing.result()
+    # where there is one, which finds them as this one does, while this one reads every
+    # other module's record.
+    importing = tuning.workers.start(partial(_import_changes, project, profile, head, reads, index))
+    try:
+        changed = _changed_modules(project, profile, head, reads)
+        files = _library_files(project, head, changed)
+        stack = load_record(project, profile, digest)
+        imported = importing.result()
+    finally:
+        importing.cancel()
     if imported.why_not is not None:
         raise _FullBuild(imported.why_not)
     if stack is None or stack.stack != head.stack:
@@ -259,6 +254,39 @@ def _rebuild(
         ", ".join(changed[name] for name in sorted(fresh)),
     )
     return facts, [*writes, *([writing] if writing else [])]
+
+
+def _import_changes(
+    project: Project,
+    profile: Profile,
+    head: StackFacts,
+    reads: Reads,
+    index: Callable[[], SourceIndex],
+) -> Imported:
+    """The changed stack modules imported anew (see :func:`import_changed`), or why they
+    are not: what changed is found here as the caller finds it (the caller then sees the
+    same modules imported, or builds in full)."""
+    try:
+        changed = _changed_modules(project, profile, head, reads)
+        libraries = needed_libraries(_library_files(project, head, changed))
+    except _FullBuild as exc:
+        return Imported(why_not=str(exc))
+    return import_changed(project, profile, changed, index, libraries)
+
+
+def _library_files(
+    project: Project, head: StackFacts, changed: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """The libraries each source file imports after the edit of the ``changed`` modules (a
+    file that is not one of them is as it was: else anything else changed);
+    :class:`_FullBuild` when the stack's libraries with Hamilton extensions changed."""
+    files = dict(head.libraries)
+    for file in changed.values():
+        files.pop(file, None)
+    files.update(library_imports(project, [project.root / file for file in changed.values()]))
+    if needed_libraries(files) != needed_libraries(head.libraries):
+        raise _FullBuild("the libraries the stack imports changed")
+    return files
 
 
 def _changed_modules(
