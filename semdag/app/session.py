@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from semdag.core.graph import GraphModel
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
-    from semdag.store.buildcache import BuildFacts
+    from semdag.store.buildcache import BuildFacts, PendingFacts
 
 # Adds executors, caches and hooks to a Hamilton Builder and returns it.
 Configure = Callable[[Any], Any]
@@ -100,41 +100,75 @@ class Session:
         """What a build of the profile learnt: from the build cache when nothing changed.
 
         ``release``: only the facts are wanted, so a driver built for them is freed as soon
-        as they are read (see :meth:`release_build`), before they are stored.
+        as they are read (see :meth:`release_build`).
         """
         if name not in self._facts:
-            self._facts[name] = self._make_facts(name, release)
+            self._facts[name] = self._collected(name, self._pending_facts(name), release)
         return self._facts[name]
 
-    def _make_facts(
+    def compared(
         self,
         name: str | None,
-        release: bool,
-        meanwhile: Callable[[GraphModel], None] | None = None,
-    ) -> BuildFacts:
-        """The facts of a profile (see :meth:`facts`); ``meanwhile(graph)`` is called once
-        the graph is read, while validate may still be checking it in another process."""
+        reads: Mapping[str, Callable[[], T]],
+        compare: Callable[[GraphModel, dict[str, T]], R],
+        *,
+        release: bool = False,
+    ) -> tuple[BuildFacts, R]:
+        """The facts of a profile (see :meth:`facts`) and ``compare(graph, what each of
+        reads returned)``. With a parallel tuning, the reads run in another process while the
+        stack imports, and a stack built now is checked by validate in another process while
+        this one compares. A read's error is raised here, as it would be if it ran now."""
+        jobs = {key: self.tuning.workers.start(work) for key, work in reads.items()}
+        try:
+            known = self._facts.get(name)
+            if known is not None:
+                return known, compare(known.graph, {key: job.result() for key, job in jobs.items()})
+            pending = self._pending_facts(name, compare_meanwhile=True)
+            try:
+                done = compare(pending.graph, {key: job.result() for key, job in jobs.items()})
+            except BaseException:
+                pending.cancel()
+                raise
+            self._facts[name] = self._collected(name, pending, release)
+            return self._facts[name], done
+        finally:
+            for job in jobs.values():
+                job.cancel()
+
+    def _collected(self, name: str | None, pending: PendingFacts, release: bool) -> BuildFacts:
+        """The facts ``pending`` gives once validate's findings are in; the cache writes
+        under way are waited for by :meth:`finish`."""
+        facts, writes = pending.collect()
+        self._writes.extend(writes)
+        if release:
+            self.release_build(name)
+        return facts
+
+    def _pending_facts(self, name: str | None, *, compare_meanwhile: bool = False) -> PendingFacts:
+        """The graph of a profile (see :meth:`facts`), and its facts once validate's
+        findings are in: with ``compare_meanwhile``, found in another process where one
+        may start while the caller compares the graph."""
         from semdag.hamilton.model import model_from_build
         from semdag.hamilton.sourceinfo import SourceIndex, index_files, worth_indexing_early
         from semdag.hamilton.stack import stack_files
         from semdag.hamilton.validate import validate
         from semdag.store import buildcache
         from semdag.store.hashmemo import load_memo, prepare_memo
+        from semdag.store.rebuild import checked_and_stored, rebuild_changed, record_of_build
 
         profile = self.load_profile(name)
         use_cache = self.build_cache and buildcache.enabled()
         if use_cache:
             hit = buildcache.lookup(self.project, profile)
             if hit is not None:
-                return hit
-            from semdag.store.rebuild import rebuild_changed
-
+                return buildcache.PendingFacts.ready(hit)
             # Only some stack modules changed: those alone are imported, when that is sound.
             indexer = partial(self.source_index, profile.name)
-            rebuilt = rebuild_changed(self.project, profile, indexer, self.tuning, meanwhile)
+            rebuilt = rebuild_changed(
+                self.project, profile, indexer, self.tuning, compare_meanwhile=compare_meanwhile
+            )
             if rebuilt is not None:
-                self._writes.extend(rebuilt[1])
-                return rebuilt[0]
+                return rebuilt
         indexing: Job[Any] | None = None
         fresh = self.tuning.workers.count() > 1 and name not in self._built()
         files = stack_files(self.project, profile) if fresh else []
@@ -154,72 +188,35 @@ class Session:
         finally:
             if indexing is not None:
                 indexing.cancel()
-        from semdag.store.rebuild import checked_and_stored, record_of_build
-
+        writes: list[Job[None]] = []
         if use_cache:
             # What each module contributed is recorded (for a partial rebuild after an edit)
             # in another process where one may start, while this one reads the graph.
             record = record_of_build(self.project, profile, build, index)
-            self._writes.append(self.tuning.workers.spare(record))
+            writes.append(self.tuning.workers.spare(record))
             del record
         with phase(f"reading the source of {len(build.driver.graph.nodes)} nodes"):
             graph = model_from_build(build, index)
-        project = self.project
         with phase("checking the graph"):
-            # With ``meanwhile``, checked and stored in another process where one may start,
-            # while this one compares.
-            facts, writing = checked_and_stored(
-                project,
+            # With ``compare_meanwhile``, in another process where one may start.
+            return checked_and_stored(
+                self.project,
                 profile,
+                graph,
                 build.reads,
                 self.tuning,
                 partial(validate, build, graph),
                 partial(buildcache.facts_from_build, build, graph),
-                partial(meanwhile, graph) if meanwhile is not None else None,
+                compare_meanwhile=compare_meanwhile,
                 store=use_cache,
-                also=prepare_memo(project, profile.name, index) if use_cache else _nothing,
+                also=prepare_memo(self.project, profile.name, index) if use_cache else _nothing,
+                writes=writes,
             )
-        if writing is not None:
-            self._writes.append(writing)
-        if release:
-            # What comes next (comparing) reuses the driver's memory.
-            del build
-            self.release_build(name)
-        return facts
 
     def finish(self) -> None:
         """Wait for the cache writes still under way (every command ends with this)."""
         while self._writes:
             self._writes.pop().result()
-
-    def compared(
-        self,
-        name: str | None,
-        reads: Mapping[str, Callable[[], T]],
-        compare: Callable[[GraphModel, dict[str, T]], R],
-        *,
-        release: bool = False,
-    ) -> tuple[BuildFacts, R]:
-        """The facts of a profile (see :meth:`facts`) and ``compare(graph, what each of
-        reads returned)``. With a parallel tuning, the reads run in another process while the
-        stack imports, and a stack built now is checked by validate in another process while
-        this one compares. A read's error is raised here, as it would be if it ran now."""
-        jobs = {key: self.tuning.workers.start(work) for key, work in reads.items()}
-        done: list[R] = []
-
-        def meanwhile(graph: GraphModel) -> None:
-            done.append(compare(graph, {key: job.result() for key, job in jobs.items()}))
-
-        try:
-            if name not in self._facts:
-                self._facts[name] = self._make_facts(name, release, meanwhile)
-            facts = self._facts[name]
-            if not done:  # answered without a build
-                meanwhile(facts.graph)
-            return facts, done[-1]
-        finally:
-            for job in jobs.values():
-                job.cancel()
 
     def source_index(
         self, profile: str, *, with_source: bool = False, hamilton: bool = False

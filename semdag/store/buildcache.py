@@ -15,19 +15,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
 from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json
 from semdag.store.cachekey import CacheKey
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
+    from semdag.core.tuning import Job
     from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
 
@@ -48,6 +52,28 @@ class BuildFacts:
     digest: str | None = None
     # Why this build could not be cached (it did what no record covers), or None.
     not_cached: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingFacts:
+    """A build's graph model, and its facts once validate's findings are in: they may be
+    found in another process while the caller compares the graph (see
+    :func:`semdag.store.rebuild.checked_and_stored`)."""
+
+    graph: GraphModel
+    # The facts, and the cache writes still under way.
+    collect: Callable[[], tuple[BuildFacts, list[Job[None]]]]
+    # The facts are not wanted: stop finding them.
+    cancel: Callable[[], None] = lambda: None
+
+    @classmethod
+    def ready(cls, facts: BuildFacts, writes: Sequence[Job[None]] = ()) -> PendingFacts:
+        """Facts already known."""
+        return cls(facts.graph, partial(_given, (facts, list(writes))))
+
+
+def _given(value: T) -> T:
+    return value
 
 
 def _sha(data: bytes) -> str:

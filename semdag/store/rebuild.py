@@ -24,7 +24,7 @@ that cannot be shown, the build is done in full:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ from semdag.hamilton.assembly import NotReproduced
 from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
 from semdag.hamilton.partial import Imported, assemble_facts, import_changed
 from semdag.hamilton.validate import findings_of
-from semdag.store.buildcache import BuildFacts
+from semdag.store.buildcache import BuildFacts, PendingFacts
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
@@ -46,20 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("semdag.build")
 
-# The facts, and the writes of the cache entry and the record, started.
-Rebuilt = tuple[BuildFacts, list[Job[None]]]
-
 
 class _FullBuild(Exception):
     """Why this profile is built in full."""
-
-
-class _MeanwhileFailed(Exception):
-    """What the caller's own work raised: its error, not a reason to build in full."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def rebuild_changed(
@@ -67,18 +56,17 @@ def rebuild_changed(
     profile: Profile,
     index: Callable[[], SourceIndex],
     tuning: Tuning = SERIAL,
-    meanwhile: Callable[[GraphModel], None] | None = None,
-) -> Rebuilt | None:
+    *,
+    compare_meanwhile: bool = False,
+) -> PendingFacts | None:
     """The facts of a build that imports only the changed stack modules, and the writing of
-    its cache entry; None when the profile must be built in full (the reason is logged).
-    With a parallel ``tuning`` the changed modules import in another process, which makes
-    the source ``index`` that hashes their functions (with ``index()``), and the assembled
-    graph is checked in another process while ``meanwhile(graph)`` runs here (once the
-    graph is known to be a full build's)."""
+    its cache entry and record; None when the profile must be built in full (the reason is
+    logged). With a parallel ``tuning`` the changed modules import in another process, which
+    makes the source ``index`` that hashes their functions (with ``index()``); with
+    ``compare_meanwhile`` the assembled graph is checked in another process while the caller
+    compares it."""
     try:
-        return _rebuild(project, profile, index, tuning, meanwhile)
-    except _MeanwhileFailed as exc:
-        raise exc.error from None
+        return _rebuild(project, profile, index, tuning, compare_meanwhile)
     except _FullBuild as exc:
         log.debug("full build of %s: %s", profile.name, exc)
     except Exception as exc:  # the full build gives the answer, or reports the error itself
@@ -116,21 +104,24 @@ def _nothing() -> None:
 def checked_and_stored(
     project: Project,
     profile: Profile,
+    graph: GraphModel,
     reads: Reads,
     tuning: Tuning,
     find: Callable[[], list[Finding]],
     facts_of: Callable[[list[Finding]], BuildFacts],
-    meanwhile: Callable[[], None] | None,
     *,
+    compare_meanwhile: bool,
     store: bool = True,
     also: Callable[[], None] = _nothing,
-) -> tuple[BuildFacts, Job[None] | None]:
-    """The facts of a build (``facts_of`` validate's findings, ``find()``), with their
-    digest, and their writing to the local cache with ``also()`` (unless not ``store``).
+    writes: Sequence[Job[None]] = (),
+) -> PendingFacts:
+    """The facts of a build whose ``graph`` is read (``facts_of`` validate's findings,
+    ``find()``), with their digest, and their writing to the local cache with ``also()``
+    (unless not ``store``); ``writes``: other writes under way.
 
-    With ``meanwhile``, the findings are found and written in another process where one may
-    start while ``meanwhile()`` runs here; without, they are found here and written by a
-    spare worker (the job returned)."""
+    With ``compare_meanwhile``, the findings are found and written in another process where
+    one may start, while the caller compares the graph; without, they are found here now and
+    written by a spare worker."""
     from semdag.store import buildcache
 
     def write(findings: list[Finding]) -> None:
@@ -138,21 +129,20 @@ def checked_and_stored(
             also()
             buildcache.prepare_store(project, profile, facts_of(findings), reads)[1]()
 
-    writing: Job[None] | None = None
-    if meanwhile is None:
+    def stored(findings: list[Finding]) -> BuildFacts:
+        facts = facts_of(findings)
+        return buildcache.prepare_store(project, profile, facts, reads)[0] if store else facts
+
+    if not compare_meanwhile:
         findings = find()
         writing = tuning.workers.spare(partial(write, findings))
-    else:
-        checking = tuning.workers.start(partial(_found_and_written, find, write))
-        try:
-            meanwhile()
-            findings = checking.result()
-        finally:
-            checking.cancel()
-    facts = facts_of(findings)
-    if store:
-        facts = buildcache.prepare_store(project, profile, facts, reads)[0]
-    return facts, writing
+        return PendingFacts.ready(stored(findings), [*writes, writing])
+    checking = tuning.workers.start(partial(_found_and_written, find, write))
+
+    def collect() -> tuple[BuildFacts, list[Job[None]]]:
+        return stored(checking.result()), list(writes)
+
+    return PendingFacts(graph, collect, checking.cancel)
 
 
 def _found_and_written(
@@ -168,8 +158,8 @@ def _rebuild(
     profile: Profile,
     index: Callable[[], SourceIndex],
     tuning: Tuning,
-    meanwhile: Callable[[GraphModel], None] | None,
-) -> Rebuilt:
+    compare_meanwhile: bool,
+) -> PendingFacts:
     from semdag.hamilton.record import Reads
     from semdag.store import buildcache
     from semdag.store.modulefacts import load_record
@@ -230,21 +220,16 @@ def _rebuild(
     def facts_of(findings: list[Finding]) -> BuildFacts:
         return BuildFacts(graph=graph, modules=modules_of, ledger=ledger, findings=tuple(findings))
 
-    def compare() -> None:
-        assert meanwhile is not None
-        try:
-            meanwhile(graph)
-        except Exception as exc:
-            raise _MeanwhileFailed(exc) from None
-
-    facts, writing = checked_and_stored(
+    pending = checked_and_stored(
         project,
         profile,
+        graph,
         reads,
         tuning,
         partial(findings_of, checked, graph),
         facts_of,
-        compare if meanwhile is not None else None,
+        compare_meanwhile=compare_meanwhile,
+        writes=writes,
     )
     log.debug(
         "partial rebuild of %s: %d of %d modules changed (%s)",
@@ -253,7 +238,7 @@ def _rebuild(
         len(modules),
         ", ".join(changed[name] for name in sorted(fresh)),
     )
-    return facts, [*writes, *([writing] if writing else [])]
+    return pending
 
 
 def _import_changes(
