@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from semdag.config.profile import Profile
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
+    from semdag.core.rules import Finding
     from semdag.hamilton.build import Build
     from semdag.hamilton.sourceinfo import SourceIndex
     from semdag.store.buildcache import BuildFacts, PendingFacts
@@ -123,7 +124,7 @@ class Session:
             known = self._facts.get(name)
             if known is not None:
                 return known, compare(known.graph, {key: job.result() for key, job in jobs.items()})
-            pending = self._pending_facts(name, compare_meanwhile=True)
+            pending = self._pending_facts(name, compare_meanwhile=True, release=release)
             try:
                 done = compare(pending.graph, {key: job.result() for key, job in jobs.items()})
             except BaseException:
@@ -144,10 +145,13 @@ class Session:
             self.release_build(name)
         return facts
 
-    def _pending_facts(self, name: str | None, *, compare_meanwhile: bool = False) -> PendingFacts:
+    def _pending_facts(
+        self, name: str | None, *, compare_meanwhile: bool = False, release: bool = False
+    ) -> PendingFacts:
         """The graph of a profile (see :meth:`facts`), and its facts once validate's
         findings are in: with ``compare_meanwhile``, found in another process where one
-        may start while the caller compares the graph."""
+        may start while the caller compares the graph (a driver built for them is then
+        freed before the comparison, with ``release``)."""
         from semdag.hamilton.model import model_from_build
         from semdag.hamilton.sourceinfo import SourceIndex, index_files, worth_indexing_early
         from semdag.hamilton.stack import stack_files
@@ -199,19 +203,31 @@ class Session:
             graph = model_from_build(build, index)
         with phase("checking the graph"):
             # With ``compare_meanwhile``, in another process where one may start.
-            return checked_and_stored(
+            pending = checked_and_stored(
                 self.project,
                 profile,
                 graph,
                 build.reads,
                 self.tuning,
                 partial(validate, build, graph),
-                partial(buildcache.facts_from_build, build, graph),
+                partial(buildcache.facts_of, buildcache.build_summary(build), graph),
                 compare_meanwhile=compare_meanwhile,
+                find_again=partial(self._validated_again, name, graph),
                 store=use_cache,
                 also=prepare_memo(self.project, profile.name, index) if use_cache else _nothing,
                 writes=writes,
             )
+        if compare_meanwhile and release:
+            # The comparison reuses the driver's memory.
+            del build, index
+            self.release_build(name)
+        return pending
+
+    def _validated_again(self, name: str | None, graph: GraphModel) -> list[Finding]:
+        """Validate's findings for a profile whose driver may have been freed (built again)."""
+        from semdag.hamilton.validate import validate
+
+        return validate(self.build(name), graph)
 
     def finish(self) -> None:
         """Wait for the cache writes still under way (every command ends with this)."""

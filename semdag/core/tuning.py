@@ -50,10 +50,11 @@ class Workers(Protocol):
         """How many processes may share work now (1: only this one)."""
         ...
 
-    def spare(self, work: Callable[[], None]) -> Job[None]:
-        """``work()`` (a cache write, whose loss costs only time later) done in another
-        process where one may start now, else here at once. The work is not kept for a
-        retry here: what it holds may be freed as soon as this returns."""
+    def spare(self, work: Callable[[], R]) -> Job[R | None]:
+        """``work()`` done in another process where one may start now, else here at once;
+        ``Job.result`` is None where it ran elsewhere and failed. The work is not kept for a
+        retry here: what it holds may be freed as soon as this returns (a cache write, whose
+        loss costs only time later, or work the caller can do again another way)."""
         ...
 
 
@@ -82,9 +83,21 @@ class SerialWorkers:
     def count(self) -> int:
         return 1
 
-    def spare(self, work: Callable[[], None]) -> Job[None]:
-        work()
-        return _Later(_nothing)
+    def spare(self, work: Callable[[], R]) -> Job[R | None]:
+        return _Done(work())
+
+
+class _Done(Generic[R]):
+    """A job already done."""
+
+    def __init__(self, value: R) -> None:
+        self._value = value
+
+    def result(self) -> R:
+        return self._value
+
+    def cancel(self) -> None:
+        return None
 
 
 def _nothing() -> None:

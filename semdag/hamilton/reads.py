@@ -260,6 +260,8 @@ def recording(root: Path) -> Iterator[_Recorder]:
         yield recorder
     finally:
         _active = None
+        # A frame keeps its callers' frames, and with them the build it ran in.
+        recorder.walker = None
         os.stat = _REAL_STAT
         if type(environ) is _RecordingEnviron:
             environ.__class__ = environ_class  # type: ignore[assignment]

@@ -151,7 +151,7 @@ class ParallelWorkers:
     def count(self) -> int:
         return cpus() if may_fork() else 1
 
-    def spare(self, work: Callable[[], None]) -> Job[None]:
+    def spare(self, work: Callable[[], R]) -> Job[R | None]:
         if may_fork():
             try:
                 return _Forked(work, retry_here=False)

@@ -251,13 +251,23 @@ def finding_from_dict(raw: Mapping[str, Any]) -> Finding:
     return Finding(**item)
 
 
-def facts_from_build(build: Build, graph: GraphModel, findings: list[Finding]) -> BuildFacts:
-    return BuildFacts(
-        graph=graph,
-        modules=tuple((m.layer, m.name, m.file) for m in build.modules),
-        ledger=tuple(entry.as_dict() for entry in build.ledger),
-        findings=tuple(findings),
+# What the facts keep of a build's driver: its modules (layer, module, file) and its
+# override ledger.
+BuildSummary = tuple[tuple[tuple[str, str, str], ...], tuple[Mapping[str, Any], ...]]
+
+
+def build_summary(build: Build) -> BuildSummary:
+    """What the facts keep of ``build``, without holding the build."""
+    return (
+        tuple((m.layer, m.name, m.file) for m in build.modules),
+        tuple(entry.as_dict() for entry in build.ledger),
     )
+
+
+def facts_of(summary: BuildSummary, graph: GraphModel, findings: list[Finding]) -> BuildFacts:
+    """The facts of a build (``summary``) whose graph model is ``graph``."""
+    modules, ledger = summary
+    return BuildFacts(graph=graph, modules=modules, ledger=ledger, findings=tuple(findings))
 
 
 # NodeInfo's fields, in order: a node is stored as a flat list of their values (asdict would

@@ -111,6 +111,7 @@ def checked_and_stored(
     facts_of: Callable[[list[Finding]], BuildFacts],
     *,
     compare_meanwhile: bool,
+    find_again: Callable[[], list[Finding]] | None = None,
     store: bool = True,
     also: Callable[[], None] = _nothing,
     writes: Sequence[Job[None]] = (),
@@ -120,8 +121,10 @@ def checked_and_stored(
     (unless not ``store``); ``writes``: other writes under way.
 
     With ``compare_meanwhile``, the findings are found and written in another process where
-    one may start, while the caller compares the graph; without, they are found here now and
-    written by a spare worker."""
+    one may start, while the caller compares the graph; what ``find`` holds is then free to
+    go once this returns, and where that process fails they are found here by
+    ``find_again()`` (default: ``find()``). Without, they are found here now and written by
+    a spare worker."""
     from semdag.store import buildcache
 
     def write(findings: list[Finding]) -> None:
@@ -137,10 +140,12 @@ def checked_and_stored(
         findings = find()
         writing = tuning.workers.spare(partial(write, findings))
         return PendingFacts.ready(stored(findings), [*writes, writing])
-    checking = tuning.workers.start(partial(_found_and_written, find, write))
+    checking = tuning.workers.spare(partial(_found_and_written, find, write))
+    again = find_again or find
 
     def collect() -> tuple[BuildFacts, list[Job[None]]]:
-        return stored(checking.result()), list(writes)
+        findings = checking.result()
+        return stored(again() if findings is None else findings), list(writes)
 
     return PendingFacts(graph, collect, checking.cancel)
 
@@ -216,10 +221,6 @@ def _rebuild(
     stored_as = buildcache.entry_digest(project, profile, reads)
     writes = [tuning.workers.spare(prepare_record(project, profile, stored_as, new_stack))]
     modules_of = tuple((m.layer, m.name, m.file) for m in modules)
-
-    def facts_of(findings: list[Finding]) -> BuildFacts:
-        return BuildFacts(graph=graph, modules=modules_of, ledger=ledger, findings=tuple(findings))
-
     pending = checked_and_stored(
         project,
         profile,
@@ -227,7 +228,7 @@ def _rebuild(
         reads,
         tuning,
         partial(findings_of, checked, graph),
-        facts_of,
+        partial(buildcache.facts_of, (modules_of, ledger), graph),
         compare_meanwhile=compare_meanwhile,
         writes=writes,
     )

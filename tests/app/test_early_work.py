@@ -168,8 +168,9 @@ def test_a_session_starts_early_work_with_its_tuning_before_the_build(
     )
     session.finish()
     # The read and the source index start before the build; after it, the record of each
-    # module, then validate, which writes the cache (compared meanwhile).
-    assert log == ["started", "started", "build", "spared", "started"]
+    # module, then validate, which writes the cache (compared meanwhile): neither is kept
+    # for a retry here, so the driver can be freed before the comparison.
+    assert log == ["started", "started", "build", "spared", "spared"]
     assert (example / ".semdag/hash-memo/dev.json").is_file()
     assert read == {"pid": os.getpid()} and profile == "dev"
     assert facts.graph.profile == "dev" and "repo_summary" in facts.graph.nodes
@@ -225,3 +226,55 @@ def test_indexing_takes_unchanged_files_from_the_local_memo(example: Path, monke
     assert hashes == {"f" * 64}
     others = {n.code_hash for n in graph.nodes.values() if n.module == "modules.core.risk"}
     assert others and "f" * 64 not in others
+
+
+class LosingWorkers(SerialWorkers):
+    """Serial workers whose spare work of checking a build is lost, as when the process
+    that does it dies: its result is None."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def count(self) -> int:
+        return 2
+
+    def spare(self, work):
+        from semdag.core.tuning import _Done
+        from semdag.store import rebuild
+
+        if getattr(work, "func", None) is rebuild._found_and_written:
+            self.log.append("lost")
+            return _Done(None)
+        return super().spare(work)
+
+
+def test_findings_of_a_check_lost_elsewhere_are_found_again_from_a_new_build(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from semdag.hamilton import build as build_module
+
+    files = {
+        "pyproject.toml": "[tool.semdag]\n",
+        "configs/dev.yaml": "stack:\n  core: [pkg.core]\noutputs: [total]\n",
+        "pkg/__init__.py": "",
+        # `rate` is given by no input: validate finds it missing.
+        "pkg/core.py": "def total(count: int, rate: float) -> float:\n    return count * rate\n",
+    }
+    root = write_files(tmp_path / "proj", files)
+    expected = Session(command="test", profile_name="dev", project_dir=root, build_cache=False)
+    wanted = expected.facts().findings
+    assert wanted, "the stack must give validate something to find"
+    log: list[str] = []
+    real_build = build_module.build
+    monkeypatch.setattr(
+        build_module, "build", lambda *a, **k: log.append("build") or real_build(*a, **k)
+    )
+    session = Session(
+        command="test", profile_name="dev", project_dir=root, tuning=Tuning(LosingWorkers(log))
+    )
+    facts, names = session.compared(None, {}, lambda graph, read: sorted(graph.nodes), release=True)
+    session.finish()
+    # Built, checked elsewhere and lost, then built again here to find the same findings.
+    assert log == ["build", "lost", "build"]
+    assert facts.findings == wanted
+    assert names == sorted(facts.graph.nodes) and "total" in names

@@ -140,6 +140,31 @@ def test_project_code_walking_the_environment_keys_on_names_and_values(tmp_path,
     assert reads.changed(root) == "the set of environment variables"
 
 
+def test_a_recording_holds_nothing_of_the_code_it_recorded_once_it_ends(tmp_path):
+    # The work that walked the environment leaves its frame, and through it its caller's
+    # objects: none may outlive the recording (a build would stay in memory for good).
+    import gc
+    import weakref
+
+    class Driver:
+        """Stands for a built driver, held only by the frame that made it."""
+
+    made: list[weakref.ref[Driver]] = []
+
+    def build() -> None:
+        driver = Driver()
+        made.append(weakref.ref(driver))
+        dict(os.environ)  # this file is project code here: its frame is the walker
+
+    gc.disable()  # only reference counting may free it: as in a process whose heap is frozen
+    try:
+        reads = record(project(tmp_path), build)
+        assert reads.env_names is not None
+        assert made[0]() is None
+    finally:
+        gc.enable()
+
+
 def test_a_library_walking_the_environment_keys_on_nothing_of_it(tmp_path, monkeypatch):
     root = project(tmp_path)
     monkeypatch.setenv("SEMDAG_T_LIB_WALKED", "1")
