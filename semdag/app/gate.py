@@ -307,13 +307,13 @@ def graph_drift(recorded: RecordedGraph | None, graph: GraphModel, shown: str) -
                 differing[name] = new
     added = sorted(set(graph.nodes) - set(recorded.nodes))
     removed = sorted(set(recorded.nodes) - set(graph.nodes))
-    edges = [[dep, node] for dep, node in graph.edges()]
+    edges = graph.edges()  # pairs: their text is that of the recorded lists
     reasons: dict[str, list[str]] = {}
     same_edges = entry_digest(encode(edges)) == recorded.edges
     if differing or not same_edges:
         # Texts differ; values may not (1 and 1.0): compare the recorded values.
         old_nodes, old_edges = recorded.values(differing)
-        same_edges = same_edges or old_edges == edges
+        same_edges = same_edges or old_edges == [list(pair) for pair in edges]
         for name, new in differing.items():
             if old_nodes[name] != new:
                 reasons[name] = list(entry_changes(old_nodes[name], new))

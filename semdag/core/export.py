@@ -186,7 +186,7 @@ def node_entry(n: NodeInfo) -> dict[str, Any]:
     return {
         "name": n.name,
         "output_type": n.type,
-        "tags": jsonable(dict(n.tags)),
+        "tags": jsonable(n.tags),  # a new mapping
         "stack_layer": n.layer,
         "module": n.module,
         "code_hash": n.code_hash,

@@ -108,10 +108,17 @@ class GraphModel:
 
     def edges(self, names: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """(dependency, dependent) pairs among ``names`` (all nodes when None), sorted."""
-        keep = set(self.nodes) if names is None else set(names)
-        return sorted(
-            (dep, node) for node in keep for dep in self.nodes[node].dependencies if dep in keep
-        )
+        nodes = self.nodes
+        keep = nodes.keys() if names is None else set(names)
+        pairs = [
+            (dep, node)
+            for node in keep
+            for group in (nodes[node].required, nodes[node].optional)
+            for dep in group
+            if dep in keep
+        ]
+        pairs.sort()
+        return pairs
 
 
 def unknown_node_message(name: str, known: Iterable[str]) -> str:
