@@ -99,12 +99,19 @@ _installed = False
 _user_modules: set[str] = set()
 
 
+# The operating system's pseudo-filesystems: their files describe the running process and
+# machine (libraries such as dask and psutil read them at import), never the project.
+SYSTEM_STATE = ("/proc", "/sys", "/dev")
+
+
 def _ignored_prefixes() -> tuple[str, ...]:
     """Folders whose files are not the project's inputs: the interpreter's and installed
-    packages' (their module files are recorded by stat instead), and semdag's own source
-    (its hash is part of the cache key)."""
+    packages' (their module files are recorded by stat instead), semdag's own source (its
+    hash is part of the cache key), and :data:`SYSTEM_STATE`."""
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     prefixes.add(str(Path(__file__).resolve().parents[1]))
+    if os.name == "posix":
+        prefixes.update(SYSTEM_STATE)
     return tuple(sorted({os.path.realpath(p).rstrip(os.sep) + os.sep for p in prefixes}))
 
 

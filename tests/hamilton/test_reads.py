@@ -165,6 +165,29 @@ def test_a_recording_holds_nothing_of_the_code_it_recorded_once_it_ends(tmp_path
         gc.enable()
 
 
+def test_what_the_operating_system_says_of_the_running_machine_is_no_input(tmp_path):
+    # dask and psutil read /proc and /sys when imported: were those reads recorded, no
+    # build would ever be cached (/proc/<pid>/... names another file in every process).
+    def machine() -> None:
+        for path in ("/proc/self/stat", "/proc/meminfo", "/sys/fs/cgroup/cpu.max"):
+            if os.path.exists(path):
+                with open(path, "rb") as handle:
+                    handle.read()
+        os.listdir("/proc/self")
+        os.path.isdir("/sys/fs/cgroup")
+        with open("/dev/null", "rb") as handle:
+            handle.read()
+
+    root = project(tmp_path)
+    reads = record(root, machine)
+    named = [*reads.files, *reads.listings, *reads.probes]
+    assert not [name for name, _ in named if name.startswith(("/proc", "/sys", "/dev"))]
+    assert reads.changed(root) is None
+    # A file of the project read alongside still is one.
+    both = record(root, lambda: (machine(), (root / "features.json").read_text()))
+    assert [name for name, _ in both.files] == ["features.json"]
+
+
 def test_a_library_walking_the_environment_keys_on_nothing_of_it(tmp_path, monkeypatch):
     root = project(tmp_path)
     monkeypatch.setenv("SEMDAG_T_LIB_WALKED", "1")
