@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from semdag.core.progress import phase
-from semdag.core.tuning import SERIAL, Job, Tuning
+from semdag.core.tuning import SERIAL, Job, Tuning, nothing
 
 if TYPE_CHECKING:
     from semdag.config.profile import Profile
@@ -129,6 +129,7 @@ class Session:
                 done = compare(pending.graph, {key: job.result() for key, job in jobs.items()})
             except BaseException:
                 pending.cancel()
+                self._writes.extend(pending.writes)  # the record of each module, still wanted
                 raise
             self._facts[name] = self._collected(name, pending, release)
             return self._facts[name], done
@@ -139,8 +140,8 @@ class Session:
     def _collected(self, name: str | None, pending: PendingFacts, release: bool) -> BuildFacts:
         """The facts ``pending`` gives once validate's findings are in; the cache writes
         under way are waited for by :meth:`finish`."""
-        facts, writes = pending.collect()
-        self._writes.extend(writes)
+        facts = pending.collect()
+        self._writes.extend(pending.writes)
         if release:
             self.release_build(name)
         return facts
@@ -214,7 +215,7 @@ class Session:
                 compare_meanwhile=compare_meanwhile,
                 find_again=partial(self._validated_again, name, graph),
                 store=use_cache,
-                also=prepare_memo(self.project, profile.name, index) if use_cache else _nothing,
+                also=prepare_memo(self.project, profile.name, index) if use_cache else nothing,
                 writes=writes,
             )
         if compare_meanwhile and release:
@@ -268,7 +269,3 @@ class Session:
     def graph(self, name: str | None = None, *, release: bool = False) -> GraphModel:
         """The graph model of the selected profile's build (``release``: see :meth:`facts`)."""
         return self.facts(name, release=release).graph
-
-
-def _nothing() -> None:
-    return None

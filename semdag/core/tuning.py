@@ -100,7 +100,8 @@ class _Done(Generic[R]):
         return None
 
 
-def _nothing() -> None:
+def nothing() -> None:
+    """Do nothing (a default for the hooks below, and for work that has none to do)."""
     return None
 
 
@@ -112,14 +113,14 @@ class Tuning:
     # A context in which the collector may be paused (records that form no cycles).
     quiet: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
     # Called once a built stack is in memory for the rest of the process.
-    keep: Callable[[], None] = _nothing
+    keep: Callable[[], None] = nothing
     # Called when the project's node functions ran: their open files and finalizers need the
     # interpreter's normal exit.
-    ran_project_code: Callable[[], None] = _nothing
+    ran_project_code: Callable[[], None] = nothing
     # Called before a command that imports the project's modules but runs none of their node
     # functions: numeric libraries may leave their thread pools unstarted (they would compute
     # nothing), which keeps the process able to start workers after the build.
-    imports_only: Callable[[], None] = _nothing
+    imports_only: Callable[[], None] = nothing
 
 
 SERIAL = Tuning()

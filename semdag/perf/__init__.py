@@ -11,14 +11,10 @@ import os
 from collections.abc import Callable
 from typing import NoReturn
 
-from semdag.core.tuning import SerialWorkers, Tuning
+from semdag.core.tuning import SerialWorkers, Tuning, nothing
 
 # SEMDAG_WORKERS=0 keeps all work in one process.
 WORKERS_ENV = "SEMDAG_WORKERS"
-
-
-def _nothing() -> None:
-    return None
 
 
 def run_command_line(main: Callable[..., int]) -> NoReturn:
@@ -36,7 +32,7 @@ def run_command_line(main: Callable[..., int]) -> NoReturn:
         quiet=gctools.paused,
         keep=gctools.freeze,
         ran_project_code=lambda: ran_project_code.append(True),
-        imports_only=_nothing if serial else unstarted,
+        imports_only=nothing if serial else unstarted,
     )
     with gctools.short_lived_process():
         code = main(tuning=tuning)

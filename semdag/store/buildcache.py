@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
+from semdag.core.tuning import nothing
 from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json
 from semdag.store.cachekey import CacheKey
 
@@ -61,15 +62,17 @@ class PendingFacts:
     :func:`semdag.store.rebuild.checked_and_stored`)."""
 
     graph: GraphModel
-    # The facts, and the cache writes still under way.
-    collect: Callable[[], tuple[BuildFacts, list[Job[None]]]]
+    # The facts, once validate's findings are in.
+    collect: Callable[[], BuildFacts]
+    # The cache writes under way: whoever takes the facts, or cancels, waits for them.
+    writes: tuple[Job[None], ...] = ()
     # The facts are not wanted: stop finding them.
-    cancel: Callable[[], None] = lambda: None
+    cancel: Callable[[], None] = nothing
 
     @classmethod
     def ready(cls, facts: BuildFacts, writes: Sequence[Job[None]] = ()) -> PendingFacts:
         """Facts already known."""
-        return cls(facts.graph, partial(_given, (facts, list(writes))))
+        return cls(facts.graph, partial(_given, facts), tuple(writes))
 
 
 def _given(value: T) -> T:
@@ -164,14 +167,14 @@ def prepare_store(
     build read, was recorded while it ran) and fails quietly (it is a cache). A build that
     did what no record covers is not stored (``facts.not_cached`` says why)."""
     if reads.uncacheable is not None:
-        return replace(facts, not_cached=reads.uncacheable), _nothing
+        return replace(facts, not_cached=reads.uncacheable), nothing
     key = base_key(project, profile)
     recorded = reads.as_dict()
     digest = _digest(key, recorded)
     try:
         folder = project.state_dir(CACHE_DIR)
     except OSError:
-        return facts, _nothing
+        return facts, nothing
     entry = folder / _entry_path(project, key).name
 
     def write() -> None:
@@ -186,10 +189,6 @@ def prepare_store(
             pass
 
     return replace(facts, digest=digest), write
-
-
-def _nothing() -> None:
-    return None
 
 
 def _index_path(entry: Path) -> Path:

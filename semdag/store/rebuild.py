@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from semdag.core.tuning import SERIAL, Job, Tuning
+from semdag.core.tuning import SERIAL, Job, Tuning, nothing
 from semdag.hamilton.assembly import NotReproduced
 from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
 from semdag.hamilton.partial import Imported, assemble_facts, import_changed
@@ -87,7 +87,7 @@ def record_of_build(
 
     digest = buildcache.entry_digest(project, profile, build.reads)
     if digest is None:
-        return _nothing
+        return nothing
 
     def write() -> None:
         stack = record_build(build, index)
@@ -95,10 +95,6 @@ def record_of_build(
             prepare_record(project, profile, digest, stack)()
 
     return write
-
-
-def _nothing() -> None:
-    return None
 
 
 def checked_and_stored(
@@ -113,7 +109,7 @@ def checked_and_stored(
     compare_meanwhile: bool,
     find_again: Callable[[], list[Finding]] | None = None,
     store: bool = True,
-    also: Callable[[], None] = _nothing,
+    also: Callable[[], None] = nothing,
     writes: Sequence[Job[None]] = (),
 ) -> PendingFacts:
     """The facts of a build whose ``graph`` is read (``facts_of`` validate's findings,
@@ -139,15 +135,15 @@ def checked_and_stored(
     if not compare_meanwhile:
         findings = find()
         writing = tuning.workers.spare(partial(write, findings))
-        return PendingFacts.ready(stored(findings), [*writes, writing])
+        return PendingFacts.ready(stored(findings), (*writes, writing))
     checking = tuning.workers.spare(partial(_found_and_written, find, write))
     again = find_again or find
 
-    def collect() -> tuple[BuildFacts, list[Job[None]]]:
+    def collect() -> BuildFacts:
         findings = checking.result()
-        return stored(again() if findings is None else findings), list(writes)
+        return stored(again() if findings is None else findings)
 
-    return PendingFacts(graph, collect, checking.cancel)
+    return PendingFacts(graph, collect, tuple(writes), checking.cancel)
 
 
 def _found_and_written(
@@ -206,7 +202,6 @@ def _rebuild(
         )
     except NotReproduced as exc:
         raise _FullBuild(str(exc)) from None
-    from semdag.store import buildcache
     from semdag.store.modulefacts import prepare_record
 
     # The record of each module is written from here on, while the graph is checked.

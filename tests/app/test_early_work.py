@@ -9,6 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from semdag.app.session import Session
 from semdag.config.profile import load_profile
 from semdag.config.project import find_project
@@ -228,15 +230,9 @@ def test_indexing_takes_unchanged_files_from_the_local_memo(example: Path, monke
     assert others and "f" * 64 not in others
 
 
-class LosingWorkers(SerialWorkers):
-    """Serial workers whose spare work of checking a build is lost, as when the process
+class LosingWorkers(CountingWorkers):
+    """Counting workers whose spare work of checking a build is lost, as when the process
     that does it dies: its result is None."""
-
-    def __init__(self, log: list[str]) -> None:
-        self.log = log
-
-    def count(self) -> int:
-        return 2
 
     def spare(self, work):
         from semdag.core.tuning import _Done
@@ -245,7 +241,47 @@ class LosingWorkers(SerialWorkers):
         if getattr(work, "func", None) is rebuild._found_and_written:
             self.log.append("lost")
             return _Done(None)
-        return super().spare(work)
+        return SerialWorkers.spare(self, work)
+
+
+class DeferredWorkers(CountingWorkers):
+    """Counting workers whose spare work is done only when its result is asked for, as a
+    forked worker's is only known then."""
+
+    def spare(self, work):
+        from semdag.core.tuning import _Later
+
+        self.log.append("spared")
+        return _Later(work)
+
+
+LOSSY = {
+    "pyproject.toml": "[tool.semdag]\n",
+    "configs/dev.yaml": "stack:\n  core: [pkg.core]\noutputs: [total]\n",
+    "pkg/__init__.py": "",
+    # `rate` is given by no input: validate finds it missing.
+    "pkg/core.py": "def total(count: int, rate: float) -> float:\n    return count * rate\n",
+}
+
+
+def test_a_comparison_that_fails_still_leaves_the_record_of_each_module(tmp_path: Path) -> None:
+    from semdag.store.modulefacts import record_path
+
+    root = write_files(tmp_path / "proj", LOSSY)
+    log: list[str] = []
+    session = Session(
+        command="test", profile_name="dev", project_dir=root, tuning=Tuning(DeferredWorkers(log))
+    )
+
+    def compare(graph, read):
+        raise RuntimeError("the baseline does not read")
+
+    with pytest.raises(RuntimeError, match="does not read"):
+        session.compared(None, {}, compare, release=True)
+    session.finish()
+    # The check was given up, but the record was waited for: the next edit is rebuilt partly.
+    assert log == ["spared", "spared"]
+    assert record_path(session.project, session.profile).is_file()
 
 
 def test_findings_of_a_check_lost_elsewhere_are_found_again_from_a_new_build(
@@ -253,14 +289,7 @@ def test_findings_of_a_check_lost_elsewhere_are_found_again_from_a_new_build(
 ) -> None:
     from semdag.hamilton import build as build_module
 
-    files = {
-        "pyproject.toml": "[tool.semdag]\n",
-        "configs/dev.yaml": "stack:\n  core: [pkg.core]\noutputs: [total]\n",
-        "pkg/__init__.py": "",
-        # `rate` is given by no input: validate finds it missing.
-        "pkg/core.py": "def total(count: int, rate: float) -> float:\n    return count * rate\n",
-    }
-    root = write_files(tmp_path / "proj", files)
+    root = write_files(tmp_path / "proj", LOSSY)
     expected = Session(command="test", profile_name="dev", project_dir=root, build_cache=False)
     wanted = expected.facts().findings
     assert wanted, "the stack must give validate something to find"
