@@ -27,12 +27,9 @@ from semdag.core.registry import Registry, compile_registry
 from semdag.core.rules import Finding, Severity, apply_severities, finding
 from semdag.store.acknowledge import ACK_FILE, acknowledge
 from semdag.store.snapshot import (
-    ENTRY_ENCODER,
     GRAPH_FILE,
     REGISTRY_FILE,
-    RUN,
     RecordedGraph,
-    entry_digest,
     read_recorded_graph,
     read_registry,
     registry_from_document,
@@ -276,7 +273,15 @@ def graph_drift(recorded: RecordedGraph | None, graph: GraphModel, shown: str) -
     A graph.json written by an older semdag (schema version 1) is compared on everything
     but the code hashes, which it made another way (the registry compares those)."""
     from semdag.core.changes import entry_changes
-    from semdag.core.export import BASELINE_NODE_FIELDS, node_entry
+    from semdag.core.export import (
+        BASELINE_NODE_FIELDS,
+        ENTRY_ENCODER,
+        RUN,
+        baseline_texts,
+        entry_digest,
+        graph_digests,
+        node_entry,
+    )
 
     if recorded is None:
         return [
@@ -290,30 +295,41 @@ def graph_drift(recorded: RecordedGraph | None, graph: GraphModel, shown: str) -
     fields = [f for f in BASELINE_NODE_FIELDS if not (recorded.legacy and f == "code_hash")]
     whole = len(fields) == len(BASELINE_NODE_FIELDS)  # node_entry gives just these fields
     encode = ENTRY_ENCODER.encode
+
+    def texts_of(run: list[str]) -> list[str]:
+        if whole:
+            return baseline_texts(graph, run)
+        entries = map(node_entry, map(graph.nodes.__getitem__, run))
+        return [encode({key: entry.get(key) for key in fields}) for entry in entries]
+
     names = sorted(graph.nodes)
     same_names = names == list(recorded.nodes)
+    if whole:
+        runs, edges_digest = graph_digests(graph)
+    else:
+        runs = tuple(
+            entry_digest(f"[{','.join(texts_of(names[start : start + RUN]))}]")
+            for start in range(0, len(names), RUN)
+        )
+        edges_digest = entry_digest(encode(graph.edges()))
     differing: dict[str, dict[str, Any]] = {}
     for number, start in enumerate(range(0, len(names), RUN)):
-        run = names[start : start + RUN]
-        entries = []
-        for name in run:
-            entry = node_entry(graph.nodes[name])
-            entries.append(entry if whole else {key: entry.get(key) for key in fields})
-        if same_names and entry_digest(encode(entries)) == recorded.runs[number]:
+        if same_names and runs[number] == recorded.runs[number]:
             continue  # a run of unchanged nodes
-        for name, new in zip(run, entries, strict=True):
+        run = names[start : start + RUN]
+        for name, text in zip(run, texts_of(run), strict=True):
             digest = recorded.nodes.get(name)
-            if digest is not None and entry_digest(encode(new)) != digest:
-                differing[name] = new
+            if digest is not None and entry_digest(text) != digest:
+                entry = node_entry(graph.nodes[name])
+                differing[name] = entry if whole else {key: entry.get(key) for key in fields}
     added = sorted(set(graph.nodes) - set(recorded.nodes))
     removed = sorted(set(recorded.nodes) - set(graph.nodes))
-    edges = graph.edges()  # pairs: their text is that of the recorded lists
     reasons: dict[str, list[str]] = {}
-    same_edges = entry_digest(encode(edges)) == recorded.edges
+    same_edges = edges_digest == recorded.edges
     if differing or not same_edges:
         # Texts differ; values may not (1 and 1.0): compare the recorded values.
-        old_nodes, old_edges = recorded.values(differing)
-        same_edges = same_edges or old_edges == [list(pair) for pair in edges]
+        old_nodes, old_edges = recorded.values(differing, edges=not same_edges)
+        same_edges = same_edges or old_edges == [list(pair) for pair in graph.edges()]
         for name, new in differing.items():
             if old_nodes[name] != new:
                 reasons[name] = list(entry_changes(old_nodes[name], new))

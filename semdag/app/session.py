@@ -126,13 +126,19 @@ class Session:
                 return known, compare(known.graph, {key: job.result() for key, job in jobs.items()})
             pending = self._pending_facts(name, compare_meanwhile=True, release=release)
             try:
-                done = compare(pending.graph, {key: job.result() for key, job in jobs.items()})
+                read = {key: job.result() for key, job in jobs.items()}
+                with self.tuning.quiet():  # comparing makes many plain records, no cycle
+                    done = compare(pending.graph, read)
             except BaseException:
                 pending.cancel()
                 self._writes.extend(pending.writes)  # the record of each module, still wanted
                 raise
-            self._facts[name] = self._collected(name, pending, release)
-            return self._facts[name], done
+            from semdag.store import buildcache
+
+            facts = self._facts[name] = self._collected(name, pending, release)
+            # What the comparison made of the graph, for the draft of it after an edit.
+            buildcache.store_graph_digests(self.project, facts.digest, facts.graph)
+            return facts, done
         finally:
             for job in jobs.values():
                 job.cancel()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import datetime
 import functools
+import hashlib
+import json
 import math
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -195,6 +197,78 @@ def node_entry(n: NodeInfo) -> dict[str, Any]:
         "is_input": n.is_input,
         "is_config": n.is_config,
     }
+
+
+# Compact JSON with sorted keys: equal texts are equal values (the converse may fail: 1, 1.0).
+ENTRY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def baseline_texts(graph: GraphModel, names: Iterable[str]) -> list[str]:
+    """The compact text (:data:`ENTRY_ENCODER`) of :func:`node_entry` of each of the nodes
+    ``names``, in order, made once per node object: a graph that shares its node objects
+    and ``texts`` with another (an assembly that reuses a draft's nodes) reuses their
+    texts. The text of a list of entries is theirs joined by commas, in brackets."""
+    known = graph.texts.nodes
+    nodes = graph.nodes
+    encode = ENTRY_ENCODER.encode
+    texts = []
+    for name in names:
+        node = nodes[name]
+        pair = known.get(name)
+        if pair is None or pair[0] is not node:
+            pair = known[name] = (node, encode(node_entry(node)))
+        texts.append(pair[1])
+    return texts
+
+
+def entry_digest(text: str) -> bytes:
+    """The digest of an entry's compact text (:data:`ENTRY_ENCODER`), as a comparison with
+    a baseline keeps it."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+# Nodes per run digest (see graph_digests).
+RUN = 256
+
+
+def graph_digests(graph: GraphModel) -> tuple[tuple[bytes, ...], bytes]:
+    """The digest of the text of each run of :data:`RUN` nodes' entries (a list of
+    :func:`node_entry`), in name order, and of the edges' text (:meth:`GraphModel.edges`).
+
+    Made once: where ``graph.texts`` holds the digests of a graph with the same names, a
+    run whose node objects are all that graph's keeps its digest, and the edges keep theirs
+    when every node has the same dependencies; the others are made of their texts (see
+    :func:`baseline_texts`)."""
+    memo = graph.texts.digests
+    nodes = graph.nodes
+    names = sorted(nodes)
+    known: Mapping[str, NodeInfo] = memo[0] if memo is not None else {}
+    same_names = memo is not None and known.keys() == nodes.keys()
+    runs = []
+    for number, start in enumerate(range(0, len(names), RUN)):
+        run = names[start : start + RUN]
+        if same_names and all(known[name] is nodes[name] for name in run):
+            runs.append(memo[1][number])  # type: ignore[index]
+        else:
+            runs.append(entry_digest(f"[{','.join(baseline_texts(graph, run))}]"))
+    if memo is not None and _same_dependencies(known, nodes):
+        edges = memo[2]
+    else:
+        edges = entry_digest(ENTRY_ENCODER.encode(graph.edges()))
+    graph.texts.digests = (nodes, tuple(runs), edges)
+    return tuple(runs), edges
+
+
+def _same_dependencies(before: Mapping[str, NodeInfo], after: Mapping[str, NodeInfo]) -> bool:
+    if before is after:
+        return True
+    if before.keys() != after.keys():
+        return False
+    for name, node in after.items():
+        old = before[name]
+        if old is not node and (old.required != node.required or old.optional != node.optional):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=8192)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from semdag.core.graph import GraphModel, NodeInfo
+from semdag.core.graph import GraphModel, NodeInfo, Texts
 from semdag.hamilton.contributions import FunctionFacts, ModuleFacts, NodeFacts, TypeFacts
 from semdag.hamilton.stack import Definition, compute_ledger
 
@@ -68,6 +68,8 @@ def assemble(
             found = nodes.get(dep)
             if found is None:
                 nodes[dep] = NodeFacts(dep, param, {}, "", True, (), n.functions)
+            elif param.key == found.type.key:
+                continue  # the same type: accepted (see plainly_accepts), whoever defines it
             elif found.user_defined:
                 # Hamilton would narrow the input's type or fail: either way, not shown here.
                 if not plainly_accepts(param, found.type):
@@ -95,14 +97,32 @@ def plainly_accepts(param: TypeFacts, node: TypeFacts) -> bool:
 _TYPE_VARIABLE = ("~", "+", "-")
 
 
+# What a node of the model was made of (its contribution, first function and final
+# definition), and what it was made into.
+_Made = tuple[NodeFacts, "FunctionFacts | None", "Definition | None", NodeInfo]
+
+
+@dataclass(frozen=True)
+class Modelled:
+    """A graph model, and what each of its nodes was made of: a later model of the same
+    profile (after an edit) takes a node as it is where it is made of the same objects."""
+
+    graph: GraphModel
+    made: Mapping[str, _Made]
+
+
 def graph_of(
     assembled: Assembled,
     profile: Profile,
     layer_of: Mapping[str, str],
     variants: Sequence[Any],
-) -> GraphModel:
+    like: Modelled | None = None,
+) -> Modelled:
     """The graph model of the assembled nodes (as :func:`semdag.hamilton.model._model`
-    reads a built driver)."""
+    reads a built driver), taking from ``like`` (a model of the same profile and stack) each
+    node made of the same contribution and first function, defined alike; the graph shares
+    the texts ``like``'s graph made of its nodes (see
+    :func:`semdag.core.export.baseline_texts`)."""
     from semdag.core.registry import registry_id
     from semdag.hamilton.model import check_variants
 
@@ -111,12 +131,11 @@ def graph_of(
     functions = assembled.functions
     definitions = assembled.definitions
     model: dict[str, NodeInfo] = {}
+    made: dict[str, _Made] = {}
+    earlier = like.made if like is not None else {}
     dependents: dict[str, list[str]] = {}
     for name, n in assembled.nodes.items():
-        required: list[str] = []
-        optional: list[str] = []
-        for dep, _type, is_required in n.inputs:
-            (required if is_required else optional).append(dep)
+        for dep, _type, _required in n.inputs:
             found = dependents.get(dep)
             if found is None:
                 dependents[dep] = [name]
@@ -125,10 +144,17 @@ def graph_of(
         first = functions[n.functions[0]] if n.functions else None
         defs = definitions.get(name)
         definition = defs[-1] if defs else None
+        prior = earlier.get(name)
+        if prior is not None and prior[0] is n and prior[1] is first and prior[2] == definition:
+            model[name] = prior[3]
+            made[name] = prior
+            continue
+        required = sorted(dep for dep, _type, is_required in n.inputs if is_required)
+        optional = sorted(dep for dep, _type, is_required in n.inputs if not is_required)
         module = definition.module if definition else (n.tags.get("module") if first else None)
         is_input = n.user_defined
         # NodeInfo's fields in order (see semdag.core.graph.NodeInfo).
-        model[name] = NodeInfo(
+        model[name] = info = NodeInfo(
             name,
             n.type.public,
             n.tags,
@@ -140,20 +166,23 @@ def graph_of(
             first.end_line if first else None,
             n.doc,
             name if is_input else (first.code_hash if first else None),
-            tuple(sorted(required)),
-            tuple(sorted(optional)),
+            tuple(required),
+            tuple(optional),
             is_input,
             is_input and name in config,
             registry_id(n.tags, tag_filter, is_input=is_input),
         )
+        made[name] = (n, first, definition, info)
     model = _fold_subdags(model, assembled)
     ordered = {k: model[k] for k in sorted(model)}
-    return GraphModel(
+    graph = GraphModel(
         profile=profile.name,
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
         variant_inputs=check_variants(profile, variants, ordered, dependents),
+        texts=like.graph.texts if like is not None else Texts(),
     )
+    return Modelled(graph, made)
 
 
 def _fold_subdags(model: dict[str, NodeInfo], assembled: Assembled) -> dict[str, NodeInfo]:
@@ -270,7 +299,7 @@ def checked_of_assembled(
         outputs = profile_outputs(profile, graph)
     else:
         outputs = [n.name for n in graph.nodes.values() if not n.is_input]
-    functions = assembled.functions
+    asynchronous = {key for key, fn in assembled.functions.items() if fn.is_async}
     checked = Checked(
         profile=profile,
         conflicts=conflicts,
@@ -279,9 +308,11 @@ def checked_of_assembled(
         uses=tuple(input_uses(assembled, profile, outputs, problems)),
         variants=tuple(variants),
         async_nodes=tuple(
-            name
-            for name, n in sorted(assembled.nodes.items())
-            if any(functions[key].is_async for key in n.functions)
+            sorted(
+                name
+                for name, n in assembled.nodes.items()
+                if not asynchronous.isdisjoint(n.functions)
+            )
         ),
     )
     return checked, tuple(entry.as_dict() for entry in ledger)

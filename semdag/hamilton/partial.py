@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from semdag.hamilton.assembly import (
+    Modelled,
+    NotReproduced,
     assemble,
     checked_of_assembled,
     graph_of,
@@ -104,17 +106,49 @@ def import_changed(
     )
 
 
+def draft(profile: Profile, stack: StackFacts) -> Modelled | None:
+    """The graph model of the record as it is, made while the changed modules import: the
+    assembly after the edit takes from it every node whose contribution is the same (see
+    :func:`semdag.hamilton.assembly.graph_of`). None when the record does not assemble
+    (the assembly after the edit says why, if it does not either)."""
+    # Only nodes made here anew (config keys no node takes) have this type, and those are
+    # never taken: the assembly makes them anew too.
+    placeholder = TypeFacts("typing.Any", "Any", "Any", True, False)
+    try:
+        assembled = assemble(
+            stack.modules, dict(profile.config), _accepts(stack, set()), placeholder
+        )
+    except (NotReproduced, LookupError):
+        return None
+    variants = [v for m in stack.modules for v in m.variants]
+    return graph_of(assembled, profile, {m.name: m.layer for m in stack.modules}, variants)
+
+
 def assemble_facts(
     profile: Profile,
     modules: tuple[ModuleFacts, ...],
     stack: StackFacts,
     changed: set[str],
     any_type: TypeFacts,
+    like: Modelled | None = None,
 ) -> tuple[GraphModel, tuple[Mapping[str, Any], ...], Checked]:
     """The graph model, the override ledger and what validate checks (its findings are
     ``findings_of(checked, graph)``) of ``modules`` (the record's, with the ``changed`` ones
-    imported anew); :class:`NotReproduced` where they cannot be shown to be a full
-    build's."""
+    imported anew), taking what it can from ``like`` (see :func:`draft`);
+    :class:`NotReproduced` where they cannot be shown to be a full build's."""
+    config = dict(profile.config)
+    assembled = assemble(modules, config, _accepts(stack, changed), any_type)
+    variants = [v for m in modules for v in m.variants]
+    graph = graph_of(assembled, profile, {m.name: m.layer for m in modules}, variants, like).graph
+    checked, ledger = checked_of_assembled(
+        assembled, profile, graph, variants, stack.input_problems
+    )
+    return graph, ledger, checked
+
+
+def _accepts(stack: StackFacts, changed: set[str]) -> Callable[[TypeFacts, TypeFacts], bool]:
+    """Whether Hamilton accepts a node of one type for a parameter of another, as far as
+    the record shows it (the ``changed`` modules' types are other types now)."""
 
     def accepts(param: TypeFacts, node: TypeFacts) -> bool:
         if plainly_accepts(param, node):
@@ -123,11 +157,4 @@ def assemble_facts(
             return False  # a type of a changed module is another type now
         return (param.key, node.key) in stack.matched
 
-    config = dict(profile.config)
-    assembled = assemble(modules, config, accepts, any_type)
-    variants = [v for m in modules for v in m.variants]
-    graph = graph_of(assembled, profile, {m.name: m.layer for m in modules}, variants)
-    checked, ledger = checked_of_assembled(
-        assembled, profile, graph, variants, stack.input_problems
-    )
-    return graph, ledger, checked
+    return accepts

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from semdag.core.graph import GraphModel, NodeInfo
 from semdag.core.rules import Finding, Severity
 from semdag.core.tuning import nothing
-from semdag.store.artifacts import atomic_write, atomic_write_chunks, canonical_json
+from semdag.store.artifacts import atomic_write, atomic_write_chunks
 from semdag.store.cachekey import CacheKey
 
 T = TypeVar("T")
@@ -83,13 +83,22 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _hashed(document: Any) -> str:
+    """The sha256 of ``document`` as compact JSON with sorted keys (one text per value)."""
+    return _sha(_COMPACT.encode(document).encode())
+
+
+# Compact, so that the C encoder encodes it (an indented encoding is encoded in Python).
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def base_key(project: Project, profile: Profile) -> dict[str, Any]:
     """The part of the key known before building: profile files, env, --set, versions."""
     return CacheKey.of(project, profile).build_key()
 
 
 def _entry_path(project: Project, key: Mapping[str, Any]) -> Path:
-    digest = _sha(canonical_json(key).encode())
+    digest = _hashed(key)
     return project.state_path / CACHE_DIR / f"{key['profile']}-{digest[:32]}.json"
 
 
@@ -148,7 +157,7 @@ def _unchanged(project: Project, reads: Mapping[str, Any]) -> bool:
 
 
 def _digest(key: Mapping[str, Any], reads: Mapping[str, Any]) -> str:
-    return _sha(canonical_json({"key": key, "reads": reads}).encode())
+    return _hashed({"key": key, "reads": reads})
 
 
 def entry_digest(project: Project, profile: Profile, reads: Reads) -> str | None:
@@ -236,6 +245,40 @@ def store_verdict(project: Project, digest: str | None, name: str, value: Any) -
         atomic_write(path, json.dumps(value, sort_keys=True, separators=(",", ":")))
     except (OSError, ValueError):
         pass
+
+
+# The digests a comparison made of a build's graph (see semdag.core.export.graph_digests).
+GRAPH_DIGESTS = "graph-digests"
+
+
+def store_graph_digests(project: Project, digest: str | None, graph: GraphModel) -> None:
+    """Keep the digests a comparison made of the graph of the build ``digest``, for the
+    build after an edit, whose draft of this graph takes them (see
+    :func:`load_graph_digests`)."""
+    memo = graph.texts.digests
+    if memo is None or memo[0] is not graph.nodes:
+        return
+    runs, edges = memo[1], memo[2]
+    store_verdict(
+        project, digest, GRAPH_DIGESTS, {"runs": [d.hex() for d in runs], "edges": edges.hex()}
+    )
+
+
+def load_graph_digests(project: Project, digest: str, graph: GraphModel) -> bool:
+    """Give ``graph``, a draft of the graph of the build ``digest`` (the same nodes), the
+    digests a comparison made of that build's graph; False when none were kept."""
+    from semdag.core.export import RUN
+
+    raw = load_verdict(project, digest, GRAPH_DIGESTS)
+    try:
+        runs = tuple(bytes.fromhex(run) for run in raw["runs"])
+        edges = bytes.fromhex(raw["edges"])
+    except (TypeError, KeyError, ValueError):
+        return False
+    if len(runs) != -(-len(graph.nodes) // RUN):
+        return False
+    graph.texts.digests = (graph.nodes, runs, edges)
+    return True
 
 
 def finding_to_dict(item: Finding) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from semdag.core.tuning import SERIAL, Job, Tuning, nothing
 from semdag.hamilton.assembly import NotReproduced
 from semdag.hamilton.contributions import StackFacts, library_imports, needed_libraries
-from semdag.hamilton.partial import Imported, assemble_facts, import_changed
+from semdag.hamilton.partial import Imported, assemble_facts, draft, import_changed
 from semdag.hamilton.validate import findings_of
 from semdag.store.buildcache import BuildFacts, PendingFacts
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from semdag.config.project import Project
     from semdag.core.graph import GraphModel
     from semdag.core.rules import Finding
+    from semdag.hamilton.assembly import Modelled
     from semdag.hamilton.build import Build
     from semdag.hamilton.record import Reads
     from semdag.hamilton.sourceinfo import SourceIndex
@@ -180,7 +181,10 @@ def _rebuild(
     try:
         changed = _changed_modules(project, profile, head, reads)
         files = _library_files(project, head, changed)
-        stack = load_record(project, profile, digest)
+        with tuning.quiet():  # plain records by the ten thousand, and no cycle among them
+            stack = load_record(project, profile, digest)
+            drafted = _drafted(project, profile, digest, stack, compare_meanwhile)
+            tuning.keep()  # and they live as long as the process
         imported = importing.result()
     finally:
         importing.cancel()
@@ -197,9 +201,11 @@ def _rebuild(
             raise _FullBuild(f"{changed[name]} is now imported by {', '.join(users)}")
     modules = tuple(fresh.get(m.name, m) for m in stack.modules)
     try:
-        graph, ledger, checked = assemble_facts(
-            profile, modules, stack, set(fresh), imported.any_type
-        )
+        with tuning.quiet():
+            graph, ledger, checked = assemble_facts(
+                profile, modules, stack, set(fresh), imported.any_type, drafted
+            )
+            tuning.keep()
     except NotReproduced as exc:
         raise _FullBuild(str(exc)) from None
     from semdag.store.modulefacts import prepare_record
@@ -235,6 +241,25 @@ def _rebuild(
         ", ".join(changed[name] for name in sorted(fresh)),
     )
     return pending
+
+
+def _drafted(
+    project: Project, profile: Profile, digest: str, stack: StackFacts | None, compare: bool
+) -> Modelled | None:
+    """The graph of the record of the build ``digest`` (see
+    :func:`semdag.hamilton.partial.draft`), made while the changed modules import; with
+    ``compare``, with the digests a comparison of that build's graph made (or, when none
+    were kept, makes now): the graph after the edit makes only those of the few nodes the
+    edit changed."""
+    from semdag.core.export import graph_digests
+    from semdag.store.buildcache import load_graph_digests
+
+    if stack is None:
+        return None
+    drafted = draft(profile, stack)
+    if drafted is not None and compare and not load_graph_digests(project, digest, drafted.graph):
+        graph_digests(drafted.graph)
+    return drafted
 
 
 def _import_changes(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import sys
@@ -299,25 +298,12 @@ def read_registry(path: Path, shown: str | None = None) -> Registry:
     return registry_from_document(_load_json(path, shown), shown)
 
 
-# Compact JSON with sorted keys: equal texts are equal values (the converse may fail: 1, 1.0).
-ENTRY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_digest(text: str) -> bytes:
-    """The digest a :class:`RecordedGraph` keeps of an entry's compact text."""
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
-
-
-# Nodes per run digest (see RecordedGraph.runs).
-RUN = 256
-
-
 @dataclass(frozen=True)
 class RecordedGraph:
     """What ``graph.json`` records, reduced to what a comparison needs: the digest of each
     node's baseline fields and of the edges, as compact canonical JSON text
-    (:data:`ENTRY_ENCODER`), and those texts compressed, to be read only when a digest
-    differs.
+    (:data:`semdag.core.export.ENTRY_ENCODER`), and those texts compressed, to be read only
+    when a digest differs.
 
     Small beside the parsed document, and it pickles: it is worked out by a worker while the
     stack imports (see ``Session.ahead``).
@@ -325,7 +311,7 @@ class RecordedGraph:
 
     schema_version: Any
     nodes: Mapping[str, bytes]  # name -> digest, in name order (the order of ``texts``)
-    # The digest of the text of the list of each run of :data:`RUN` nodes' fields, in name
+    # The digest of the text of the list of each run of RUN nodes' fields, in name
     # order: an equal run of the current graph is unchanged without a digest per node.
     runs: tuple[bytes, ...]
     edges: bytes  # digest of the edges' text
@@ -337,19 +323,19 @@ class RecordedGraph:
         another way: compared on everything but them."""
         return bool(self.schema_version == 1)
 
-    def values(self, names: Iterable[str]) -> tuple[dict[str, Any], Any]:
+    def values(self, names: Iterable[str], *, edges: bool = True) -> tuple[dict[str, Any], Any]:
         """The recorded fields of the nodes ``names`` (recorded ones only), and the recorded
-        edges: only these are parsed."""
+        edges (None unless ``edges``): only these are parsed."""
         lines = zlib.decompress(self.texts).decode().split("\n")
         position = {name: number for number, name in enumerate(self.nodes)}
         wanted = {name: json.loads(lines[position[name]]) for name in names if name in position}
-        return wanted, json.loads(lines[-1])
+        return wanted, json.loads(lines[-1]) if edges else None
 
 
 def read_recorded_graph(path: Path) -> RecordedGraph | None:
     """``graph.json`` at ``path`` as a :class:`RecordedGraph`; None when it is missing,
     unreadable or has no nodes."""
-    from semdag.core.export import BASELINE_NODE_FIELDS
+    from semdag.core.export import BASELINE_NODE_FIELDS, ENTRY_ENCODER, RUN, entry_digest
 
     document = read_json(path)
     recorded = document.get("nodes") if isinstance(document, dict) else None

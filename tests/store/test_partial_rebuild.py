@@ -330,6 +330,11 @@ def test_partial_rebuilds_answer_as_full_builds(tmp_path, monkeypatch, notes):
         walk.pending.clear()
         kind = _edit(walk)
         notes.messages.clear()
+        # Some steps rebuild inside a check, which compares the rebuilt graph with the
+        # baselines from a draft of the last one, two steps running: the second takes the
+        # digests the first made of its graph.
+        checking = step % CHECK_EVERY in (0, 1)
+        checked = _check(root) if checking else None
         partial = _facts(root, cache=True)
         walk.paths[_path_taken(notes.messages)] += 1
         full = _facts(root, cache=False)
@@ -337,7 +342,7 @@ def test_partial_rebuilds_answer_as_full_builds(tmp_path, monkeypatch, notes):
             failures.append((step, kind, "facts", _difference(partial, full)))
         elif partial[0] == "facts" and _stored(root) != full:
             failures.append((step, kind, "stored facts", _difference(_stored(root), full)))
-        elif step % CHECK_EVERY == 0 and _check(root) != _check(root, "--no-cache"):
+        elif checking and checked != _check(root, "--no-cache"):
             failures.append((step, kind, "snapshot check output"))
         assert not failures, (failures, notes.messages)
         if full[0] == "facts" and walk.rng.random() < 0.6:

@@ -145,3 +145,83 @@ def test_a_baseline_that_does_not_read_after_an_edit_is_said_without_a_full_buil
     assert "debug: full build" not in err and "BaselineError" in err
     assert "registry.json" in out and code != 0
     assert (code, out) == _check(project, "--no-cache")[:2]
+
+
+def test_an_assembly_after_an_edit_takes_the_nodes_the_edit_left_alone(project):
+    """The record's graph, drafted while the changed modules import, gives the assembly
+    after the edit every node made of the same contribution, with its compared text; the
+    nodes the edit touched are made, and their texts written, anew."""
+    import dataclasses
+    import typing
+
+    from semdag.config.profile import load_profile
+    from semdag.config.project import find_project
+    from semdag.core.export import graph_digests
+    from semdag.hamilton.contributions import type_facts
+    from semdag.hamilton.partial import assemble_facts, draft
+    from semdag.store import buildcache
+    from semdag.store.modulefacts import load_record
+
+    assert run_cli(["snapshot", "update", "--project-dir", str(project)]).exit_code == 0
+    assert _check(project)[0] == 0  # the cache and the record of every module
+    proj = find_project(project)
+    profile = load_profile(proj, "dev")
+    last = buildcache.last_build(proj, profile)
+    assert last is not None
+    stack = load_record(proj, profile, last[1])
+    assert stack is not None
+    drafted = draft(profile, stack)
+    assert drafted is not None
+    texts = _texts(drafted.graph)
+    digests = graph_digests(drafted.graph)
+
+    # pkg.plain's `plain` now says another owner.
+    modules = _changed(
+        stack, "plain", lambda n: dataclasses.replace(n, tags={**n.tags, "owner": "b"})
+    )
+    any_type = type_facts(typing.Any)
+    graph = assemble_facts(profile, modules, stack, {"pkg.plain"}, any_type, drafted)[0]
+    alone = assemble_facts(profile, modules, stack, {"pkg.plain"}, any_type)[0]
+
+    assert graph == alone
+    assert graph.nodes["doubled"] is drafted.graph.nodes["doubled"]
+    assert graph.nodes["plain"] is not drafted.graph.nodes["plain"]
+    assert graph.nodes["plain"].tags["owner"] == "b"
+    new_texts = _texts(graph)
+    assert new_texts == _texts(alone)
+    assert new_texts["doubled"] is texts["doubled"]  # taken, not written again
+    assert '"owner":"b"' in new_texts["plain"] and '"owner":"a"' in texts["plain"]
+    assert graph_digests(graph) == graph_digests(alone) != digests
+    assert graph_digests(graph)[1] == digests[1]  # the same edges
+
+    # `plainer` now takes x, not plain: the edges are made anew.
+    modules = _changed(
+        stack, "plainer", lambda n: dataclasses.replace(n, inputs=(("x", *n.inputs[0][1:]),))
+    )
+    graph = assemble_facts(profile, modules, stack, {"pkg.plain"}, any_type, drafted)[0]
+    alone = assemble_facts(profile, modules, stack, {"pkg.plain"}, any_type)[0]
+    graph_digests(drafted.graph)
+    assert ("x", "plainer") in graph.edges()
+    assert graph_digests(graph)[1] == graph_digests(alone)[1] != digests[1]
+
+
+def _texts(graph) -> dict[str, str]:
+    from semdag.core.export import baseline_texts
+
+    return dict(zip(graph.nodes, baseline_texts(graph, graph.nodes), strict=True))
+
+
+def _changed(stack, node: str, change) -> tuple:
+    """The record's modules, with the facts of ``node`` (of pkg.plain) changed."""
+    import dataclasses
+
+    def edited(module):
+        definitions = tuple(
+            dataclasses.replace(
+                fn, nodes=tuple(change(n) if n.name == node else n for n in fn.nodes)
+            )
+            for fn in module.definitions
+        )
+        return dataclasses.replace(module, definitions=definitions)
+
+    return tuple(edited(m) if m.name == "pkg.plain" else m for m in stack.modules)
