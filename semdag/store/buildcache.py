@@ -229,20 +229,35 @@ def load_verdict(project: Project, digest: str | None, name: str) -> Any:
     """A result derived from exactly the build ``digest``, stored by :func:`store_verdict`."""
     if digest is None:
         return None
-    path = project.state_path / CACHE_DIR / f"{name}-{digest[:32]}.json"
+    path = project.state_path / CACHE_DIR / VERDICTS_DIR / f"{name}-{digest[:32]}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
+# Where results derived from a build are kept (a folder of the build cache's), and how many
+# of one kind: each edit makes a build, and the results of the oldest builds go.
+VERDICTS_DIR = "verdicts"
+VERDICTS_KEPT = 64
+
+
 def store_verdict(project: Project, digest: str | None, name: str, value: Any) -> None:
-    """Remember a result derived from the build ``digest`` (only builds that are cached)."""
+    """Remember a result derived from the build ``digest`` (only builds that are cached),
+    beside those of the :data:`VERDICTS_KEPT` builds last remembered for ``name``."""
     if digest is None:
         return
-    path = project.state_dir(CACHE_DIR) / f"{name}-{digest[:32]}.json"
     try:
+        folder = project.state_dir(CACHE_DIR, VERDICTS_DIR)
+        path = folder / f"{name}-{digest[:32]}.json"
         atomic_write(path, json.dumps(value, sort_keys=True, separators=(",", ":")))
+        others = [
+            p for p in folder.glob(f"{name}-*.json") if len(p.stem) == len(path.stem) and p != path
+        ]
+        if len(others) >= VERDICTS_KEPT:
+            others.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
+            for old in others[: len(others) - VERDICTS_KEPT + 1]:
+                old.unlink(missing_ok=True)
     except (OSError, ValueError):
         pass
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,25 @@ def test_warm_snapshot_check_answers_without_hamilton_and_sees_changes(project):
     assert changed.exit_code == 0  # acknowledged
     rules = [f["rule"] for c in changed.json()["data"]["comparisons"] for f in c["findings"]]
     assert "dtype-changed" in rules
+
+
+def test_results_are_kept_for_the_last_builds_only(project):
+    """Each edit makes a build, and results derived from a build are kept per build: the
+    oldest go, so that the cache does not grow with every edit."""
+    from semdag.config.project import find_project
+    from semdag.store import buildcache
+
+    proj = find_project(project)
+    digests = [f"{n:032x}" * 2 for n in range(buildcache.VERDICTS_KEPT + 6)]
+    folder = project / ".semdag" / "build-cache" / "verdicts"
+    for number, digest in enumerate(digests):
+        buildcache.store_verdict(proj, digest, "check", {"n": digest})
+        buildcache.store_verdict(proj, digest[::-1], "graph-digests", {"n": 1})
+        for written in (f"check-{digest[:32]}", f"graph-digests-{digest[::-1][:32]}"):
+            os.utime(folder / f"{written}.json", (number, number))  # one write a second
+    kept = [d for d in digests if buildcache.load_verdict(proj, d, "check") is not None]
+    assert kept == digests[-buildcache.VERDICTS_KEPT :]
+    assert buildcache.load_verdict(proj, digests[-1], "check") == {"n": digests[-1]}
+    # Each kind keeps its own.
+    others = [d for d in digests if buildcache.load_verdict(proj, d[::-1], "graph-digests")]
+    assert others == kept
