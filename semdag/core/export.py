@@ -205,20 +205,11 @@ ENTRY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_a
 
 def baseline_texts(graph: GraphModel, names: Iterable[str]) -> list[str]:
     """The compact text (:data:`ENTRY_ENCODER`) of :func:`node_entry` of each of the nodes
-    ``names``, in order, made once per node object: a graph that shares its node objects
-    and ``texts`` with another (an assembly that reuses a draft's nodes) reuses their
-    texts. The text of a list of entries is theirs joined by commas, in brackets."""
-    known = graph.texts.nodes
-    nodes = graph.nodes
+    ``names``, in order. The text of a list of entries is theirs joined by commas, in
+    brackets."""
     encode = ENTRY_ENCODER.encode
-    texts = []
-    for name in names:
-        node = nodes[name]
-        pair = known.get(name)
-        if pair is None or pair[0] is not node:
-            pair = known[name] = (node, encode(node_entry(node)))
-        texts.append(pair[1])
-    return texts
+    nodes = graph.nodes
+    return [encode(node_entry(nodes[name])) for name in names]
 
 
 def entry_digest(text: str) -> bytes:
@@ -235,11 +226,11 @@ def graph_digests(graph: GraphModel) -> tuple[tuple[bytes, ...], bytes]:
     """The digest of the text of each run of :data:`RUN` nodes' entries (a list of
     :func:`node_entry`), in name order, and of the edges' text (:meth:`GraphModel.edges`).
 
-    Made once: where ``graph.texts`` holds the digests of a graph with the same names, a
+    Made once: where ``graph.digests`` holds those of a graph with the same names, a
     run whose node objects are all that graph's keeps its digest, and the edges keep theirs
     when every node has the same dependencies; the others are made of their texts (see
     :func:`baseline_texts`)."""
-    memo = graph.texts.digests
+    memo = graph.digests.made
     nodes = graph.nodes
     names = sorted(nodes)
     known: Mapping[str, NodeInfo] = memo[0] if memo is not None else {}
@@ -255,7 +246,7 @@ def graph_digests(graph: GraphModel) -> tuple[tuple[bytes, ...], bytes]:
         edges = memo[2]
     else:
         edges = entry_digest(ENTRY_ENCODER.encode(graph.edges()))
-    graph.texts.digests = (nodes, tuple(runs), edges)
+    graph.digests.made = (nodes, tuple(runs), edges)
     return tuple(runs), edges
 
 

@@ -54,13 +54,13 @@ class NodeInfo:
 
 
 @dataclass
-class Texts:
-    """Texts made of a graph's nodes for comparing them (name -> the node object and its
-    text), and their digests (see semdag.core.export.graph_digests) with the nodes they
-    were made of: kept for a graph that shares node objects with this one."""
+class Digests:
+    """The digests a comparison made of a graph (see semdag.core.export.graph_digests), of
+    each run of its nodes and of its edges, with the nodes they were made of. A graph that
+    shares node objects with that one (assembled after an edit, taking a draft's nodes)
+    shares them, and makes again only those of the runs that hold another node."""
 
-    nodes: dict[str, tuple[NodeInfo, str]] = field(default_factory=dict)
-    digests: tuple[Mapping[str, NodeInfo], tuple[bytes, ...], bytes] | None = None
+    made: tuple[Mapping[str, NodeInfo], tuple[bytes, ...], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,8 @@ class GraphModel:
     # Inputs that no node of this build takes, only functions the config left out
     # (``@config.when``): name -> those functions. A profile may give them for another config.
     variant_inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    # Texts made of its nodes and edges (see semdag.core.export.baseline_texts): graphs that
-    # share node objects share them.
-    texts: Texts = field(default_factory=lambda: Texts(), repr=False, compare=False)
+    # What a comparison made of it, shared by graphs that share node objects (see Digests).
+    digests: Digests = field(default_factory=lambda: Digests(), repr=False, compare=False)
 
     def get(self, name: str) -> NodeInfo:
         """The node called ``name``, else the node whose semantic id is ``name`` (the public

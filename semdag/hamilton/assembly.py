@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from semdag.core.graph import GraphModel, NodeInfo, Texts
+from semdag.core.graph import Digests, GraphModel, NodeInfo
 from semdag.hamilton.contributions import FunctionFacts, ModuleFacts, NodeFacts, TypeFacts
 from semdag.hamilton.stack import Definition, compute_ledger
 
@@ -121,8 +121,8 @@ def graph_of(
     """The graph model of the assembled nodes (as :func:`semdag.hamilton.model._model`
     reads a built driver), taking from ``like`` (a model of the same profile and stack) each
     node made of the same contribution and first function, defined alike; the graph shares
-    the texts ``like``'s graph made of its nodes (see
-    :func:`semdag.core.export.baseline_texts`)."""
+    the digests a comparison made of ``like``'s graph (see
+    :func:`semdag.core.export.graph_digests`)."""
     from semdag.core.registry import registry_id
     from semdag.hamilton.model import check_variants
 
@@ -180,7 +180,7 @@ def graph_of(
         nodes=ordered,
         dependents={k: tuple(sorted(v)) for k, v in sorted(dependents.items())},
         variant_inputs=check_variants(profile, variants, ordered, dependents),
-        texts=like.graph.texts if like is not None else Texts(),
+        digests=like.graph.digests if like is not None else Digests(),
     )
     return Modelled(graph, made)
 

@@ -270,7 +270,7 @@ def store_graph_digests(project: Project, digest: str | None, graph: GraphModel)
     """Keep the digests a comparison made of the graph of the build ``digest``, for the
     build after an edit, whose draft of this graph takes them (see
     :func:`load_graph_digests`)."""
-    memo = graph.texts.digests
+    memo = graph.digests.made
     if memo is None or memo[0] is not graph.nodes:
         return
     runs, edges = memo[1], memo[2]
@@ -292,7 +292,7 @@ def load_graph_digests(project: Project, digest: str, graph: GraphModel) -> bool
         return False
     if len(runs) != -(-len(graph.nodes) // RUN):
         return False
-    graph.texts.digests = (graph.nodes, runs, edges)
+    graph.digests.made = (graph.nodes, runs, edges)
     return True
 
 
