@@ -192,8 +192,7 @@ def prepare_store(
             # are never held as one string beside the build.
             atomic_write_chunks(entry, _facts_chunks(digest, facts))
             index = {"key": key, "reads": recorded, "digest": digest}
-            text = json.dumps(index, sort_keys=True, separators=(",", ":"))
-            atomic_write(_index_path(entry), text)
+            atomic_write(_index_path(entry), _COMPACT.encode(index))
         except (OSError, ValueError):
             pass
 
@@ -250,7 +249,7 @@ def store_verdict(project: Project, digest: str | None, name: str, value: Any) -
     try:
         folder = project.state_dir(CACHE_DIR, VERDICTS_DIR)
         path = folder / f"{name}-{digest[:32]}.json"
-        atomic_write(path, json.dumps(value, sort_keys=True, separators=(",", ":")))
+        atomic_write(path, _COMPACT.encode(value))
         others = [
             p for p in folder.glob(f"{name}-*.json") if len(p.stem) == len(path.stem) and p != path
         ]

@@ -225,3 +225,22 @@ def _changed(stack, node: str, change) -> tuple:
         return dataclasses.replace(module, definitions=definitions)
 
     return tuple(edited(m) if m.name == "pkg.plain" else m for m in stack.modules)
+
+
+@pytest.mark.parametrize("damage", ["{not json", '{"runs": ["00"], "edges": "00"}', '{"runs": 3}'])
+def test_damaged_digests_of_the_last_graph_are_made_again(project, damage):
+    """The digests a check kept of its graph are only a shortcut: unreadable, or of another
+    shape, the check after an edit makes them again and answers as a full build."""
+    assert run_cli(["snapshot", "update", "--project-dir", str(project)]).exit_code == 0
+    path = project / "pkg/plain.py"
+    path.write_text(path.read_text().replace("x + 1", "x + 2"))
+    assert _check(project)[0] == 0  # a partial rebuild, whose digests are kept
+    kept = list((project / ".semdag/build-cache/verdicts").glob("graph-digests-*.json"))
+    assert kept
+    for file in kept:
+        file.write_text(damage)
+    path.write_text(path.read_text().replace("x + 2", "x + 3"))
+    code, out, err = _check(project, "--debug")
+    assert "partial rebuild of dev" in err
+    assert (code, out) == _check(project, "--no-cache")[:2]
+    assert "plain (code)" in out
